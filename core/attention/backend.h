@@ -1,0 +1,39 @@
+// AttentionBackend: one interface for the paper's two scenarios.
+//
+//   Decode:  q [Hq, m, d], each of the m queries sees all n keys of kv (no causal mask).
+//            m = 1 is single-token decoding; m > 1 is batched decoding.
+//   Prefill: q [Hq, m, d] against kv [Hkv, n, d], causal (bottom-right aligned) when
+//            params.causal.
+// out is [Hq, m, dv]. Both validate their inputs (validate.h) before any work and throw
+// hsr::Error; stats (may be null) are incremented, never reset.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "core/attention/kv_cache.h"
+#include "core/attention/params.h"
+#include "core/tensor/view.h"
+
+namespace hsr {
+
+struct AttentionShape {
+  size_t q_heads = 1, kv_heads = 1, m = 1, n = 0, d = 0, dv = 0;
+  AttentionKind kind = AttentionKind::kSoftmax;
+  bool causal = false;
+};
+
+class AttentionBackend {
+ public:
+  virtual ~AttentionBackend() = default;
+  virtual std::string_view Name() const = 0;
+  // Cheap and never throws.
+  virtual bool Supports(const AttentionShape& shape) const = 0;
+  virtual void Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
+                      HeadsView out, AttentionStats* stats) = 0;
+  virtual void Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
+                       HeadsView out, AttentionStats* stats) = 0;
+};
+
+}  // namespace hsr
