@@ -1,0 +1,52 @@
+// dense-hwy: dense attention with Highway SIMD kernels and dynamic dispatch; the same
+// semantics as dense-ref (params.h, DESIGN.md §1) in float32 with online (max-relative)
+// softmax and ReLU^alpha weights, so no valid input gives NaN/Inf.
+//
+//   Decode / few query rows per kv head: split-K flash-decoding over the shared score kernel
+//     (score-inl.h); tasks = kv heads x row groups x key splits, partials merged stably.
+//   Many query rows per kv head (prefill, batched decode, GQA groups): query-in-lanes tiles,
+//     S^T = K_tile Q^T and O^T += V_tile^T P with register blocking; causal tiles skipped.
+// Reference: dense_ref.h. Test: dense_hwy_test.cc (every compiled target vs dense-ref).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/attention/backend.h"
+#include "core/base/thread_pool.h"
+
+namespace hsr {
+
+// Validated attention (validate.h) on `pool`'s threads: q [Hq, m, d], kv [Hkv, n, d|dv],
+// out [Hq, m, dv]. Decode semantics are p.causal == false. Dispatches the SIMD target once,
+// in the calling thread. stats (may be null) are incremented.
+void DenseHwyAttention(std::string_view where, ConstHeadsView q, const KvCache& kv,
+                       const AttentionParams& p, HeadsView out, ThreadPool& pool,
+                       AttentionStats* stats);
+
+// Name of the Highway target dispatch picks now (e.g. "AVX3_ZEN4"; respects
+// hwy::SetSupportedTargetsForTest).
+std::string DenseHwyTargetName();
+
+class DenseHwyBackend final : public AttentionBackend {
+ public:
+  // threads >= 1; 0 means all hardware threads. One call at a time per backend object.
+  explicit DenseHwyBackend(size_t threads = 1);
+  ~DenseHwyBackend() override;
+
+  std::string_view Name() const override { return "dense-hwy"; }
+  bool Supports(const AttentionShape&) const override { return true; }
+  size_t NumThreads() const { return pool_->NumThreads(); }
+
+  void Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
+              AttentionStats* stats) override;
+  void Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
+               AttentionStats* stats) override;
+
+ private:
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace hsr

@@ -1,0 +1,219 @@
+// Per-target dense-hwy decode kernel: up to kMaxDecodeRows query rows of one kv head against
+// a key split [kb, ke), one row at a time over chunks of kChunk keys (flash-decoding):
+//   scores via the shared ScoreRun (score-inl.h), chunk max, weights relative to the running
+//   reference (online rescaling), then acc += w_j v_j with FMAs, skipping zero weights.
+// The K and V chunk stays in L1 while the rows of the group reuse it, so K and V are read
+// from memory once per kv head. Included by dense_hwy.cc after dense_hwy_detail::Job.
+// Reference: dense_ref.cc. Test: dense_hwy_test.cc.
+
+#if defined(HSR_CORE_ATTENTION_DENSE_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef HSR_CORE_ATTENTION_DENSE_ROWS_INL_H_
+#undef HSR_CORE_ATTENTION_DENSE_ROWS_INL_H_
+#else
+#define HSR_CORE_ATTENTION_DENSE_ROWS_INL_H_
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/attention/score-inl.h"
+#include "hwy/cache_control.h"
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hsr {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+constexpr size_t kChunk = 32;          // keys per chunk (K + V chunk fits L1 for d <= 128)
+constexpr size_t kMaxDecodeRows = 16;  // rows per decode task
+constexpr size_t kMinSplitKeys = 4096; // smallest key split worth a task
+constexpr size_t kPrefetchChunks = 2;
+// Exp arguments are clamped here: Exp(-200) is exactly 0 and no conversion overflows.
+constexpr float kMinExpArg = -200.0f;
+
+// x^alpha for integer alpha >= 1 (binary powering).
+template <class D, class V>
+HWY_INLINE V PowInt(D /*d*/, V x, int alpha) {
+  V result = x;
+  V base = x;
+  int e = alpha - 1;
+  while (e > 0) {
+    if (e & 1) result = hn::Mul(result, base);
+    e >>= 1;
+    if (e > 0) base = hn::Mul(base, base);
+  }
+  // The powers above are of x; result = x * x^(alpha-1).
+  return result;
+}
+
+inline float PowIntScalar(float x, int alpha) {
+  float r = 1.0f;
+  for (int i = 0; i < alpha; ++i) r *= x;
+  return r;
+}
+
+template <class D>
+HWY_INLINE size_t RowsScratchFloats(D df, size_t dv) {
+  const size_t N = hn::Lanes(df);
+  const size_t dvp = (dv + N - 1) / N * N;
+  return 2 * (kChunk + N) + kMaxDecodeRows * dvp;
+}
+
+// acc[c0 .. c0 + kV * N) += sum_t w[t] * v_row(idx[t]): kV independent FMA chains.
+template <size_t kV, class D>
+HWY_INLINE void AccumulateBlock(D df, const float* HWY_RESTRICT w,
+                                const uint32_t* HWY_RESTRICT idx, size_t nz, const float* v,
+                                size_t v_stride, size_t c0, float* HWY_RESTRICT acc) {
+  const size_t N = hn::Lanes(df);
+  hn::Vec<D> a[kV];
+  HWY_UNROLL(8)
+  for (size_t i = 0; i < kV; ++i) a[i] = hn::Load(df, acc + c0 + i * N);
+  for (size_t t = 0; t < nz; ++t) {
+    const auto wt = hn::Set(df, w[t]);
+    const float* vr = v + idx[t] * v_stride + c0;
+    HWY_UNROLL(8)
+    for (size_t i = 0; i < kV; ++i) a[i] = hn::MulAdd(wt, hn::LoadU(df, vr + i * N), a[i]);
+  }
+  HWY_UNROLL(8)
+  for (size_t i = 0; i < kV; ++i) hn::Store(a[i], df, acc + c0 + i * N);
+}
+
+// acc[0..dv) += sum_t w[t] * v_row(idx[t]) ; acc is vector-aligned.
+HWY_INLINE void AccumulateRows(const float* HWY_RESTRICT w, const uint32_t* HWY_RESTRICT idx,
+                               size_t nz, const float* v, size_t v_stride, size_t dv,
+                               float* HWY_RESTRICT acc) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  size_t c = 0;
+  for (; c + 8 * N <= dv; c += 8 * N) AccumulateBlock<8>(df, w, idx, nz, v, v_stride, c, acc);
+  if (c + 4 * N <= dv) {
+    AccumulateBlock<4>(df, w, idx, nz, v, v_stride, c, acc);
+    c += 4 * N;
+  }
+  for (; c + N <= dv; c += N) AccumulateBlock<1>(df, w, idx, nz, v, v_stride, c, acc);
+  for (; c < dv; ++c) {
+    float a = acc[c];
+    for (size_t t = 0; t < nz; ++t) a += w[t] * v[idx[t] * v_stride + c];
+    acc[c] = a;
+  }
+}
+
+// Rows [r0, r0 + count) of kv head g against keys [kb, ke). Returns the number of empty rows
+// emitted (only when job.splits == 1).
+inline size_t RowsTask(const dense_hwy_detail::Job& job, size_t g, size_t r0, size_t count,
+                       size_t split, size_t kb, size_t ke, float* HWY_RESTRICT scratch) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const size_t d = job.d, dv = job.dv;
+  const size_t dvp = (dv + N - 1) / N * N;
+  const ConstMatrixView K = job.k.Head(g), V = job.v.Head(g);
+  float* s = scratch;                   // kChunk + N scores, then weights in place
+  float* wz = scratch + kChunk + N;     // compacted nonzero weights
+  float* accs = scratch + 2 * (kChunk + N);
+  uint32_t idx[kChunk];
+  constexpr float kLowest = std::numeric_limits<float>::lowest();
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+
+  float ref[kMaxDecodeRows], l[kMaxDecodeRows], b[kMaxDecodeRows];
+  size_t lim[kMaxDecodeRows];
+  size_t end = kb;
+  for (size_t i = 0; i < count; ++i) {
+    ref[i] = job.relu ? 0.0f : neg_inf;
+    l[i] = 0.0f;
+    b[i] = job.relu ? job.Threshold(g, r0 + i) : 0.0f;
+    lim[i] = std::min(ke, job.Limit(r0 + i));
+    end = std::max(end, lim[i]);
+    std::fill(accs + i * dvp, accs + (i + 1) * dvp, 0.0f);
+  }
+  const auto lowest_v = hn::Set(df, kLowest);
+  const auto min_arg = hn::Set(df, kMinExpArg);
+  const auto zero = hn::Zero(df);
+  for (size_t j0 = kb; j0 < end; j0 += kChunk) {
+    // Software prefetch kPrefetchChunks ahead keeps enough DRAM reads in flight for the two
+    // streams (K, V) that the hardware prefetchers alone leave partly idle.
+    const size_t pf = j0 + kPrefetchChunks * kChunk;
+    if (pf < end) {
+      const size_t pf_end = std::min(end, pf + kChunk);
+      for (size_t j = pf; j < pf_end; ++j) {
+        const char* kr = reinterpret_cast<const char*>(K.Row(j));
+        const char* vr = reinterpret_cast<const char*>(V.Row(j));
+        for (size_t byte = 0; byte < d * sizeof(float); byte += 64) hwy::Prefetch(kr + byte);
+        for (size_t byte = 0; byte < dv * sizeof(float); byte += 64) hwy::Prefetch(vr + byte);
+      }
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (lim[i] <= j0) continue;
+      const size_t cnt = std::min(kChunk, lim[i] - j0);
+      ScoreRun(job.QRow(g, r0 + i), K.Row(j0), K.stride, d, cnt, job.scale, s);
+      const size_t padded = (cnt + N - 1) / N * N;
+      for (size_t j = cnt; j < padded; ++j) s[j] = kLowest;
+      float new_ref, corr;
+      if (!job.relu) {
+        auto mx = lowest_v;
+        for (size_t j = 0; j < padded; j += N) mx = hn::Max(mx, hn::Load(df, s + j));
+        new_ref = std::max(ref[i], hn::GetLane(hn::MaxOfLanes(df, mx)));
+        corr = std::exp(ref[i] - new_ref);  // exp(-inf) = 0 for the first chunk
+        const auto nr = hn::Set(df, new_ref);
+        for (size_t j = 0; j < padded; j += N) {
+          const auto x = hn::Max(hn::Sub(hn::Load(df, s + j), nr), min_arg);
+          hn::Store(hn::Exp(df, x), df, s + j);
+        }
+      } else {
+        const auto bv = hn::Set(df, b[i]);
+        auto mx = zero;
+        for (size_t j = 0; j < padded; j += N) {
+          const auto x = hn::Sub(hn::Load(df, s + j), bv);
+          hn::Store(x, df, s + j);
+          mx = hn::Max(mx, x);
+        }
+        new_ref = std::max(ref[i], hn::GetLane(hn::MaxOfLanes(df, mx)));
+        if (!(new_ref > 0.0f)) continue;  // no positive weight yet
+        const float inv = 1.0f / new_ref;
+        corr = PowIntScalar(ref[i] * inv, job.alpha);
+        const auto iv = hn::Set(df, inv);
+        for (size_t j = 0; j < padded; j += N) {
+          const auto x = hn::Load(df, s + j);
+          const auto w = PowInt(df, hn::Mul(x, iv), job.alpha);
+          hn::Store(hn::IfThenElseZero(hn::Gt(x, zero), w), df, s + j);
+        }
+      }
+      size_t nz = 0;
+      float lsum = 0.0f;
+      for (size_t j = 0; j < cnt; ++j) {
+        if (s[j] != 0.0f) {
+          wz[nz] = s[j];
+          idx[nz++] = static_cast<uint32_t>(j);
+          lsum += s[j];
+        }
+      }
+      float* acc = accs + i * dvp;
+      if (corr != 1.0f) {
+        const auto cv = hn::Set(df, corr);
+        for (size_t c = 0; c < dvp; c += N) hn::Store(hn::Mul(hn::Load(df, acc + c), cv), df, acc + c);
+      }
+      l[i] = l[i] * corr + lsum;
+      ref[i] = new_ref;
+      AccumulateRows(wz, idx, nz, V.Row(j0), V.stride, dv, acc);
+    }
+  }
+  size_t empty = 0;
+  for (size_t i = 0; i < count; ++i) {
+    empty += dense_hwy_detail::EmitRow(job, g, r0 + i, split, ref[i], l[i], accs + i * dvp, 1)
+                 ? 1
+                 : 0;
+  }
+  return empty;
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace hsr
+HWY_AFTER_NAMESPACE();
+
+#endif  // HSR_CORE_ATTENTION_DENSE_ROWS_INL_H_
