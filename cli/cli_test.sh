@@ -1,2 +1,115 @@
 #!/usr/bin/env bash
-echo "placeholder"
+# End-to-end checks of the hsr executable: help, version, a tiny bench producing valid JSON
+# rows, and one-line "hsr: error: ... expected ..." messages with a non-zero exit on bad input.
+# Usage: bash cli/cli_test.sh path/to/hsr
+set -u
+HSR="${1:?usage: cli_test.sh path/to/hsr}"
+fails=0
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+pass() { echo "ok: $*"; }
+
+# expect_ok NAME ARGS...: exit 0.
+expect_ok() {
+  local name="$1"; shift
+  if "$HSR" "$@" >"$tmp/out" 2>"$tmp/err"; then pass "$name"; else
+    fail "$name: exit $? for: hsr $* ($(head -c 300 "$tmp/err"))"; fi
+}
+
+# expect_error NAME ARGS...: non-zero exit, stderr exactly one line "hsr: error: ...expected...".
+expect_error() {
+  local name="$1"; shift
+  "$HSR" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines; lines=$(wc -l <"$tmp/err")
+  if [[ $rc -eq 0 ]]; then fail "$name: exit 0 for: hsr $*"; return; fi
+  if [[ $rc -ge 128 ]]; then fail "$name: crashed (exit $rc) for: hsr $*"; return; fi
+  if [[ $lines -ne 1 ]]; then fail "$name: expected 1 stderr line, got $lines: $(cat "$tmp/err")"; return; fi
+  if ! grep -q '^hsr: error: .*expected' "$tmp/err"; then
+    fail "$name: stderr lacks 'hsr: error: ...expected': $(cat "$tmp/err")"; return; fi
+  pass "$name (exit $rc): $(cat "$tmp/err")"
+}
+
+# Help and version.
+expect_ok "--help" --help
+grep -q "bench decode" "$tmp/out" && grep -q "Examples" "$tmp/out" || fail "--help lacks commands/examples"
+expect_ok "--version" --version
+grep -q "^hsr .*commit .*Highway target" "$tmp/out" || fail "--version: $(cat "$tmp/out")"
+expect_ok "bench decode --help" bench decode --help
+for flag in --workload --n --d --threads --backend --repeats --cold --format --save-output; do
+  grep -q -- "$flag" "$tmp/out" || fail "bench decode --help lacks $flag"
+done
+grep -q "default" "$tmp/out" || fail "bench decode --help lists no defaults"
+
+# A tiny run with both dense backends: one valid JSON row per backend.
+expect_ok "tiny bench json" bench decode --n 256 --d 16 --repeats 2 --backend dense-ref,dense-hwy \
+  --format json --save-output "$tmp/o"
+rows=$(grep -c '^{' "$tmp/out")
+[[ $rows -eq 2 ]] || fail "tiny bench: expected 2 rows, got $rows"
+if [[ -x /usr/bin/python3 ]]; then
+  /usr/bin/python3 - "$tmp/out" <<'PY' || fail "tiny bench: rows failed the JSON checks"
+import json, math, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert [r["backend"] for r in rows] == ["dense-ref", "dense-hwy"], rows
+for r in rows:
+    for k in ("commit", "host", "cpu_target", "threads", "workload", "seed", "n", "m", "d", "dv",
+              "heads", "alpha", "attention", "median_us", "p10_us", "p90_us", "gbs",
+              "roofline_frac", "max_abs_err", "rel_l2_err", "empty_rows", "fallbacks", "speedup"):
+        assert k in r, k
+    assert r["n"] == 256 and r["d"] == 16 and r["m"] == 1
+    assert r["p10_us"] <= r["median_us"] <= r["p90_us"], r
+    assert r["median_us"] > 0 and r["gbs"] > 0
+    assert r["max_abs_err"] < 1e-4 and r["rel_l2_err"] < 1e-4, r
+PY
+else
+  grep -q '"max_abs_err":' "$tmp/out" || fail "tiny bench: no max_abs_err"
+fi
+for b in dense-ref dense-hwy; do
+  [[ -s "$tmp/o.$b.npy" ]] && head -c 6 "$tmp/o.$b.npy" | grep -q NUMPY || fail "no $tmp/o.$b.npy"
+done
+expect_ok "tiny bench table relu" bench decode --n 128 --d 8 --repeats 1 --backend dense-ref \
+  --attention relu --alpha 2 --b 0.1 --cold off
+grep -q "^dense-ref" "$tmp/out" || fail "table lacks a dense-ref row: $(cat "$tmp/out")"
+expect_ok "tiny bench prefill" bench prefill --n 64 --m 16 --d 8 --repeats 1 --causal \
+  --backend dense-ref --cold off
+
+# Bad input: one line, names what was expected.
+small=(--n 64 --d 8 --repeats 1 --cold off)
+expect_error "alpha 1.5" bench decode "${small[@]}" --attention relu --alpha 1.5
+grep -q "expected an integer alpha >= 1" "$tmp/err" && grep -q "got 1.5" "$tmp/err" || fail "alpha message"
+expect_error "alpha 0" bench decode "${small[@]}" --attention relu --alpha 0
+expect_error "scale 0" bench decode "${small[@]}" --scale 0
+expect_error "scale -1" bench decode "${small[@]}" --scale -1
+expect_error "scale nan" bench decode "${small[@]}" --scale nan
+expect_error "scale inf" bench decode "${small[@]}" --scale inf
+expect_error "d 0" bench decode --n 64 --d 0
+expect_error "n 0" bench decode --n 0 --d 8
+expect_error "n abc" bench decode --n abc
+expect_error "threads 0" bench decode "${small[@]}" --threads 0
+expect_error "repeats 0" bench decode --n 64 --d 8 --repeats 0
+expect_error "unknown backend" bench decode "${small[@]}" --backend dense-ref,nosuch
+expect_error "unknown workload kind" bench decode --workload nosuch:n=4
+expect_error "unknown workload key" bench decode --workload gaussian:n=4,zz=1
+expect_error "malformed spec" bench decode --workload gaussian:n
+expect_error "spec n=0" bench decode --workload gaussian:n=0,d=8
+expect_error "format xml" bench decode "${small[@]}" --format xml
+expect_error "cold maybe" bench decode --n 64 --d 8 --cold maybe
+expect_error "attention foo" bench decode "${small[@]}" --attention foo
+expect_error "unknown flag" bench decode --frobnicate
+expect_error "missing value" bench decode --n
+expect_error "stray positional" bench decode extra
+expect_error "unknown command" frobnicate
+expect_error "bench without mode" bench
+expect_error "bench bad mode" bench nosuch
+expect_error "heads not multiple" bench decode "${small[@]}" --heads 3 --kv-heads 2
+
+# Not implemented yet: exit 2 with a one-line pointer to the issue.
+for cmd in sweep report verify inspect; do
+  "$HSR" $cmd >/dev/null 2>"$tmp/err"; rc=$?
+  [[ $rc -eq 2 ]] && grep -q "not implemented yet" "$tmp/err" || fail "$cmd: exit $rc, $(cat "$tmp/err")"
+done
+
+if [[ $fails -ne 0 ]]; then echo "$fails check(s) failed"; exit 1; fi
+echo "all CLI checks passed"

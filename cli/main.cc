@@ -1,1 +1,122 @@
-int main() { return 0; }
+// hsr: command-line harness for HSR-enhanced sparse attention (DESIGN.md §4).
+// Parsing and dispatch only; the work happens in sim/ and verify/.
+#include <boost/program_options/errors.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/base/error.h"
+#include "sim/backends.h"
+#include "sim/build_info.h"
+
+namespace {
+
+constexpr const char* kHelp = R"(hsr - HSR-enhanced sparse attention: library, oracle and benchmark harness
+
+Usage: hsr <command> [flags]       hsr <command> --help for its flags
+
+Commands:
+  bench decode    time decode attention (each of m queries sees all n keys) per backend,
+                  with GB/s vs the measured DRAM read roofline and errors vs a float64 oracle
+  bench prefill   the same for prefill (m queries, --causal for the bottom-right causal mask)
+  sweep           grid of bench points into DIR/results.jsonl       (not implemented yet)
+  report DIR      Markdown report and plots from DIR/results.jsonl  (not implemented yet)
+  verify          check every backend against the float64 oracle    (not implemented yet)
+  inspect SPEC    shapes, norms, score statistics of a workload     (not implemented yet)
+
+Global flags:
+  -h, --help      this text
+  --version       version, git commit and the Highway SIMD target chosen on this CPU
+
+Workload SPEC: KIND[:key=value,...], e.g. gaussian:n=65536,d=128,seed=1
+  gaussian keys: n (keys), m (queries), d (head dim), dv (value dim, default d),
+                 heads (query heads), kv_heads (default heads; GQA when fewer), seed
+
+Examples:
+  hsr bench decode                                  # n=65536 d=128, 1 thread, dense-hwy
+  hsr bench decode --n 262144 --threads 2 --backend dense-ref,dense-hwy
+  hsr bench decode --workload gaussian:n=4096,d=64,heads=8,kv_heads=2 --format json
+  hsr bench decode --attention relu --alpha 2 --b 0.5 --save-output /tmp/out
+  hsr bench prefill --n 4096 --m 4096 --causal --threads 2
+
+Exit codes: 0 success, 2 bad input (one line "hsr: error: ..." on stderr), 1 runtime failure.
+)";
+
+struct NotImplemented {
+  const char* command;
+  const char* issue;
+};
+
+constexpr NotImplemented kNotImplemented[] = {
+    {"sweep", "the sweep runner issue (sweeps, results.jsonl, resume)"},
+    {"report", "the report writer issue (Markdown + plots)"},
+    {"verify", "the verify issue (oracle checks of every backend)"},
+    {"inspect", "the workload loaders issue (npy/safetensors, inspect)"},
+};
+
+int Run(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::fputs(kHelp, stderr);
+    return 2;
+  }
+  const std::string& cmd = args[0];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    fmt::print("hsr {} (commit {}), Highway target {}, backends {}\n", hsr::sim::BuildVersion(),
+               hsr::sim::BuildCommit(), hsr::sim::CpuTargetName(),
+               fmt::join(hsr::sim::BackendNames(), ", "));
+    return 0;
+  }
+  if (cmd == "bench") {
+    HSR_CHECK(args.size() >= 2, "bench: expected a mode (decode, prefill), got none");
+    const std::string& mode = args[1];
+    const std::vector<std::string> rest(args.begin() + 2, args.end());
+    if (mode == "decode") return hsr::cli::BenchAttention(rest, false);
+    if (mode == "prefill") return hsr::cli::BenchAttention(rest, true);
+    if (mode == "-h" || mode == "--help") {
+      std::fputs("Usage: hsr bench decode|prefill [flags]; hsr bench decode --help lists them\n",
+                 stdout);
+      return 0;
+    }
+    if (mode == "index") {
+      hsr::Fail("not implemented yet: 'bench index' arrives with the half-space index issue");
+    }
+    hsr::Fail("bench: expected a mode among decode, prefill, got '{}'", mode);
+  }
+  for (const auto& ni : kNotImplemented) {
+    if (cmd == ni.command) hsr::Fail("not implemented yet: '{}' arrives with {}", cmd, ni.issue);
+  }
+  hsr::Fail("expected a command among bench, sweep, report, verify, inspect (see hsr --help), "
+            "got '{}'", cmd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return Run(args);
+  } catch (const hsr::Error& e) {
+    fmt::print(stderr, "hsr: error: {}\n", e.what());
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    fmt::print(stderr, "hsr: error: {}; expected the flags listed by --help\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "hsr: error: out of memory (expected the workload, its K/V copies and "
+                       "the 1 GiB bandwidth buffer to fit; try a smaller n or --cold off)\n");
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hsr: error: {}\n", e.what());
+    return 1;
+  }
+}

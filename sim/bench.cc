@@ -1,0 +1,182 @@
+#include "sim/bench.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/attention/kv_cache.h"
+#include "core/base/error.h"
+#include "sim/backends.h"
+#include "sim/build_info.h"
+#include "sim/npy.h"
+#include "sim/oracle_sample.h"
+#include "sim/timing.h"
+
+namespace hsr::sim {
+namespace {
+
+constexpr double kTargetSampleUs = 1000.0;  // each timing sample lasts about this long
+constexpr size_t kMaxCallsPerSample = 1 << 16;
+
+void Progress(const BenchConfig& c, const std::string& s) {
+  if (c.progress) c.progress(s);
+}
+
+}  // namespace
+
+BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
+  HSR_CHECK(cfg.threads >= 1, "bench: expected threads >= 1, got {}", cfg.threads);
+  HSR_CHECK(cfg.repeats >= 1, "bench: expected repeats >= 1, got {}", cfg.repeats);
+  HSR_CHECK(!cfg.backends.empty(), "bench: expected at least one backend, got none");
+  BenchResult res;
+  MachineFacts& f = res.facts;
+  f.host = HostName();
+  f.cpu_model = CpuModel();
+  f.commit = BuildCommit();
+  f.cpu_target = CpuTargetName();
+  f.llc_bytes = LastLevelCacheBytes();
+
+  const KvCache kv0(w.k.Heads(), w.v.Heads());  // validates K and V once
+  const bool decode = !cfg.prefill;
+  Progress(cfg, "oracle (float64, sampled rows)");
+  const OracleSample oracle = ComputeOracleSample(w.q.Heads(), kv0, cfg.params, decode,
+                                                  cfg.oracle_budget_macs, cfg.threads);
+
+  // Read roofline for each thread count a backend will use (before the K/V copies exist).
+  for (const auto& name : cfg.backends) {
+    const size_t t = BackendThreads(name, cfg.threads);
+    if (!f.read.count(t)) {
+      Progress(cfg, fmt::format("read bandwidth, {} thread(s)", t));
+      f.read[t] = MeasureReadBandwidth(t);
+    }
+  }
+
+  // Cold K/V: rotate through copies whose total exceeds the caches.
+  const size_t kv_bytes = w.kv_heads * w.n * (w.d + w.dv) * sizeof(float);
+  res.cold = cfg.cold != ColdMode::kOff;
+  size_t copies = 1;
+  if (res.cold && kv_bytes < 4 * f.llc_bytes) {
+    size_t target = std::max<size_t>(size_t{256} << 20, 8 * f.llc_bytes);
+    const size_t mem = PhysicalMemoryBytes();
+    if (mem != 0) target = std::min(target, mem / 4);
+    copies = std::max<size_t>(1, (target + kv_bytes - 1) / kv_bytes);
+  }
+  res.kv_copies = copies;
+  Tensor k_pool, v_pool;
+  std::vector<KvCache> kvs;
+  if (copies == 1) {
+    kvs.push_back(kv0);
+  } else {
+    Progress(cfg, fmt::format("{} K/V copies ({:.0f} MiB)", copies,
+                              static_cast<double>(copies * kv_bytes) / (1 << 20)));
+    k_pool = Tensor(copies * w.kv_heads, w.n, w.d);
+    v_pool = Tensor(copies * w.kv_heads, w.n, w.dv);
+    const size_t k_elems = w.k.size(), v_elems = w.v.size();
+    kvs.reserve(copies);
+    for (size_t c = 0; c < copies; ++c) {
+      float* kc = k_pool.data() + c * k_elems;
+      float* vc = v_pool.data() + c * v_elems;
+      std::memcpy(kc, w.k.data(), k_elems * sizeof(float));
+      std::memcpy(vc, w.v.data(), v_elems * sizeof(float));
+      kvs.emplace_back(ConstHeadsView(kc, w.kv_heads, w.n, w.d),
+                       ConstHeadsView(vc, w.kv_heads, w.n, w.dv));
+    }
+  }
+
+  const bool relu = cfg.params.kind == AttentionKind::kRelu;
+  Tensor out(w.q_heads, w.m, w.dv);
+  size_t next_copy = 0;
+  for (const auto& name : cfg.backends) {
+    const size_t threads = BackendThreads(name, cfg.threads);
+    auto backend = MakeBackend(name, threads);
+    auto call = [&](const KvCache& kv, AttentionStats* st) {
+      if (decode) {
+        backend->Decode(w.q.Heads(), kv, cfg.params, out.Heads(), st);
+      } else {
+        backend->Prefill(w.q.Heads(), kv, cfg.params, out.Heads(), st);
+      }
+    };
+    // Warm-up: untimed; its output is checked and saved.
+    Progress(cfg, fmt::format("{}: warm-up", name));
+    out.Zero();
+    AttentionStats stats;
+    call(kvs[next_copy++ % copies], &stats);
+    const SampleError err = CompareToSample(oracle, out.Heads());
+    if (!cfg.save_output_prefix.empty()) {
+      WriteNpyFloat32(fmt::format("{}.{}.npy", cfg.save_output_prefix, name), out.flat(),
+                      {w.q_heads, w.m, w.dv});
+    }
+    // Calibrate calls per sample from one more timed call.
+    const double t0 = NowMicros();
+    call(kvs[next_copy++ % copies], nullptr);
+    const double one = std::max(NowMicros() - t0, 0.01);
+    const size_t calls = static_cast<size_t>(
+        std::clamp(std::ceil(kTargetSampleUs / one), 1.0, static_cast<double>(kMaxCallsPerSample)));
+    std::vector<double> per_call_us;
+    for (size_t r = 0; r < cfg.repeats; ++r) {
+      Progress(cfg, fmt::format("{}: repeat {}/{} ({} call(s) each)", name, r + 1, cfg.repeats,
+                                calls));
+      const double s0 = NowMicros();
+      for (size_t c = 0; c < calls; ++c) call(kvs[next_copy++ % copies], nullptr);
+      per_call_us.push_back((NowMicros() - s0) / static_cast<double>(calls));
+    }
+    const Summary s = Summarize(per_call_us);
+
+    ResultRow row;
+    row.commit = f.commit;
+    row.host = f.host;
+    row.cpu_target = f.cpu_target;
+    row.threads = threads;
+    row.backend = name;
+    row.workload = w.description;
+    row.seed = w.seed;
+    row.n = w.n;
+    row.m = w.m;
+    row.d = w.d;
+    row.dv = w.dv;
+    row.heads = w.q_heads;
+    row.kv_heads = w.kv_heads;
+    row.mode = decode ? "decode" : "prefill";
+    row.causal = !decode && cfg.params.causal;
+    row.attention = std::string(ToString(cfg.params.kind));
+    if (relu) {
+      row.alpha = cfg.params.alpha;
+      row.threshold = fmt::format("b={}", cfg.params.b);
+      row.b = cfg.params.b;
+    }
+    row.scale = cfg.params.ScaleFor(w.d);
+    const double per_query = 1.0 / static_cast<double>(w.m);
+    row.median_us = s.median * per_query;
+    row.p10_us = s.p10 * per_query;
+    row.p90_us = s.p90 * per_query;
+    row.repeats = cfg.repeats;
+    row.cold = res.cold;
+    row.kv_copies = copies;
+    row.bytes_read = static_cast<double>(kv_bytes);
+    row.gbs = static_cast<double>(kv_bytes) / (s.median * 1e3);
+    row.read_gbs = f.read.at(threads).gbs;
+    row.roofline_frac = *row.gbs / *row.read_gbs;
+    row.max_abs_err = err.max_abs_err;
+    row.rel_l2_err = err.rel_l2_err;
+    row.oracle_rows = oracle.rows.size();
+    row.total_rows = oracle.total_rows;
+    row.empty_rows = stats.empty_rows;
+    row.fallbacks = stats.fallbacks;
+    res.rows.push_back(std::move(row));
+  }
+  for (auto& row : res.rows) {
+    const std::string base = SpeedupBaseline(row.backend);
+    for (const auto& other : res.rows) {
+      if (!base.empty() && other.backend == base && row.median_us > 0) {
+        row.speedup = other.median_us / row.median_us;
+        row.speedup_vs = base;
+      }
+    }
+  }
+  return res;
+}
+
+}  // namespace hsr::sim

@@ -1,0 +1,55 @@
+// Result rows (DESIGN.md §4): one per (backend, point); JSON keys in snake_case, the same rows
+// `hsr bench --format json` prints and `hsr sweep` appends to results.jsonl. Fields a backend
+// does not produce (index, reported_*, eps_* for dense) are std::nullopt and written as null.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hsr::sim {
+
+struct ResultRow {
+  // Where and what.
+  std::string commit, host, cpu_target;
+  size_t threads = 1;
+  std::string backend;
+  std::optional<std::string> index;
+  std::string workload;  // WorkloadSource::Describe()
+  uint64_t seed = 0;
+  size_t n = 0, m = 0, d = 0, dv = 0, heads = 0, kv_heads = 0;
+  std::string mode;  // "decode" or "prefill"
+  bool causal = false;
+  std::optional<int> alpha;  // relu only
+  std::string attention;     // "softmax" or "relu"
+  std::optional<std::string> threshold;  // policy, e.g. "b=0.5" (relu / HSR)
+  std::optional<double> b;               // value used
+  double scale = 0;
+  // Time per query token: one call's wall time / m (each call covers all heads), microseconds.
+  double median_us = 0, p10_us = 0, p90_us = 0;
+  size_t repeats = 0;
+  bool cold = false;      // K/V rotated through copies larger than the LLC
+  size_t kv_copies = 1;
+  std::optional<double> gbs, roofline_frac;  // K and V bytes per call / call time; / read_gbs
+  std::optional<double> read_gbs;            // measured read roofline for `threads`
+  std::optional<double> reported_mean, reported_p50, reported_p99, candidates_mean;
+  std::optional<double> bytes_read;  // per call
+  // Versus the float64 oracle on oracle_rows of the heads * m query rows (sampled when large).
+  std::optional<double> max_abs_err, rel_l2_err;
+  size_t oracle_rows = 0, total_rows = 0;
+  std::optional<double> eps_max, eps_mean;
+  uint64_t empty_rows = 0, fallbacks = 0;
+  std::optional<double> speedup;  // speedup_vs median / this median
+  std::optional<std::string> speedup_vs;
+};
+
+nlohmann::ordered_json ToJson(const ResultRow& row);
+
+// Aligned console table of the main columns (text through fmt).
+void PrintTable(std::FILE* out, const std::vector<ResultRow>& rows);
+
+}  // namespace hsr::sim
