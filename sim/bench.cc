@@ -11,7 +11,7 @@
 #include "core/base/error.h"
 #include "sim/backends.h"
 #include "sim/build_info.h"
-#include "sim/npy.h"
+#include "sim/io/npy.h"
 #include "sim/oracle_sample.h"
 #include "sim/timing.h"
 
@@ -106,8 +106,8 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     call(kvs[next_copy++ % copies], &stats);
     const SampleError err = CompareToSample(oracle, out.Heads());
     if (!cfg.save_output_prefix.empty()) {
-      WriteNpyFloat32(fmt::format("{}.{}.npy", cfg.save_output_prefix, name), out.flat(),
-                      {w.q_heads, w.m, w.dv});
+      WriteNpy(fmt::format("{}.{}.npy", cfg.save_output_prefix, name), {w.q_heads, w.m, w.dv},
+               out.flat());
     }
     // Calibrate calls per sample from one more timed call.
     const double t0 = NowMicros();
