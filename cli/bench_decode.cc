@@ -145,7 +145,7 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   const bool relu = p.kind == AttentionKind::kRelu;
   if (auto v = get("alpha")) {
     const auto a = ParseUnsigned(*v);
-    HSR_CHECK(a && *a >= 1 && *a <= 16, "--alpha: expected an integer alpha in [1, 16], got {}", *v);
+    HSR_CHECK(a && *a >= 1 && *a <= 16, "--alpha: expected an integer alpha >= 1 (at most 16), got {}", *v);
     HSR_CHECK(relu, "--alpha: expected --attention relu (alpha is the ReLU exponent), got softmax");
     p.alpha = static_cast<int>(*a);
   }
