@@ -1,0 +1,327 @@
+// sketch8: Highway dispatch unit. See sketch8.h; reference: scan.cc; test: index_props.cc.
+//
+// Proof of the bound (exact reals unless marked fl):
+//   q = t q16 + e with t a power of two >= max|q_c| / Qmax, so q_c / t is exact, |q16_c| <=
+//     Qmax and |e_c| <= t / 2: ||e|| <= (t / 2) sqrt(d) <= ||q|| sqrt(d) / Qmax = delta ||q||,
+//     and t ||q16|| <= ||q|| + ||e|| <= (1 + delta) ||q||.
+//   k_j = s_j k8_j + r_j (r_j computed in double at Build, its norm rounded up).
+//   <q, k_j> = t s_j <q16, k8_j> + s_j <e, k8_j> + <q, r_j>
+//           <= t s_j I_j + ||q|| (delta s_j ||k8_j|| + ||r_j||)          (Cauchy-Schwarz)
+//   I_j is exact: |I_j| <= Qmax 127 d_pad < 2^31 (Qmax chosen so), int32 sums never overflow.
+//   ScoreRun: s_f32 <= scale <q, k_j> + ScoreRelErr(d) scale ||q|| ||k_j|| + ScoreAbsErr
+//     (key_store.h). With T = scale t (exact float, else the query is not trusted) and
+//     Qn >= scale ||q||:  s_f32 <= E1 + Qn w0_j + ScoreAbsErr, E1 = T s_j I_j,
+//     w0_j = ||r_j|| + delta s_j ||k8_j|| + ScoreRelErr(d) ||k_j||.
+//   Evaluating ub = fl(fl(T a_j) fl(I_j) + fl(Qn w_j)) takes <= 4 roundings on the E1 path and
+//     2 on the other: fl(ub) >= E1 + Qn w_j - gamma_4 (|E1| + Qn w_j) - 2^31 eta, and
+//     |E1| <= scale t ||q16|| s_j ||k8_j|| <= Qn (1 + delta) s_j ||k8_j||. So with
+//     w_j >= (w0_j + gamma_4 (1 + delta) s_j ||k8_j||) / (1 - gamma_4) (we use twice the
+//     gamma terms and round up), fl(ub) + tiny >= s_f32, tiny = ScoreAbsErr + 2^-100.
+//   A key is a candidate iff !(fl(ub) <= b_eff), b_eff = the largest float <= b - tiny; a key
+//   with s_f32 > b has fl(ub) >= s_f32 - tiny > b - tiny >= b_eff. NaN bounds are candidates.
+#include "core/index/sketch8.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "core/base/error.h"
+#include "core/base/thread_pool.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "core/index/sketch8.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "core/index/recheck-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hsr {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+constexpr size_t kSketchTask = 16384;  // keys per task
+constexpr size_t kSketchChunk = 256;   // keys per bound chunk
+
+// I[i] = <q16, codes row i> (exact int32) for rows [0, count); 4 rows share the q loads.
+HWY_INLINE void IntDots(const int16_t* HWY_RESTRICT q16, const int8_t* HWY_RESTRICT codes,
+                        size_t d_pad, size_t count, int32_t* HWY_RESTRICT out) {
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Rebind<int8_t, decltype(d16)> d8;
+  const hn::Repartition<int32_t, decltype(d16)> d32;
+  const size_t N = hn::Lanes(d16);
+  size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const int8_t* c0 = codes + j * d_pad;
+    const int8_t* c1 = c0 + d_pad;
+    const int8_t* c2 = c1 + d_pad;
+    const int8_t* c3 = c2 + d_pad;
+    auto a0 = hn::Zero(d32), a1 = hn::Zero(d32), a2 = hn::Zero(d32), a3 = hn::Zero(d32);
+    auto b0 = hn::Zero(d32), b1 = hn::Zero(d32), b2 = hn::Zero(d32), b3 = hn::Zero(d32);
+    for (size_t c = 0; c < d_pad; c += N) {
+      const auto qv = hn::LoadU(d16, q16 + c);
+      a0 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c0 + c)), a0, b0);
+      a1 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c1 + c)), a1, b1);
+      a2 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c2 + c)), a2, b2);
+      a3 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c3 + c)), a3, b3);
+    }
+    out[j + 0] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a0, b0)));
+    out[j + 1] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a1, b1)));
+    out[j + 2] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a2, b2)));
+    out[j + 3] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a3, b3)));
+  }
+  for (; j < count; ++j) {
+    const int8_t* c0 = codes + j * d_pad;
+    auto a0 = hn::Zero(d32), b0 = hn::Zero(d32);
+    for (size_t c = 0; c < d_pad; c += N) {
+      a0 = hn::ReorderWidenMulAccumulate(d32, hn::LoadU(d16, q16 + c),
+                                         hn::PromoteTo(d16, hn::LoadU(d8, c0 + c)), a0, b0);
+    }
+    out[j] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a0, b0)));
+  }
+}
+
+// ub[i] = fl(fl(T a_i) fl(I_i) + fl(Qn w_i)) for keys [begin, begin + count), count <= chunk.
+HWY_INLINE void ChunkBounds(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
+                            size_t begin, size_t count, int32_t* HWY_RESTRICT I,
+                            float* HWY_RESTRICT ub) {
+  IntDots(qc.q16.data(), L.codes + begin * L.d_pad, L.d_pad, count, I);
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const size_t N = hn::Lanes(df);
+  const auto T = hn::Set(df, qc.T), Qn = hn::Set(df, qc.Qn);
+  const float* a = L.a + begin;
+  const float* w = L.w + begin;
+  size_t i = 0;
+  for (; i + N <= count; i += N) {
+    const auto x = hn::ConvertTo(df, hn::LoadU(di, I + i));
+    const auto y = hn::Mul(T, hn::LoadU(df, a + i));
+    const auto z = hn::Mul(Qn, hn::LoadU(df, w + i));
+    hn::StoreU(hn::MulAdd(y, x, z), df, ub + i);
+  }
+  for (; i < count; ++i) {
+    const float y = qc.T * a[i];
+    const float z = qc.Qn * w[i];
+    ub[i] = y * static_cast<float>(I[i]) + z;
+  }
+}
+
+// Filters keys [begin, end) and rechecks the candidates; returns candidates rechecked.
+HWY_INLINE uint64_t FilterRange(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
+                                const float* q, float b, float b_eff, size_t begin, size_t end,
+                                std::vector<uint32_t>* out) {
+  if (!qc.trusted) {
+    ReportRun(q, L.keys + begin * L.d, L.d, end - begin, L.scale, b,
+              static_cast<uint32_t>(begin), out);
+    return end - begin;
+  }
+  HWY_ALIGN int32_t I[kSketchChunk];
+  HWY_ALIGN float ub[kSketchChunk];
+  uint32_t cand[kSketchChunk];
+  uint64_t total = 0;
+  for (size_t j0 = begin; j0 < end; j0 += kSketchChunk) {
+    const size_t count = std::min(kSketchChunk, end - j0);
+    ChunkBounds(L, qc, j0, count, I, ub);
+    size_t nc = 0;
+    for (size_t i = 0; i < count; ++i) {
+      cand[nc] = static_cast<uint32_t>(j0 + i);
+      nc += !(ub[i] <= b_eff);
+    }
+    total += nc;
+    RecheckIds(q, L.keys, L.d, L.scale, b, cand, nc, out);
+  }
+  return total;
+}
+
+void Sketch8QueryT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
+                   const float* q, float b, float b_eff, ThreadPool* pool,
+                   std::vector<uint32_t>* ids, uint64_t* candidates) {
+  const size_t tasks = (L.n + kSketchTask - 1) / kSketchTask;
+  if (pool->NumThreads() == 1 || tasks < 2) {
+    *candidates = FilterRange(L, qc, q, b, b_eff, 0, L.n, ids);
+    return;
+  }
+  std::vector<std::vector<uint32_t>> parts(tasks);
+  std::vector<uint64_t> cands(tasks);
+  pool->Run(tasks, [&](size_t task, size_t /*thread*/) {
+    const size_t begin = task * kSketchTask;
+    cands[task] = FilterRange(L, qc, q, b, b_eff, begin, std::min(L.n, begin + kSketchTask),
+                              &parts[task]);
+  });
+  *candidates = 0;
+  for (size_t t = 0; t < tasks; ++t) {
+    ids->insert(ids->end(), parts[t].begin(), parts[t].end());
+    *candidates += cands[t];
+  }
+}
+
+void Sketch8BoundsT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
+                    float* ub) {
+  HWY_ALIGN int32_t I[kSketchChunk];
+  for (size_t j0 = 0; j0 < L.n; j0 += kSketchChunk) {
+    ChunkBounds(L, qc, j0, std::min(kSketchChunk, L.n - j0), I, ub + j0);
+  }
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace hsr
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hsr {
+
+HWY_EXPORT(Sketch8QueryT);
+HWY_EXPORT(Sketch8BoundsT);
+
+using index_detail::Gamma;
+using index_detail::NormUp;
+using index_detail::RoundUp;
+using index_detail::ScoreAbsErr;
+using index_detail::ScoreRelErr;
+
+namespace {
+
+// Largest float <= x.
+float RoundDown(double x) {
+  float f = static_cast<float>(x);
+  if (static_cast<double>(f) > x) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return f;
+}
+
+}  // namespace
+
+Sketch8Index::Sketch8Index(size_t threads) : pool_(std::make_unique<ThreadPool>(threads)) {}
+Sketch8Index::~Sketch8Index() = default;
+
+size_t Sketch8Index::MemoryBytes() const {
+  return keys_.Bytes() + codes_.capacity() + (a_.capacity() + w_.capacity()) * sizeof(float);
+}
+
+// Quantises one key (the proof is at the top of this file).
+void Sketch8Index::AppendRow(const float* key) {
+  const size_t d = keys_.d();
+  double maxabs = 0.0;
+  for (size_t c = 0; c < d; ++c) maxabs = std::max(maxabs, std::fabs(double{key[c]}));
+  const float s = static_cast<float>(maxabs / 127.0);
+  const size_t row = codes_.size();
+  codes_.resize(row + d_pad_, 0);
+  double r2 = 0.0, k82 = 0.0;
+  for (size_t c = 0; c < d; ++c) {
+    double code = 0.0;
+    if (s > 0.0f) code = std::clamp(std::nearbyint(double{key[c]} / s), -127.0, 127.0);
+    codes_[row + c] = static_cast<int8_t>(code);
+    const double r = double{key[c]} - double{s} * code;
+    r2 += r * r;
+    k82 += code * code;
+  }
+  const double c8 = double{s} * std::sqrt(k82);
+  const double g4 = Gamma(4.0);
+  const double w0 = std::sqrt(r2) + delta_ * c8 + ScoreRelErr(d) * NormUp(key, d);
+  const double w = (w0 + 2.0 * g4 * (1.0 + delta_) * c8) * (1.0 + 4.0 * g4) * (1.0 + 0x1p-30);
+  a_.push_back(s);
+  w_.push_back(RoundUp(w));
+}
+
+void Sketch8Index::Build(ConstMatrixView keys, float scale) {
+  index_detail::KeyStore store;
+  store.Assign("sketch8 Build", keys, scale);
+  keys_ = std::move(store);
+  const size_t d = keys_.d();
+  d_pad_ = (d + 31) / 32 * 32;
+  // |I_j| <= qmax 127 d_pad must stay below 2^31.
+  qmax_ = static_cast<int32_t>(std::min<double>(32767.0, std::floor(2147483647.0 / (127.0 * d_pad_))));
+  delta_ = std::sqrt(static_cast<double>(d)) / qmax_ * (1.0 + 0x1p-30);
+  codes_.clear();
+  a_.clear();
+  w_.clear();
+  codes_.reserve(keys_.n() * d_pad_);
+  a_.reserve(keys_.n());
+  w_.reserve(keys_.n());
+  for (size_t j = 0; j < keys_.n(); ++j) AppendRow(keys_.Row(j));
+}
+
+uint32_t Sketch8Index::Insert(std::span<const float> key) {
+  const uint32_t id = keys_.Append("sketch8 Insert", key);
+  AppendRow(keys_.Row(id));
+  return id;
+}
+
+Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
+  const size_t d = keys_.d();
+  const double scale = keys_.scale();
+  QueryCode qc;
+  qc.q16.assign(d_pad_, 0);
+  double maxabs = 0.0;
+  for (float v : q) maxabs = std::max(maxabs, std::fabs(double{v}));
+  const double qn = NormUp(q.data(), d);
+  qc.trusted = keys_.BoundsTrusted(qn);
+  double t = 0.0;
+  if (maxabs > 0.0) {
+    int e = 0;
+    std::frexp(maxabs / qmax_, &e);
+    t = std::ldexp(1.0, e);
+    while (maxabs / t > qmax_) t *= 2.0;
+    for (size_t c = 0; c < d; ++c) {
+      qc.q16[c] = static_cast<int16_t>(std::nearbyint(double{q[c]} / t));
+    }
+  }
+  const double T = scale * t;
+  qc.T = static_cast<float>(T);
+  if (static_cast<double>(qc.T) != T || (T != 0.0 && T < FLT_MIN)) qc.trusted = false;
+  qc.Qn = RoundUp(scale * qn);
+  if (!std::isfinite(qc.Qn)) qc.trusted = false;
+  qc.tiny = ScoreAbsErr(d, scale) + 0x1p-100;
+  return qc;
+}
+
+Sketch8Index::Layout Sketch8Index::GetLayout() const {
+  Layout L;
+  L.n = keys_.n();
+  L.d = keys_.d();
+  L.d_pad = d_pad_;
+  L.codes = codes_.data();
+  L.a = a_.data();
+  L.w = w_.data();
+  L.keys = keys_.data();
+  L.scale = keys_.scale();
+  return L;
+}
+
+void Sketch8Index::Query(std::span<const float> q, float b, std::vector<uint32_t>* ids,
+                         IndexStats* st) const {
+  keys_.ValidateQuery("sketch8 Query", q, b);
+  ids->clear();
+  const QueryCode qc = Quantise(q);
+  const float b_eff = RoundDown(double{b} - qc.tiny);
+  uint64_t candidates = 0;
+  HWY_DYNAMIC_DISPATCH(Sketch8QueryT)(GetLayout(), qc, q.data(), b, b_eff, pool_.get(), ids,
+                                      &candidates);
+  if (st) {
+    const uint64_t n = keys_.n();
+    st->queries += 1;
+    st->keys_bounded += qc.trusted ? n : 0;
+    st->candidates += candidates;
+    st->reported += ids->size();
+    st->bytes_read += (qc.trusted ? n * (d_pad_ + 2 * sizeof(float)) : 0) +
+                      candidates * keys_.d() * sizeof(float);
+  }
+}
+
+std::vector<double> Sketch8Index::UpperBounds(std::span<const float> q) const {
+  keys_.ValidateQuery("sketch8 UpperBounds", q, 0.0f);
+  const QueryCode qc = Quantise(q);
+  std::vector<double> out(keys_.n(), std::numeric_limits<double>::infinity());
+  if (!qc.trusted) return out;
+  std::vector<float> ub(keys_.n());
+  HWY_DYNAMIC_DISPATCH(Sketch8BoundsT)(GetLayout(), qc, ub.data());
+  for (size_t j = 0; j < ub.size(); ++j) {
+    out[j] = std::isnan(ub[j]) ? std::numeric_limits<double>::infinity() : ub[j] + qc.tiny;
+  }
+  return out;
+}
+
+}  // namespace hsr
+#endif  // HWY_ONCE

@@ -1,0 +1,78 @@
+// sketch8: certified int8 filter + exact recheck (DESIGN.md §2, "Bytes").
+//
+// Layout: per key j a row of d_pad = roundup(d, 32) int8 codes k8_j (zero padded), its scale
+// a_j = s_j = max_c |k_jc| / 127 and one slack coefficient w_j (floats, separate arrays), plus
+// the float32 keys for the recheck. A query reads n (d_pad + 8) bytes plus 4 d per candidate:
+// ~1/4 of scan's 4 n d at d = 128.
+//
+// Bound (proof in sketch8.cc beside BuildRow): q is quantised per query to int16 with a power
+// of two step t (q = t q16 + e, ||e|| <= delta ||q||, delta = sqrt(d) / Qmax); the key is
+// k = s_j k8_j + r_j. With I_j = <q16, k8_j> computed exactly in int32,
+//   ScoreRun(q, k_j) <= fl(T a_j I_j + Qn w_j) + tiny          (T = scale t, Qn >= scale ||q||)
+// where w_j covers ||r_j||, delta s_j ||k8_j||, ScoreRun's own rounding (ScoreRelErr ||k_j||)
+// and the rounding of the bound's float evaluation. Keys with a bound above b are rechecked
+// with ScoreRun, so the report is exactly scan's.
+// Insert: O(d) amortised (append a code row and two floats). Test: verify/tests/index_props.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/index/half_space_index.h"
+#include "core/index/key_store.h"
+
+namespace hsr {
+
+class ThreadPool;
+
+class Sketch8Index : public HalfSpaceIndex {
+ public:
+  explicit Sketch8Index(size_t threads = 1);
+  ~Sketch8Index() override;
+
+  void Build(ConstMatrixView keys, float scale) override;
+  uint32_t Insert(std::span<const float> key) override;
+  void Query(std::span<const float> q, float b, std::vector<uint32_t>* ids,
+             IndexStats* st) const override;
+  std::string_view Name() const override { return "sketch8"; }
+  size_t MemoryBytes() const override;
+  size_t size() const override { return keys_.n(); }
+  size_t dim() const override { return keys_.d(); }
+
+  // Debug/test: for every key, the value the filter compares against b (its certified upper
+  // bound on ScoreRun(q, k_j), tiny absolute slack included); +Inf where bounds are not trusted.
+  std::vector<double> UpperBounds(std::span<const float> q) const;
+
+  // Per-query quantisation of q (public for the per-target kernel).
+  struct QueryCode {
+    std::vector<int16_t> q16;  // d_pad entries
+    float T = 0.0f;            // scale * t, exact
+    float Qn = 0.0f;           // >= scale ||q||
+    double tiny = 0.0;         // absolute slack (underflow)
+    bool trusted = false;      // false: every key is a candidate
+  };
+  struct Layout {
+    size_t n = 0, d = 0, d_pad = 0;
+    const int8_t* codes = nullptr;  // n x d_pad
+    const float* a = nullptr;       // n
+    const float* w = nullptr;       // n
+    const float* keys = nullptr;    // n x d (float32)
+    float scale = 1.0f;
+  };
+
+ private:
+  void AppendRow(const float* key);
+  QueryCode Quantise(std::span<const float> q) const;
+  Layout GetLayout() const;
+
+  index_detail::KeyStore keys_;
+  size_t d_pad_ = 0;
+  int32_t qmax_ = 0;
+  double delta_ = 0.0;
+  std::vector<int8_t> codes_;
+  std::vector<float> a_, w_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace hsr

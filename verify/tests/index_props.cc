@@ -1,0 +1,450 @@
+// Property (STYLE.md §5, DESIGN.md §1): every half-space index reports exactly scan's set
+// { j : ScoreRun(q, k_j) > b }, under EVERY compiled and supported Highway target, on random
+// and adversarial keys (duplicates, zero keys, huge and tiny norms, keys exactly on the
+// threshold, d 1..256, n 0..300); scan equals a float64 loop where dot products are exact
+// (lattice values k/64 with power-of-two factors, power-of-two scale); the sketch8 and lowrank
+// bounds are never below ScoreRun; Build/Insert/Query sequences (rc::state) match a plain
+// model; bad inputs are rejected with hsr::Error and leave the index answering correctly.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+#include <rapidcheck/state.h>
+
+#include <hwy/targets.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/base/error.h"
+#include "core/index/half_space_index.h"
+#include "core/index/lowrank.h"
+#include "core/index/scan.h"
+#include "core/index/sketch8.h"
+
+namespace hsr::verify {
+namespace {
+
+struct ForceTarget {
+  explicit ForceTarget(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+  ~ForceTarget() { hwy::SetSupportedTargetsForTest(0); }
+  ForceTarget(const ForceTarget&) = delete;
+  ForceTarget& operator=(const ForceTarget&) = delete;
+};
+
+std::vector<int64_t> Targets() {
+  hwy::SetSupportedTargetsForTest(0);
+  return hwy::SupportedAndGeneratedTargets();
+}
+
+// Every index under test; small leaves so the tree has depth at small n.
+std::vector<std::unique_ptr<HalfSpaceIndex>> AllIndexes(size_t threads, size_t rank) {
+  IndexOptions o;
+  o.threads = threads;
+  o.leaf_size = 4;
+  o.rank = rank;
+  std::vector<std::unique_ptr<HalfSpaceIndex>> out;
+  for (const std::string& name : IndexNames()) out.push_back(MakeIndex(name, o));
+  return out;
+}
+
+std::vector<uint32_t> Sorted(std::vector<uint32_t> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Value modes of one case (drawn by RapidCheck; values from the seed).
+struct IndexCase {
+  size_t n = 0, d = 1, m = 1, threads = 1, rank = 0;
+  bool exact = true;        // lattice/64 values, power-of-two key factors and scale
+  int key_factor_log2 = 0;  // spread of per-key power-of-two factors (huge/tiny norms)
+  bool dups = false, zeros = false, huge = false;  // huge: some keys x 2^60 (|k| < 2^107)
+  float scale = 1.0f;
+  uint64_t seed = 1;
+  std::string Describe() const {
+    return fmt::format("n={} d={} m={} threads={} rank={} exact={} factor_log2={} dups={} "
+                       "zeros={} huge={} scale={} seed={}",
+                       n, d, m, threads, rank, exact, key_factor_log2, dups, zeros, huge, scale,
+                       seed);
+  }
+};
+
+rc::Gen<size_t> GenDim() {
+  return rc::gen::weightedOneOf<size_t>({{6, rc::gen::inRange<size_t>(1, 18)},
+                                         {2, rc::gen::element<size_t>(31, 32, 33, 63, 64, 65, 128)},
+                                         {1, rc::gen::inRange<size_t>(1, 257)}});
+}
+
+rc::Gen<IndexCase> GenCase() {
+  return rc::gen::exec([] {
+    IndexCase c;
+    c.d = *GenDim();
+    c.n = *rc::gen::weightedOneOf<size_t>({{2, rc::gen::inRange<size_t>(0, 17)},
+                                           {5, rc::gen::inRange<size_t>(17, 200)},
+                                           {1, rc::gen::inRange<size_t>(200, 301)}});
+    c.m = *rc::gen::inRange<size_t>(1, 5);
+    c.threads = *rc::gen::inRange<size_t>(1, 3);
+    c.rank = *rc::gen::weightedElement<size_t>({{3, 0}, {1, 1}, {1, 3}});
+    c.exact = *rc::gen::weightedElement<bool>({{3, true}, {1, false}});
+    c.key_factor_log2 = *rc::gen::weightedElement<int>({{3, 0}, {1, 20}, {1, 40}});
+    c.dups = *rc::gen::arbitrary<bool>();
+    c.zeros = *rc::gen::arbitrary<bool>();
+    c.huge = *rc::gen::weightedElement<bool>({{8, false}, {1, true}});
+    c.scale = c.exact ? *rc::gen::element(1.0f, 0.125f)
+                      : static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.d)));
+    c.seed = *rc::gen::arbitrary<uint64_t>();
+    return c;
+  });
+}
+
+struct CaseData {
+  std::vector<float> keys, queries, b;
+};
+
+CaseData MakeData(const IndexCase& c) {
+  std::mt19937_64 rng(c.seed);
+  std::normal_distribution<float> gauss(0.0f, 1.0f);
+  std::uniform_int_distribution<int> lattice(-256, 256);  // /64: |x| <= 4
+  auto value = [&] { return c.exact ? lattice(rng) / 64.0f : gauss(rng); };
+  CaseData data;
+  data.keys.resize(c.n * c.d);
+  std::uniform_int_distribution<int> factor(-c.key_factor_log2, c.key_factor_log2);
+  for (size_t j = 0; j < c.n; ++j) {
+    const float f = std::ldexp(1.0f, factor(rng));
+    for (size_t k = 0; k < c.d; ++k) data.keys[j * c.d + k] = value() * f;
+    if (c.zeros && rng() % 5 == 0) std::fill_n(data.keys.begin() + j * c.d, c.d, 0.0f);
+    if (c.huge && rng() % 7 == 0) {  // |k| up to 2^107
+      for (size_t k = 0; k < c.d; ++k) data.keys[j * c.d + k] *= 0x1p60f;
+    }
+    if (c.dups && j > 0 && rng() % 3 == 0) {
+      const size_t src = rng() % j;
+      std::copy_n(data.keys.begin() + src * c.d, c.d, data.keys.begin() + j * c.d);
+    }
+  }
+  data.queries.resize(c.m * c.d);
+  for (float& x : data.queries) x = value();
+  if (c.zeros && c.m > 1) std::fill_n(data.queries.begin(), c.d, 0.0f);
+  // A huge last query: past the overflow guard (float partial sums may overflow).
+  if (c.huge) {
+    for (size_t k = 0; k < c.d; ++k) data.queries[(c.m - 1) * c.d + k] *= 0x1p60f;
+  }
+  return data;
+}
+
+// Thresholds for query i: an actual score (keys exactly on b), its neighbours, 0, +-Inf.
+std::vector<float> Thresholds(const ScanIndex& scan, std::span<const float> q, uint64_t seed) {
+  std::vector<float> out{0.0f, -std::numeric_limits<float>::infinity(),
+                         std::numeric_limits<float>::infinity(), -1.0f};
+  const std::vector<float> s = scan.Scores(q);
+  std::mt19937_64 rng(seed);
+  for (int t = 0; t < 3 && !s.empty(); ++t) {
+    const float v = s[rng() % s.size()];
+    if (std::isnan(v)) continue;
+    out.push_back(v);
+    out.push_back(std::nextafter(v, -std::numeric_limits<float>::infinity()));
+    out.push_back(std::nextafter(v, std::numeric_limits<float>::infinity()));
+  }
+  return out;
+}
+
+RC_GTEST_PROP(IndexProps, EveryIndexReportsScansSetOnEveryTarget, ()) {
+  const IndexCase c = *GenCase();
+  RC_LOG() << c.Describe() << "\n";
+  const CaseData data = MakeData(c);
+  const ConstMatrixView keys(data.keys.data(), c.n, c.d);
+  RC_CLASSIFY(c.n == 0, "n = 0");
+  RC_CLASSIFY(c.exact, "exact lattice");
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    ScanIndex scan(c.threads);
+    scan.Build(keys, c.scale);
+    auto indexes = AllIndexes(c.threads, c.rank);
+    for (auto& index : indexes) index->Build(keys, c.scale);
+    for (size_t i = 0; i < c.m; ++i) {
+      const std::span<const float> q(data.queries.data() + i * c.d, c.d);
+      for (float b : Thresholds(scan, q, c.seed + i)) {
+        std::vector<uint32_t> expected;
+        scan.Query(q, b, &expected, nullptr);
+        expected = Sorted(expected);
+        // scan vs the float64 loop where every dot product is exact.
+        if (c.exact && !c.huge) {
+          std::vector<uint32_t> exact;
+          for (size_t j = 0; j < c.n; ++j) {
+            double s = 0.0;
+            for (size_t k = 0; k < c.d; ++k) s += double{q[k]} * data.keys[j * c.d + k];
+            if (s * c.scale > b) exact.push_back(static_cast<uint32_t>(j));
+          }
+          RC_ASSERT(expected == exact);
+        }
+        for (auto& index : indexes) {
+          std::vector<uint32_t> got;
+          IndexStats st;
+          index->Query(q, b, &got, &st);
+          got = Sorted(got);
+          if (got != expected) {
+            RC_LOG() << hwy::TargetName(target) << " " << index->Name() << " query " << i
+                     << " b=" << b << ": got " << got.size() << " expected " << expected.size()
+                     << "\n";
+          }
+          RC_ASSERT(got == expected);
+          RC_ASSERT(st.reported == got.size());
+          RC_ASSERT(st.queries == 1u);
+          // balltree reports whole subtrees without recheck (their lower bound is > b).
+          if (index->Name() != "balltree") RC_ASSERT(st.candidates >= st.reported);
+        }
+      }
+    }
+  }
+}
+
+RC_GTEST_PROP(IndexProps, BatchEqualsSingleQueries, ()) {
+  const IndexCase c = *GenCase();
+  RC_LOG() << c.Describe() << "\n";
+  const CaseData data = MakeData(c);
+  const ConstMatrixView keys(data.keys.data(), c.n, c.d);
+  const ConstMatrixView q(data.queries.data(), c.m, c.d);
+  std::vector<float> b(c.m);
+  for (size_t i = 0; i < c.m; ++i) b[i] = static_cast<float>(i) - 1.0f;
+  for (auto& index : AllIndexes(c.threads, c.rank)) {
+    index->Build(keys, c.scale);
+    ReportBatch batch;
+    IndexStats st;
+    index->QueryBatch(q, b, &batch, &st);
+    RC_ASSERT(batch.queries() == c.m);
+    RC_ASSERT(st.queries == c.m);
+    for (size_t i = 0; i < c.m; ++i) {
+      std::vector<uint32_t> single;
+      index->Query(q.RowSpan(i), b[i], &single, nullptr);
+      const auto ids = batch.Ids(i);
+      RC_ASSERT(Sorted(std::vector<uint32_t>(ids.begin(), ids.end())) == Sorted(single));
+    }
+  }
+}
+
+RC_GTEST_PROP(IndexProps, BoundsNeverBelowScoreRunOnEveryTarget, ()) {
+  const IndexCase c = *GenCase();
+  RC_LOG() << c.Describe() << "\n";
+  const CaseData data = MakeData(c);
+  const ConstMatrixView keys(data.keys.data(), c.n, c.d);
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    ScanIndex scan(1);
+    Sketch8Index sketch(1);
+    LowRankIndex lowrank(1, c.rank);
+    scan.Build(keys, c.scale);
+    sketch.Build(keys, c.scale);
+    lowrank.Build(keys, c.scale);
+    for (size_t i = 0; i < c.m; ++i) {
+      const std::span<const float> q(data.queries.data() + i * c.d, c.d);
+      const std::vector<float> s = scan.Scores(q);
+      const std::vector<double> ub8 = sketch.UpperBounds(q), ubr = lowrank.UpperBounds(q);
+      for (size_t j = 0; j < c.n; ++j) {
+        if (std::isnan(s[j])) continue;  // never reported
+        if (!(ub8[j] >= s[j]) || !(ubr[j] >= s[j])) {
+          RC_LOG() << hwy::TargetName(target) << " key " << j << " score " << s[j]
+                   << " sketch8 " << ub8[j] << " lowrank " << ubr[j] << "\n";
+        }
+        RC_ASSERT(ub8[j] >= double{s[j]});
+        RC_ASSERT(ubr[j] >= double{s[j]});
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- stateful (rc::state)
+struct Model {
+  size_t d = 1;
+  float scale = 1.0f;
+  std::vector<std::vector<float>> keys;
+};
+struct Sut {
+  std::unique_ptr<HalfSpaceIndex> index;
+};
+using Cmd = rc::state::Command<Model, Sut>;
+
+rc::Gen<std::vector<float>> GenLatticeVector(size_t d) {
+  return rc::gen::container<std::vector<float>>(
+      d, rc::gen::map(rc::gen::inRange(-128, 129), [](int v) { return v / 64.0f; }));
+}
+
+struct InsertCmd : Cmd {
+  std::vector<float> key;
+  explicit InsertCmd(const Model& m) : key(*GenLatticeVector(m.d)) {}
+  void apply(Model& m) const override { m.keys.push_back(key); }
+  void run(const Model& m, Sut& s) const override {
+    RC_ASSERT(s.index->Insert(key) == m.keys.size());
+    RC_ASSERT(s.index->size() == m.keys.size() + 1);
+  }
+  void show(std::ostream& os) const override { os << "Insert(d=" << key.size() << ")"; }
+};
+
+struct QueryCmd : Cmd {
+  std::vector<float> q;
+  int b_pick;
+  explicit QueryCmd(const Model& m)
+      : q(*GenLatticeVector(m.d)), b_pick(*rc::gen::inRange(-1, 1000)) {}
+  void run(const Model& m, Sut& s) const override {
+    // Lattice values and power-of-two scale: double scores are exact = ScoreRun's.
+    std::vector<double> scores;
+    for (const auto& k : m.keys) {
+      double dot = 0.0;
+      for (size_t c = 0; c < m.d; ++c) dot += double{q[c]} * k[c];
+      scores.push_back(dot * m.scale);
+    }
+    const float b = (b_pick < 0 || scores.empty())
+                        ? 0.0f
+                        : static_cast<float>(scores[static_cast<size_t>(b_pick) % scores.size()]);
+    std::vector<uint32_t> expected;
+    for (size_t j = 0; j < scores.size(); ++j) {
+      if (scores[j] > b) expected.push_back(static_cast<uint32_t>(j));
+    }
+    std::vector<uint32_t> got;
+    s.index->Query(q, b, &got, nullptr);
+    RC_CLASSIFY(expected.empty(), "empty");
+    RC_CLASSIFY(!expected.empty() && expected.size() < scores.size(), "partial");
+    RC_CLASSIFY(!scores.empty() && expected.size() == scores.size(), "full");
+    RC_ASSERT(Sorted(got) == expected);
+  }
+  void show(std::ostream& os) const override { os << "Query(b_pick=" << b_pick << ")"; }
+};
+
+struct RebuildCmd : Cmd {
+  std::vector<std::vector<float>> keys;
+  explicit RebuildCmd(const Model& m)
+      : keys(*rc::gen::container<std::vector<std::vector<float>>>(
+            *rc::gen::inRange<size_t>(0, 40), GenLatticeVector(m.d))) {}
+  void apply(Model& m) const override { m.keys = keys; }
+  void run(const Model& m, Sut& s) const override {
+    std::vector<float> flat;
+    for (const auto& k : keys) flat.insert(flat.end(), k.begin(), k.end());
+    s.index->Build(ConstMatrixView(flat.data(), keys.size(), m.d), m.scale);
+    RC_ASSERT(s.index->size() == keys.size());
+  }
+  void show(std::ostream& os) const override { os << "Build(n=" << keys.size() << ")"; }
+};
+
+void StatefulCheck(const std::string& name) {
+  const size_t d = *GenDim();
+  Model model;
+  model.d = d;
+  model.scale = 0.5f;
+  IndexOptions o;
+  o.leaf_size = 2;
+  o.threads = *rc::gen::inRange<size_t>(1, 3);
+  o.rank = *rc::gen::element<size_t>(0, 1, 2);
+  Sut sut{MakeIndex(name, o)};
+  std::vector<float> none;
+  sut.index->Build(ConstMatrixView(none.data(), 0, d), model.scale);
+  rc::state::check(model, sut,
+                   rc::state::gen::execOneOfWithArgs<InsertCmd, InsertCmd, InsertCmd, QueryCmd,
+                                                     QueryCmd, RebuildCmd>());
+}
+
+RC_GTEST_PROP(IndexState, ScanMatchesModel, ()) { StatefulCheck("scan"); }
+RC_GTEST_PROP(IndexState, Sketch8MatchesModel, ()) { StatefulCheck("sketch8"); }
+RC_GTEST_PROP(IndexState, LowRankMatchesModel, ()) { StatefulCheck("lowrank"); }
+RC_GTEST_PROP(IndexState, BallTreeMatchesModel, ()) { StatefulCheck("balltree"); }
+
+// ---------------------------------------------------------------- bad input (gtest)
+TEST(IndexTargets, AtLeastOneTarget) {
+  const std::vector<int64_t> targets = Targets();
+  ASSERT_FALSE(targets.empty());
+  std::string names;
+  for (int64_t t : targets) names += std::string(" ") + hwy::TargetName(t);
+  std::cout << "Highway targets checked:" << names << "\n";
+}
+
+template <typename F>
+void ExpectError(F&& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "no hsr::Error (expected one mentioning '" << needle << "')";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(needle), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
+TEST(IndexBadInput, RejectedCallsLeaveIndexAnswering) {
+  constexpr size_t kN = 40, kD = 8;
+  std::vector<float> keys(kN * kD);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = static_cast<float>(int(i * 37 % 129) - 64) / 64.0f;
+  std::vector<float> q(kD, 0.25f);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  ScanIndex ref(1);
+  ref.Build(ConstMatrixView(keys.data(), kN, kD), 0.5f);
+  std::vector<uint32_t> expected;
+  ref.Query(q, 0.1f, &expected, nullptr);
+  expected = Sorted(expected);
+  ASSERT_FALSE(expected.empty());
+  ASSERT_LT(expected.size(), kN);
+  for (auto& index : AllIndexes(2, 0)) {
+    SCOPED_TRACE(std::string(index->Name()));
+    std::vector<uint32_t> got;
+    ExpectError([&] { index->Query(q, 0.1f, &got, nullptr); }, "expected Build");
+    ExpectError([&] { (void)index->Insert(q); }, "expected Build");
+    index->Build(ConstMatrixView(keys.data(), kN, kD), 0.5f);
+    auto check = [&] {
+      index->Query(q, 0.1f, &got, nullptr);
+      EXPECT_EQ(Sorted(got), expected);
+      EXPECT_EQ(index->size(), kN);
+      EXPECT_EQ(index->dim(), kD);
+    };
+    std::vector<float> q7(kD - 1, 0.25f), qnan = q, qinf = q, knan(kD, 1.0f), k9(kD + 1, 1.0f);
+    qnan[3] = nan;
+    qinf[0] = -inf;
+    knan[5] = inf;
+    ExpectError([&] { index->Query(q7, 0.1f, &got, nullptr); }, "got d=7");
+    check();
+    ExpectError([&] { index->Query(qnan, 0.1f, &got, nullptr); }, "expected a finite q");
+    check();
+    ExpectError([&] { index->Query(qinf, 0.1f, &got, nullptr); }, "expected a finite q");
+    check();
+    ExpectError([&] { index->Query(q, nan, &got, nullptr); }, "not NaN");
+    check();
+    ExpectError([&] { (void)index->Insert(k9); }, "got d=9");
+    check();
+    ExpectError([&] { (void)index->Insert(knan); }, "expected a finite key");
+    check();
+    std::vector<float> bad_keys = keys;
+    bad_keys[17] = nan;
+    ExpectError([&] { index->Build(ConstMatrixView(bad_keys.data(), kN, kD), 0.5f); },
+                "expected finite keys");
+    check();
+    ExpectError([&] { index->Build(ConstMatrixView(keys.data(), kN, 0), 0.5f); }, "d >= 1");
+    check();
+    ExpectError([&] { index->Build(ConstMatrixView(keys.data(), kN, kD), nan); }, "scale");
+    check();
+    ReportBatch batch;
+    const std::vector<float> two_b{0.1f, nan};
+    std::vector<float> two_q(q);
+    two_q.insert(two_q.end(), q.begin(), q.end());
+    ExpectError([&] { index->QueryBatch(ConstMatrixView(two_q.data(), 2, kD), two_b, &batch, nullptr); },
+                "NaN");
+    const std::vector<float> one_b{0.1f};
+    ExpectError([&] { index->QueryBatch(ConstMatrixView(two_q.data(), 2, kD), one_b, &batch, nullptr); },
+                "one threshold per query");
+    check();
+    // Empty build is allowed; inserts then grow the index.
+    index->Build(ConstMatrixView(keys.data(), 0, kD), 0.5f);
+    index->Query(q, 0.1f, &got, nullptr);
+    EXPECT_TRUE(got.empty());
+    for (size_t j = 0; j < kN; ++j) {
+      EXPECT_EQ(index->Insert(std::span<const float>(keys.data() + j * kD, kD)), j);
+    }
+    check();
+  }
+  ExpectError([] { (void)MakeIndex("nope"); }, "got 'nope'");
+}
+
+}  // namespace
+}  // namespace hsr::verify
