@@ -1,0 +1,431 @@
+// DecodeEngine (decode_engine.h): plain C++ around the per-target SparseKernels.
+#include "core/hsr/decode_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/attention/validate.h"
+#include "core/base/error.h"
+#include "core/base/thread_pool.h"
+#include "core/hsr/sparse_kernels.h"
+
+namespace hsr {
+namespace {
+
+double NowUs() {
+  return std::chrono::duration<double, std::micro>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Per-thread buffers, reused across rows.
+struct Scratch {
+  std::vector<uint32_t> ids, dense_ids, sample_ids;
+  std::vector<float> scores, weights, sample_scores, acc;
+};
+
+// Everything a row needs (one call).
+struct CallCtx {
+  SparseKernels kern;
+  ConstHeadsView q;
+  HeadsView out;
+  const AttentionParams* p = nullptr;
+  bool relu = false, causal = false;
+  std::optional<ThresholdPolicy> policy;  // none: fixed from params
+  size_t m = 0, n = 0, d = 0, dv = 0, group = 1;
+  float scale = 1.0f;
+};
+
+}  // namespace
+
+DecodeEngine::DecodeEngine(const KvCache& kv, float scale, const HsrOptions& options, bool copy)
+    : options_(options) {
+  HSR_CHECK(std::isfinite(scale) && scale > 0.0f, "DecodeEngine: expected a finite scale > 0, got {}",
+            scale);
+  HSR_CHECK(options.threads >= 1, "DecodeEngine: expected threads >= 1, got {}", options.threads);
+  HSR_CHECK(kv.heads() >= 1, "DecodeEngine: expected at least 1 kv head, got 0");
+  if (options.threshold) CheckThresholdFor(*options.threshold, kv.n());
+  MakeIndex(options.index);  // throws on an unknown name before any copy
+  n_ = kv.n();
+  d_ = kv.d();
+  dv_ = kv.dv();
+  scale_ = scale;
+  max_abs_k_ = kv.max_abs_k();
+  IndexOptions io = options.index_options;
+  io.threads = options.index_threads == 0 ? options.threads : options.index_threads;
+  options_.index_threads = io.threads;
+  const double t0 = NowUs();
+  heads_.resize(kv.heads());
+  for (size_t h = 0; h < kv.heads(); ++h) {
+    Head& hd = heads_[h];
+    const ConstMatrixView kh = kv.k().Head(h), vh = kv.v().Head(h);
+    const bool dense = kh.stride == d_ && vh.stride == dv_;
+    if (copy || !dense) {
+      hd.k_own.resize(n_ * d_);
+      hd.v_own.resize(n_ * dv_);
+      for (size_t j = 0; j < n_; ++j) {
+        std::memcpy(hd.k_own.data() + j * d_, kh.Row(j), d_ * sizeof(float));
+        std::memcpy(hd.v_own.data() + j * dv_, vh.Row(j), dv_ * sizeof(float));
+      }
+      hd.k = hd.k_own.data();
+      hd.v = hd.v_own.data();
+    } else {
+      hd.k = kh.data;
+      hd.v = vh.data;
+    }
+    hd.index = MakeIndex(options.index, io);
+    hd.index->Build(ConstMatrixView(hd.k, n_, d_), scale_);
+  }
+  owned_ = true;
+  for (const Head& hd : heads_) owned_ = owned_ && hd.k == hd.k_own.data();
+  build_us_ = NowUs() - t0;
+  pool_ = std::make_unique<ThreadPool>(options.threads);
+}
+
+DecodeEngine::~DecodeEngine() = default;
+
+void DecodeEngine::MakeOwned() {
+  if (owned_) return;
+  for (Head& hd : heads_) {
+    if (hd.k != hd.k_own.data()) {
+      hd.k_own.assign(hd.k, hd.k + n_ * d_);
+      hd.v_own.assign(hd.v, hd.v + n_ * dv_);
+      hd.k = hd.k_own.data();
+      hd.v = hd.v_own.data();
+    }
+  }
+  owned_ = true;
+}
+
+void DecodeEngine::Append(ConstMatrixView k, ConstMatrixView v) {
+  const size_t hk = heads_.size();
+  HSR_CHECK(k.rows == hk && k.cols == d_,
+            "Append: expected k of shape [{}, {}] (kv heads, d), got [{}, {}]", hk, d_, k.rows,
+            k.cols);
+  HSR_CHECK(v.rows == hk && v.cols == dv_,
+            "Append: expected v of shape [{}, {}] (kv heads, dv), got [{}, {}]", hk, dv_, v.rows,
+            v.cols);
+  HSR_CHECK(n_ + 1 < std::numeric_limits<uint32_t>::max(),
+            "Append: expected fewer than 2^32 - 1 keys, got {}", n_ + 1);
+  float max_k = max_abs_k_;
+  for (size_t h = 0; h < hk; ++h) {
+    for (size_t c = 0; c < d_; ++c) {
+      const float x = k(h, c);
+      HSR_CHECK(std::isfinite(x), "Append: expected finite k, got {} at [head {}, col {}]", x, h, c);
+      max_k = std::max(max_k, std::fabs(x));
+    }
+    for (size_t c = 0; c < dv_; ++c) {
+      HSR_CHECK(std::isfinite(v(h, c)), "Append: expected finite v, got {} at [head {}, col {}]",
+                v(h, c), h, c);
+    }
+  }
+  MakeOwned();
+  for (size_t h = 0; h < hk; ++h) {
+    Head& hd = heads_[h];
+    hd.index->Insert(k.RowSpan(h));
+    hd.k_own.insert(hd.k_own.end(), k.Row(h), k.Row(h) + d_);
+    hd.v_own.insert(hd.v_own.end(), v.Row(h), v.Row(h) + dv_);
+    hd.k = hd.k_own.data();
+    hd.v = hd.v_own.data();
+  }
+  max_abs_k_ = max_k;
+  ++n_;
+}
+
+void DecodeEngine::Decode(ConstHeadsView q, const AttentionParams& p, HeadsView out,
+                          HsrCallStats* st) {
+  Attend(q, p, /*causal=*/false, out, st);
+}
+
+void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causal, HeadsView out,
+                          HsrCallStats* st) {
+  constexpr const char* kWhere = "hsr";
+  // ---- Validation (nothing is touched before it passes).
+  const float max_q = CheckHeads(kWhere, "q", q);
+  const size_t hk = heads_.size();
+  HSR_CHECK(q.cols == d_, "{}: expected Q with d={} (as K), got d={}", kWhere, d_, q.cols);
+  HSR_CHECK(q.heads % hk == 0, "{}: expected query heads a multiple of {} kv heads, got {}",
+            kWhere, hk, q.heads);
+  HSR_CHECK(out.heads == q.heads && out.rows == q.rows && out.cols == dv_,
+            "{}: expected out of shape [{}, {}, {}], got [{}, {}, {}]", kWhere, q.heads, q.rows,
+            dv_, out.heads, out.rows, out.cols);
+  HSR_CHECK(out.stride >= out.cols && (out.rows == 0 || out.data != nullptr),
+            "{}: expected out with stride >= {} and data", kWhere, out.cols);
+  const float scale = p.ScaleFor(d_);
+  HSR_CHECK(scale == scale_, "{}: expected scale {} (the index's), got {}", kWhere, scale_, scale);
+  const bool relu = p.kind == AttentionKind::kRelu;
+  if (relu) {
+    HSR_CHECK(p.alpha >= 1 && p.alpha <= 16, "{}: expected integer alpha in [1, 16], got {}",
+              kWhere, p.alpha);
+    HSR_CHECK(std::isfinite(p.b), "{}: expected a finite threshold b, got {}", kWhere, p.b);
+  }
+  if (!p.b_per_query.empty()) {
+    HSR_CHECK(p.b_per_query.size() == q.heads * q.rows,
+              "{}: expected {} per-query thresholds (heads x m), got {}", kWhere,
+              q.heads * q.rows, p.b_per_query.size());
+    for (float b : p.b_per_query) {
+      HSR_CHECK(std::isfinite(b), "{}: expected finite per-query thresholds, got {}", kWhere, b);
+    }
+  }
+  const double bound = static_cast<double>(scale) * static_cast<double>(d_) * max_q * max_abs_k_;
+  HSR_CHECK(bound <= 1e30, "{}: expected |scale * <q, k>| <= 1e30, got a bound of {:g}", kWhere,
+            bound);
+  CallCtx c;
+  if (p.b_per_query.empty()) {
+    if (options_.threshold) {
+      c.policy = options_.threshold;
+    } else if (!relu) {
+      c.policy = ThresholdPolicy{};  // softmax default: paper
+    }
+  }
+  if (c.policy) {
+    CheckThresholdFor(*c.policy, n_);
+    HSR_CHECK(!(relu && c.policy->kind == ThresholdPolicy::Kind::kErr),
+              "{}: expected a ReLU threshold policy (b=, paper, count=, frac=), got '{}' (err= "
+              "applies to softmax)", kWhere, c.policy->ToString());
+  }
+
+  // ---- Work.
+  c.kern = GetSparseKernels();
+  c.q = q;
+  c.out = out;
+  c.p = &p;
+  c.relu = relu;
+  c.causal = causal;
+  c.m = q.rows;
+  c.n = n_;
+  c.d = d_;
+  c.dv = dv_;
+  c.group = q.heads / hk;
+  c.scale = scale_;
+  const size_t rows = q.heads * q.rows;
+  std::vector<HsrRowStats> row_stats(rows);
+  std::vector<IndexStats> index_stats(pool_->NumThreads());
+  std::vector<Scratch> scratch(pool_->NumThreads());
+
+  auto run_row = [&](size_t task, size_t thread) {
+    Scratch& sc = scratch[thread];
+    IndexStats& ist = index_stats[thread];
+    const size_t h = task / c.m, i = task % c.m;
+    const Head& hd = heads_[h / c.group];
+    const float* qr = c.q.Head(h).Row(i);
+    float* o = c.out.Head(h).Row(i);
+    HsrRowStats& rs = row_stats[task];
+    const size_t visible = VisibleKeys(c.causal, i, c.m, c.n);
+    rs.visible = static_cast<uint32_t>(visible);
+    auto zero_row = [&] {
+      std::fill(o, o + c.dv, 0.0f);
+      rs.empty = true;
+    };
+    if (visible == 0) {
+      zero_row();
+      return;
+    }
+    // Threshold.
+    float t;
+    if (!c.p->b_per_query.empty()) {
+      t = c.p->b_per_query[task];
+    } else if (c.policy) {
+      if (c.policy->NeedsSample()) {
+        sc.sample_ids = ThresholdSampleIds(*c.policy, visible);
+        sc.sample_scores.resize(sc.sample_ids.size());
+        c.kern.score_ids(qr, hd.k, c.d, sc.sample_ids.data(), sc.sample_ids.size(), c.scale,
+                         sc.sample_scores.data());
+        rs.bytes_read += sc.sample_ids.size() * c.d * sizeof(float);
+      } else {
+        sc.sample_scores.clear();
+      }
+      const ThresholdEstimate e = EstimateThreshold(*c.policy, sc.sample_scores, visible);
+      t = e.b;
+      rs.mu = e.mu;
+      rs.sigma = e.sigma;
+    } else {
+      t = c.p->b;
+    }
+    // Report R(q, t) among the visible keys, with the ScoreRun score of each.
+    auto report = [&](float thr) {
+      IndexStats one;
+      hd.index->Query(std::span<const float>(qr, c.d), thr, &sc.ids, &one);
+      ist.Merge(one);
+      ++rs.queries;
+      rs.candidates += one.candidates;
+      rs.bytes_read += one.bytes_read;
+      if (visible < c.n) {
+        sc.ids.erase(std::remove_if(sc.ids.begin(), sc.ids.end(),
+                                    [&](uint32_t id) { return id >= visible; }),
+                     sc.ids.end());
+      }
+      sc.scores.resize(sc.ids.size());
+      c.kern.score_ids(qr, hd.k, c.d, sc.ids.data(), sc.ids.size(), c.scale, sc.scores.data());
+      rs.bytes_read += sc.ids.size() * c.d * sizeof(float);
+    };
+    auto accumulate = [&](const std::vector<uint32_t>& ids, double total) {
+      sc.acc.assign(c.dv, 0.0f);
+      c.kern.gather_accumulate(hd.v, c.dv, ids.data(), sc.weights.data(), ids.size(),
+                               sc.acc.data());
+      rs.bytes_read += ids.size() * c.dv * sizeof(float);
+      const double inv = 1.0 / total;
+      for (size_t col = 0; col < c.dv; ++col) o[col] = static_cast<float>(sc.acc[col] * inv);
+    };
+    rs.b = t;
+    report(t);
+    const size_t count = sc.ids.size();
+    rs.reported = static_cast<uint32_t>(count);
+    if (c.relu) {
+      // w_j = (s_j - t)^alpha relative to the largest weight (as dense): ((s_j - t)/(smax - t))^a.
+      double smax = -std::numeric_limits<double>::infinity();
+      for (float s : sc.scores) smax = std::max(smax, static_cast<double>(s));
+      const double top = smax - static_cast<double>(t);
+      if (count == 0 || !(top > 0.0)) {
+        zero_row();
+        return;
+      }
+      sc.weights.resize(count);
+      double total = 0.0;
+      for (size_t j = 0; j < count; ++j) {
+        const double x = std::max(0.0, (static_cast<double>(sc.scores[j]) - t) / top);
+        double w = x;
+        for (int a = 1; a < c.p->alpha; ++a) w *= x;
+        sc.weights[j] = static_cast<float>(w);
+        total += static_cast<double>(sc.weights[j]);
+      }
+      if (!(total > 0.0)) {
+        zero_row();
+        return;
+      }
+      accumulate(sc.ids, total);
+      return;
+    }
+    // Softmax over S = R(q, tau) with the certificate.
+    const bool err_policy = c.policy && c.policy->kind == ThresholdPolicy::Kind::kErr;
+    const double target = err_policy ? c.policy->value : 1.0;
+    double M = 0.0, Z = 0.0, eps = 1.0;
+    auto certify = [&](float tau) {
+      M = -std::numeric_limits<double>::infinity();
+      for (float s : sc.scores) M = std::max(M, static_cast<double>(s));
+      Z = 0.0;
+      for (float s : sc.scores) Z += std::exp(static_cast<double>(s) - M);
+      const double r = static_cast<double>(visible - sc.ids.size());
+      const double tail = r == 0.0 ? 0.0 : r * std::exp(static_cast<double>(tau) - M);
+      eps = tail / (Z + tail);
+    };
+    bool ok = !sc.ids.empty();
+    if (ok) certify(t);
+    for (int step = 0; ok && err_policy && eps > target && step < 4; ++step) {
+      // tau' = M + ln(E Z / r): eps(tau') <= r e^(tau'-M) / Z = E since Z grows, r shrinks.
+      const double r = static_cast<double>(visible - sc.ids.size());
+      const double want = M + std::log(target * Z / r);
+      float tau = static_cast<float>(want);
+      if (static_cast<double>(tau) > want) tau = std::nextafter(tau, -INFINITY);
+      if (!(tau < t)) tau = std::nextafter(t, -INFINITY);
+      // When the sample says tau' reports most keys, the dense row is cheaper (a fallback).
+      size_t above = 0;
+      for (float s : sc.sample_scores) above += s > tau ? 1 : 0;
+      if (!sc.sample_scores.empty() && 2 * above > sc.sample_scores.size()) {
+        ok = false;
+        break;
+      }
+      t = tau;
+      report(t);
+      certify(t);
+    }
+    if (ok && err_policy && eps > target) ok = false;
+    if (!ok) {
+      // Dense row over the visible keys (never silent: counted as a fallback).
+      rs.fallback = true;
+      rs.eps = 0.0;
+      rs.b = t;
+      sc.dense_ids.resize(visible);
+      for (size_t j = 0; j < visible; ++j) sc.dense_ids[j] = static_cast<uint32_t>(j);
+      sc.scores.resize(visible);
+      c.kern.score_run(qr, hd.k, c.d, visible, c.scale, sc.scores.data());
+      double mx = -std::numeric_limits<double>::infinity();
+      for (float s : sc.scores) mx = std::max(mx, static_cast<double>(s));
+      sc.weights.resize(visible);
+      double total = 0.0;
+      for (size_t j = 0; j < visible; ++j) {
+        sc.weights[j] = static_cast<float>(std::exp(static_cast<double>(sc.scores[j]) - mx));
+        total += static_cast<double>(sc.weights[j]);
+      }
+      rs.reported = static_cast<uint32_t>(visible);
+      rs.bytes_read += visible * c.d * sizeof(float);
+      accumulate(sc.dense_ids, total);
+      return;
+    }
+    rs.b = t;
+    rs.eps = eps;
+    rs.reported = static_cast<uint32_t>(sc.ids.size());
+    sc.weights.resize(sc.ids.size());
+    double total = 0.0;
+    for (size_t j = 0; j < sc.ids.size(); ++j) {
+      sc.weights[j] = static_cast<float>(std::exp(static_cast<double>(sc.scores[j]) - M));
+      total += static_cast<double>(sc.weights[j]);
+    }
+    accumulate(sc.ids, total);
+  };
+
+  if (options_.index_threads == 1 && pool_->NumThreads() > 1) {
+    pool_->Run(rows, run_row);
+  } else {
+    for (size_t task = 0; task < rows; ++task) run_row(task, 0);
+  }
+
+  if (st) {
+    st->rows = std::move(row_stats);
+    st->attention = AttentionStats{};
+    st->index = IndexStats{};
+    for (const auto& s : index_stats) st->index.Merge(s);
+    st->attention.queries = rows;
+    for (const auto& r : st->rows) {
+      st->attention.keys_scored += r.candidates + r.reported;
+      st->attention.empty_rows += r.empty ? 1 : 0;
+      st->attention.fallbacks += r.fallback ? 1 : 0;
+    }
+    if (!p.b_per_query.empty()) {
+      st->threshold = "per-query b";
+    } else if (c.policy) {
+      st->threshold = c.policy->ToString();
+      st->sample_seed = c.policy->seed;
+      st->sample_size = c.policy->NeedsSample() ? std::min(c.policy->sample, n_) : 0;
+    } else {
+      st->threshold = fmt::format("b={}", p.b);
+    }
+    st->build_us = build_us_;
+  }
+}
+
+std::vector<float> ResolveThresholds(ConstHeadsView q, const KvCache& kv, float scale,
+                                     const ThresholdPolicy& policy, bool causal,
+                                     std::vector<ThresholdEstimate>* est) {
+  CheckHeads("thresholds", "q", q);
+  HSR_CHECK(q.cols == kv.d() && q.heads % kv.heads() == 0,
+            "thresholds: expected Q with d={} and heads a multiple of {}, got d={} heads={}",
+            kv.d(), kv.heads(), q.cols, q.heads);
+  CheckThresholdFor(policy, kv.n());
+  const SparseKernels kern = GetSparseKernels();
+  const size_t group = q.heads / kv.heads(), m = q.rows, n = kv.n(), d = kv.d();
+  std::vector<float> b(q.heads * m);
+  if (est) est->assign(b.size(), ThresholdEstimate{});
+  std::vector<float> row_k, scores;
+  for (size_t h = 0; h < q.heads; ++h) {
+    const ConstMatrixView k = kv.k().Head(h / group);
+    for (size_t i = 0; i < m; ++i) {
+      const size_t visible = VisibleKeys(causal, i, m, n);
+      const std::vector<uint32_t> ids =
+          policy.NeedsSample() ? ThresholdSampleIds(policy, visible) : std::vector<uint32_t>{};
+      scores.resize(ids.size());
+      for (size_t t = 0; t < ids.size(); ++t) {
+        kern.score_run(q.Head(h).Row(i), k.Row(ids[t]), d, 1, scale, &scores[t]);
+      }
+      const ThresholdEstimate e = EstimateThreshold(policy, scores, visible);
+      b[h * m + i] = e.b;
+      if (est) (*est)[h * m + i] = e;
+    }
+  }
+  return b;
+}
+
+}  // namespace hsr

@@ -1,0 +1,127 @@
+// DecodeEngine: HSR attention for the paper's generation decoding (DESIGN.md §1).
+//
+// Owns (or, for a read-only cache, references) K [Hkv, n, d] and V [Hkv, n, dv] and one exact
+// half-space index per kv head (default sketch8; any MakeIndex name). Per query row (q head h,
+// row i, kv head h / (Hq / Hkv), `visible` keys: n, or the causal count in Attend):
+//   ReLU^alpha  R = R(q, b) from the index; w_j = (s_j - b)^alpha over R computed relative to the
+//               row's largest weight; o = sum w_j v_j / sum w_j. EXACT: R is the dense support
+//               and s_j is the shared ScoreRun score. Empty R -> zeros, counted in empty_rows.
+//   softmax     S = R(q, tau); o = softmax restricted to S; certificate (reported per row)
+//                 eps = r e^(tau - M) / (Z_S + r e^(tau - M)),  r = visible - |S|, M = max_S s,
+//               Z_S = sum_S e^(s - M); S empty -> dense row (stats.fallbacks, eps = 0).
+//               err=E: after the first report, tau' = M + ln(E Z_S / r) guarantees eps' <= E
+//               (Z grows and r shrinks as tau falls), repeated up to 4 times; else dense row
+//               (also at once when the threshold sample puts over half the keys above tau).
+// Threshold of a row: p.b_per_query when non-empty (ReLU b, or softmax tau); otherwise the
+// engine's policy (options.threshold; softmax default `paper`); otherwise p.b (ReLU).
+// Parallelism: rows are spread over the engine's pool when the indexes are single-threaded
+// (index_threads = 1); otherwise rows run in turn and each index query uses its own pool.
+// Reference: dense_ref.h via verify::Oracle. Test: verify/tests/hsr_props.cc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/attention/kv_cache.h"
+#include "core/attention/params.h"
+#include "core/hsr/threshold.h"
+#include "core/index/half_space_index.h"
+#include "core/tensor/view.h"
+
+namespace hsr {
+
+class ThreadPool;
+
+struct HsrOptions {
+  std::string index = "sketch8";  // MakeIndex name
+  size_t threads = 1;             // engine pool (>= 1)
+  size_t index_threads = 0;       // threads of each index's own pool; 0 = threads
+  std::optional<ThresholdPolicy> threshold;  // see the header comment
+  IndexOptions index_options;                // threads field ignored (index_threads)
+};
+
+// One query row's facts.
+struct HsrRowStats {
+  float b = 0.0f;            // threshold used (ReLU b, softmax final tau)
+  double mu = 0.0, sigma = 0.0;  // sampled score mean / standard deviation (0 if no sample)
+  uint32_t visible = 0;      // keys the row sees
+  uint32_t reported = 0;     // |R| (|S| for softmax; visible for a dense fallback)
+  uint64_t candidates = 0;   // keys rechecked with ScoreRun by the index (all queries of the row)
+  uint64_t bytes_read = 0;   // index bytes + sample + rescored K rows + gathered V rows
+  double eps = 0.0;          // softmax certificate (0 for ReLU and for fallbacks)
+  int queries = 0;           // index queries issued (err= may lower tau)
+  bool empty = false;        // zero output
+  bool fallback = false;     // answered by the dense row
+};
+
+struct HsrCallStats {
+  std::vector<HsrRowStats> rows;  // Hq * m rows, index h * m + i (replaced per call)
+  AttentionStats attention;       // merged into the caller's AttentionStats
+  IndexStats index;               // summed over every index query of the call
+  std::string threshold;          // policy description ("paper", "b=0.5", "per-query b", ...)
+  uint64_t sample_seed = 0;
+  size_t sample_size = 0;
+  double build_us = 0.0;          // index build time (prefill engine, backend Prepare)
+};
+
+class DecodeEngine {
+ public:
+  // kv validated by KvCache; scale finite > 0 (the score scale of every call). copy = false
+  // references kv's data (it must outlive the engine and stay unchanged); the first Append
+  // then copies it. Builds the indexes (time in build_us()).
+  DecodeEngine(const KvCache& kv, float scale, const HsrOptions& options, bool copy = true);
+  ~DecodeEngine();
+  DecodeEngine(const DecodeEngine&) = delete;
+  DecodeEngine& operator=(const DecodeEngine&) = delete;
+
+  // q [Hq, m, d] (Hq a multiple of Hkv), out [Hq, m, dv]; every row sees all n keys.
+  // p.causal is ignored; p.scale must give this engine's scale. Throws hsr::Error before any
+  // work on bad input. st may be null.
+  void Decode(ConstHeadsView q, const AttentionParams& p, HeadsView out, HsrCallStats* st);
+  // Decode, or causal (bottom-right aligned: row i of m sees keys j <= i + n - m).
+  void Attend(ConstHeadsView q, const AttentionParams& p, bool causal, HeadsView out,
+              HsrCallStats* st);
+  // Appends one key and value per kv head: k [Hkv, d] (a Hkv x d matrix), v [Hkv x dv].
+  // Validated first (shapes, finiteness); on error the engine is unchanged.
+  void Append(ConstMatrixView k, ConstMatrixView v);
+
+  size_t kv_heads() const { return heads_.size(); }
+  size_t n() const { return n_; }
+  size_t d() const { return d_; }
+  size_t dv() const { return dv_; }
+  float scale() const { return scale_; }
+  double build_us() const { return build_us_; }
+  const HsrOptions& options() const { return options_; }
+  const HalfSpaceIndex& index(size_t kv_head) const { return *heads_[kv_head].index; }
+
+ private:
+  struct Head {
+    std::vector<float> k_own, v_own;  // used when owned
+    const float* k = nullptr;         // n x d, stride d
+    const float* v = nullptr;         // n x dv, stride dv
+    std::unique_ptr<HalfSpaceIndex> index;
+  };
+  void MakeOwned();
+
+  HsrOptions options_;
+  std::vector<Head> heads_;
+  size_t n_ = 0, d_ = 0, dv_ = 0;
+  float scale_ = 1.0f;
+  float max_abs_k_ = 0.0f;
+  bool owned_ = false;
+  double build_us_ = 0.0;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+// The per-query thresholds the engine would use for `policy` (the same seeded sample and score
+// kernel): [Hq * m], index h * m + i, with causal visibility when causal. For handing the same
+// b to dense backends and the oracle (b_per_query). est (may be null) gets each row's estimate.
+std::vector<float> ResolveThresholds(ConstHeadsView q, const KvCache& kv, float scale,
+                                     const ThresholdPolicy& policy, bool causal,
+                                     std::vector<ThresholdEstimate>* est);
+
+}  // namespace hsr

@@ -1,0 +1,60 @@
+#include "core/hsr/hsr_backend.h"
+
+#include <utility>
+
+#include "core/attention/validate.h"
+#include "core/base/error.h"
+#include "core/hsr/prefill_engine.h"
+
+namespace hsr {
+
+HsrCpuBackend::HsrCpuBackend(size_t threads, std::string index) {
+  HSR_CHECK(threads >= 1, "hsr-cpu: expected threads >= 1, got {}", threads);
+  MakeIndex(index);  // validates the name
+  options_.threads = threads;
+  options_.index = std::move(index);
+}
+
+HsrCpuBackend::~HsrCpuBackend() = default;
+
+void HsrCpuBackend::SetIndex(const std::string& index) {
+  MakeIndex(index);
+  options_.index = index;
+  engines_.clear();
+}
+
+void HsrCpuBackend::SetThreshold(std::optional<ThresholdPolicy> policy) {
+  options_.threshold = std::move(policy);
+  engines_.clear();
+}
+
+DecodeEngine& HsrCpuBackend::EngineFor(const KvCache& kv, float scale) {
+  const Key key{kv.k().data, kv.v().data, kv.heads(), kv.n(), kv.d(), kv.dv(), scale};
+  auto it = engines_.find(key);
+  if (it == engines_.end()) {
+    it = engines_.emplace(key, std::make_unique<DecodeEngine>(kv, scale, options_, /*copy=*/false))
+             .first;
+  }
+  return *it->second;
+}
+
+double HsrCpuBackend::Prepare(const KvCache& kv, float scale) {
+  return EngineFor(kv, scale).build_us();
+}
+
+void HsrCpuBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
+                           HeadsView out, AttentionStats* stats) {
+  AttentionParams dp = p;
+  dp.causal = false;
+  ValidateAttention("hsr-cpu decode", q, kv, dp, out);
+  EngineFor(kv, p.ScaleFor(kv.d())).Decode(q, dp, out, &last_);
+  if (stats) stats->Merge(last_.attention);
+}
+
+void HsrCpuBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
+                            HeadsView out, AttentionStats* stats) {
+  HsrPrefill(q, kv, p, options_, out, &last_);
+  if (stats) stats->Merge(last_.attention);
+}
+
+}  // namespace hsr

@@ -1,0 +1,172 @@
+#include "core/hsr/threshold.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "core/base/error.h"
+
+namespace hsr {
+namespace {
+
+[[noreturn]] void BadPolicy(std::string_view text) {
+  Fail("threshold: expected b=VALUE|paper|count=K|frac=F|err=E, got '{}'", text);
+}
+
+double ParseNumber(std::string_view all, std::string_view s) {
+  double v = 0.0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) BadPolicy(all);
+  return v;
+}
+
+uint64_t SplitMix64(uint64_t* state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::string ThresholdPolicy::ToString() const {
+  switch (kind) {
+    case Kind::kFixed: return fmt::format("b={}", value);
+    case Kind::kPaper: return "paper";
+    case Kind::kCount: return fmt::format("count={}", static_cast<uint64_t>(value));
+    case Kind::kFrac: return fmt::format("frac={}", value);
+    case Kind::kErr: return fmt::format("err={}", value);
+  }
+  return "?";
+}
+
+ThresholdPolicy ParseThreshold(std::string_view text) {
+  ThresholdPolicy p;
+  if (text == "paper") {
+    p.kind = ThresholdPolicy::Kind::kPaper;
+    return p;
+  }
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos) BadPolicy(text);
+  const std::string_view key = text.substr(0, eq), val = text.substr(eq + 1);
+  if (key == "b") {
+    p.kind = ThresholdPolicy::Kind::kFixed;
+    p.value = ParseNumber(text, val);
+    HSR_CHECK(std::isfinite(p.value) && std::isfinite(static_cast<float>(p.value)),
+              "threshold: expected b=VALUE with a finite float value, got '{}'", text);
+  } else if (key == "count") {
+    p.kind = ThresholdPolicy::Kind::kCount;
+    uint64_t k = 0;
+    const auto [ptr, ec] = std::from_chars(val.data(), val.data() + val.size(), k);
+    HSR_CHECK(!val.empty() && ec == std::errc() && ptr == val.data() + val.size() && k >= 1,
+              "threshold: expected count=K with an integer K >= 1, got '{}'", text);
+    p.value = static_cast<double>(k);
+  } else if (key == "frac") {
+    p.kind = ThresholdPolicy::Kind::kFrac;
+    p.value = ParseNumber(text, val);
+    HSR_CHECK(p.value > 0.0 && p.value <= 1.0,
+              "threshold: expected frac=F with F in (0, 1], got '{}'", text);
+  } else if (key == "err") {
+    p.kind = ThresholdPolicy::Kind::kErr;
+    p.value = ParseNumber(text, val);
+    HSR_CHECK(p.value > 0.0 && p.value < 1.0,
+              "threshold: expected err=E with E in (0, 1), got '{}'", text);
+  } else {
+    BadPolicy(text);
+  }
+  return p;
+}
+
+void CheckThresholdFor(const ThresholdPolicy& policy, size_t n) {
+  HSR_CHECK(policy.kind != ThresholdPolicy::Kind::kCount || policy.value <= static_cast<double>(n),
+            "threshold: expected count=K with K <= n={}, got count={}", n,
+            static_cast<uint64_t>(policy.value));
+  HSR_CHECK(policy.sample >= 2, "threshold: expected a sample size >= 2, got {}", policy.sample);
+}
+
+std::vector<uint32_t> ThresholdSampleIds(const ThresholdPolicy& policy, size_t visible) {
+  std::vector<uint32_t> ids;
+  if (visible <= policy.sample) {
+    ids.resize(visible);
+    for (size_t j = 0; j < visible; ++j) ids[j] = static_cast<uint32_t>(j);
+    return ids;
+  }
+  ids.resize(policy.sample);
+  uint64_t state = policy.seed;
+  for (auto& id : ids) id = static_cast<uint32_t>(SplitMix64(&state) % visible);
+  return ids;
+}
+
+double NormalQuantile(double p) {
+  // Bisection on Phi(x) = erfc(-x / sqrt 2) / 2: monotone, 200 steps reach double resolution.
+  double lo = -40.0, hi = 40.0;
+  for (int it = 0; it < 200 && hi - lo > 1e-15; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    if (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return 0.5 * (lo + hi);
+}
+
+ThresholdEstimate EstimateThreshold(const ThresholdPolicy& policy,
+                                    std::span<const float> scores, size_t visible) {
+  ThresholdEstimate e;
+  e.sample = scores.size();
+  if (policy.kind == ThresholdPolicy::Kind::kFixed) {
+    e.b = static_cast<float>(policy.value);
+    return e;
+  }
+  double sum = 0.0;
+  for (float s : scores) sum += s;
+  const double count = static_cast<double>(scores.size());
+  e.mu = scores.empty() ? 0.0 : sum / count;
+  double ss = 0.0;
+  for (float s : scores) ss += (s - e.mu) * (s - e.mu);
+  e.sigma = scores.size() > 1 ? std::sqrt(ss / (count - 1.0)) : 0.0;
+  const double nv = static_cast<double>(std::max<size_t>(visible, 1));
+  switch (policy.kind) {
+    case ThresholdPolicy::Kind::kPaper:
+    case ThresholdPolicy::Kind::kErr:
+      e.b = static_cast<float>(e.mu + e.sigma * std::sqrt(0.4 * std::log(nv)));
+      return e;
+    default:
+      break;
+  }
+  // count= / frac=: target number of reported keys among the visible ones.
+  const double target = policy.kind == ThresholdPolicy::Kind::kCount
+                            ? policy.value
+                            : std::floor(policy.value * static_cast<double>(visible));
+  if (scores.empty() || target >= static_cast<double>(visible)) {
+    // Every visible key: below the sample's minimum by its range + 1 (finite, so ReLU weights
+    // (s - b)^alpha stay finite; exact when the sample is every visible key).
+    float lo = 0.0f, hi = 0.0f;
+    if (!scores.empty()) {
+      const auto [mn, mx] = std::minmax_element(scores.begin(), scores.end());
+      lo = *mn;
+      hi = *mx;
+    }
+    e.b = static_cast<float>(static_cast<double>(lo) - (static_cast<double>(hi) - lo) - 1.0);
+    return e;
+  }
+  std::vector<float> sorted(scores.begin(), scores.end());
+  const double p = target / static_cast<double>(visible);  // fraction wanted above b
+  const bool exact = scores.size() == visible;
+  if (exact || p * count >= 8.0) {
+    // The (k+1)-th largest sampled score: about k sample keys lie strictly above it.
+    const size_t k = std::min(scores.size() - 1, static_cast<size_t>(std::floor(p * count)));
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k),
+                     sorted.end(), std::greater<float>());
+    e.b = sorted[k];
+  } else {
+    e.b = static_cast<float>(e.mu + e.sigma * NormalQuantile(1.0 - p));
+  }
+  return e;
+}
+
+}  // namespace hsr

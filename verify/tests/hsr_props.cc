@@ -1,0 +1,457 @@
+// Properties of the HSR engines (DESIGN.md §1; issue 5), against the float64 oracle:
+//  - ReLU^alpha over R(q, b) equals dense ReLU^alpha within the oracle's derived tolerance, for
+//    alpha 1..6, random shapes, GQA, every index, every ReLU threshold policy (the per-query b
+//    the engine used is handed to the oracle), causal prefill, and decode with appends
+//    interleaved with queries (compared with dense on the concatenated K/V after each append).
+//  - Softmax-HSR: on every element |o - o_dense| <= 2 eps max|v| + the oracle's float
+//    tolerance; 0 <= eps <= 1; err=E rows have eps <= E; empty S falls back (counted).
+//  - Planted "massive activation" keys (r = n^gamma logits >= beta1 ln n, the rest
+//    <= beta2 ln n, tau = beta2 ln n): eps <= n^(1 - gamma - (beta1 - beta2)).
+//  - Bad input: policy strings, err= / frac= / count= ranges, Append with a wrong shape or
+//    NaN: one-line hsr::Error, engine unchanged and still correct.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/attention/kv_cache.h"
+#include "core/base/error.h"
+#include "core/hsr/decode_engine.h"
+#include "core/hsr/prefill_engine.h"
+#include "core/hsr/threshold.h"
+#include "core/index/half_space_index.h"
+#include "verify/oracle.h"
+
+namespace hsr::verify {
+namespace {
+
+struct Case {
+  size_t hkv = 1, group = 1, m = 1, n = 0, d = 1, dv = 1;
+  uint64_t seed = 0;
+  std::vector<float> q, k, v;  // [Hq, m, d], [Hkv, n, d], [Hkv, n, dv]
+  size_t hq() const { return hkv * group; }
+  ConstHeadsView Q() const { return {q.data(), hq(), m, d}; }
+  KvCache Kv() const { return KvCache(ConstHeadsView(k.data(), hkv, n, d),
+                                      ConstHeadsView(v.data(), hkv, n, dv)); }
+  std::string Describe() const {
+    return fmt::format("Hkv={} group={} m={} n={} d={} dv={} seed={}", hkv, group, m, n, d, dv,
+                       seed);
+  }
+};
+
+void Fill(std::vector<float>* x, size_t count, std::mt19937_64* rng, float sd) {
+  std::normal_distribution<float> g(0.0f, sd);
+  x->resize(count);
+  for (auto& e : *x) e = g(*rng);
+}
+
+Case DrawCase(size_t max_n) {
+  Case c;
+  c.hkv = *rc::gen::inRange<size_t>(1, 3);
+  c.group = *rc::gen::element<size_t>(1, 2, 3);
+  c.m = *rc::gen::inRange<size_t>(1, 4);
+  c.n = *rc::gen::inRange<size_t>(1, max_n);
+  c.d = *rc::gen::element<size_t>(1, 3, 8, 9, 16, 17, 32, 64);
+  c.dv = *rc::gen::element<size_t>(1, 7, 8, 16, 33);
+  c.seed = *rc::gen::arbitrary<uint64_t>();
+  std::mt19937_64 rng(c.seed);
+  // Score sd ~ 1..3 (q sd x k sd, scale 1/sqrt(d)).
+  Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
+  Fill(&c.k, c.hkv * c.n * c.d, &rng, 1.0f);
+  Fill(&c.v, c.hkv * c.n * c.dv, &rng, 1.0f);
+  return c;
+}
+
+ThresholdPolicy DrawReluPolicy(size_t n) {
+  const int kind = *rc::gen::inRange(0, 4);
+  switch (kind) {
+    case 0: return ParseThreshold(fmt::format("b={}", *rc::gen::element(-1.0, 0.0, 0.5, 1.5)));
+    case 1: return ParseThreshold("paper");
+    case 2: return ParseThreshold(fmt::format("count={}", *rc::gen::inRange<size_t>(1, n + 1)));
+    default: return ParseThreshold(fmt::format("frac={}", *rc::gen::element(0.01, 0.1, 0.5, 1.0)));
+  }
+}
+
+std::vector<float> Thresholds(const HsrCallStats& st) {
+  std::vector<float> b;
+  for (const auto& r : st.rows) b.push_back(r.b);
+  return b;
+}
+
+// ReLU: HSR output vs the oracle run with the engine's per-query thresholds.
+void CheckRelu(const Case& c, const KvCache& kv, const AttentionParams& p0, bool decode,
+               const std::vector<float>& out, const HsrCallStats& st, const std::string& what) {
+  const std::vector<float> b = Thresholds(st);
+  AttentionParams p = p0;
+  p.b_per_query = b;
+  const Oracle oracle(c.Q(), kv, p, decode);
+  const Comparison cmp = oracle.Compare(ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
+  RC_ASSERT_FALSE(st.rows.size() != c.hq() * c.m);
+  if (!cmp.ok) {
+    RC_FAIL(fmt::format("{}: {} alpha={} {}", what, c.Describe(), p.alpha, cmp.Describe()));
+  }
+}
+
+RC_GTEST_PROP(HsrRelu, ExactVsOracleEveryIndexAndPolicy, ()) {
+  const Case c = DrawCase(300);
+  const KvCache kv = c.Kv();
+  AttentionParams p;
+  p.kind = AttentionKind::kRelu;
+  p.alpha = *rc::gen::inRange(1, 7);
+  const std::string index = *rc::gen::elementOf(IndexNames());
+  HsrOptions o;
+  o.index = index;
+  o.threads = *rc::gen::inRange<size_t>(1, 3);
+  o.index_threads = *rc::gen::element<size_t>(0, 1);
+  o.threshold = DrawReluPolicy(c.n);
+  o.index_options.leaf_size = 4;
+  DecodeEngine engine(kv, p.ScaleFor(c.d), o, /*copy=*/*rc::gen::arbitrary<bool>());
+  std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
+  HsrCallStats st;
+  engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
+  RC_CLASSIFY(st.attention.empty_rows > 0, "some empty rows");
+  CheckRelu(c, kv, p, true, out, st, fmt::format("decode index={} policy={}", index,
+                                                 o.threshold->ToString()));
+  for (const auto& r : st.rows) RC_ASSERT(r.reported <= r.visible);
+}
+
+RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
+  Case c = DrawCase(200);
+  c.m = *rc::gen::inRange<size_t>(1, c.n + 3);  // m > n too: early rows see no key
+  std::mt19937_64 rng(c.seed + 1);
+  Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
+  const KvCache kv = c.Kv();
+  AttentionParams p;
+  p.kind = AttentionKind::kRelu;
+  p.alpha = *rc::gen::inRange(1, 7);
+  p.causal = *rc::gen::arbitrary<bool>();
+  HsrOptions o;
+  o.index = *rc::gen::elementOf(IndexNames());
+  o.threads = *rc::gen::inRange<size_t>(1, 3);
+  o.threshold = DrawReluPolicy(c.n);
+  std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
+  HsrCallStats st;
+  HsrPrefill(c.Q(), kv, p, o, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
+  CheckRelu(c, kv, p, false, out, st, fmt::format("prefill causal={} index={} policy={}",
+                                                  p.causal, o.index, o.threshold->ToString()));
+  for (size_t t = 0; t < st.rows.size(); ++t) {
+    RC_ASSERT(st.rows[t].visible == VisibleKeys(p.causal, t % c.m, c.m, c.n));
+  }
+}
+
+RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
+  Case c = DrawCase(64);
+  const size_t steps = *rc::gen::inRange<size_t>(1, 12);
+  AttentionParams p;
+  p.kind = AttentionKind::kRelu;
+  p.alpha = *rc::gen::inRange(1, 7);
+  HsrOptions o;
+  o.index = *rc::gen::elementOf(IndexNames());
+  o.threshold = DrawReluPolicy(c.n);
+  o.index_options.leaf_size = 4;
+  // Start in view mode half the time: the first Append must copy.
+  std::vector<float> k0 = c.k, v0 = c.v;
+  DecodeEngine engine(KvCache(ConstHeadsView(k0.data(), c.hkv, c.n, c.d),
+                              ConstHeadsView(v0.data(), c.hkv, c.n, c.dv)),
+                      p.ScaleFor(c.d), o, *rc::gen::arbitrary<bool>());
+  std::mt19937_64 rng(c.seed + 2);
+  for (size_t s = 0; s < steps; ++s) {
+    std::vector<float> nk, nv;
+    Fill(&nk, c.hkv * c.d, &rng, 1.0f);
+    Fill(&nv, c.hkv * c.dv, &rng, 1.0f);
+    engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
+    // Model: insert the new row at the end of each head.
+    std::vector<float> k2, v2;
+    for (size_t h = 0; h < c.hkv; ++h) {
+      k2.insert(k2.end(), c.k.begin() + h * c.n * c.d, c.k.begin() + (h + 1) * c.n * c.d);
+      k2.insert(k2.end(), nk.begin() + h * c.d, nk.begin() + (h + 1) * c.d);
+      v2.insert(v2.end(), c.v.begin() + h * c.n * c.dv, c.v.begin() + (h + 1) * c.n * c.dv);
+      v2.insert(v2.end(), nv.begin() + h * c.dv, nv.begin() + (h + 1) * c.dv);
+    }
+    c.k = std::move(k2);
+    c.v = std::move(v2);
+    ++c.n;
+    RC_ASSERT(engine.n() == c.n);
+    Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
+    std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
+    HsrCallStats st;
+    engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
+    CheckRelu(c, c.Kv(), p, true, out, st, fmt::format("after append {} index={}", s, o.index));
+  }
+}
+
+// Softmax: measured error <= 2 eps max|v| + the oracle's tolerance on every element.
+void CheckSoftmax(const Case& c, const KvCache& kv, bool decode, const AttentionParams& p,
+                  const std::vector<float>& out, const HsrCallStats& st, double err_target,
+                  const std::string& what) {
+  AttentionParams dense = p;
+  dense.kind = AttentionKind::kSoftmax;
+  dense.b_per_query = {};
+  const Oracle oracle(c.Q(), kv, dense, decode);
+  for (size_t h = 0; h < c.hq(); ++h) {
+    const size_t g = h / c.group;
+    for (size_t i = 0; i < c.m; ++i) {
+      const HsrRowStats& r = st.rows[h * c.m + i];
+      RC_ASSERT(r.eps >= 0.0);
+      RC_ASSERT(r.eps <= 1.0);
+      if (err_target > 0 && !r.fallback) RC_ASSERT(r.eps <= err_target);
+      double vmax = 0.0;
+      for (size_t j = 0; j < r.visible; ++j) {
+        for (size_t col = 0; col < c.dv; ++col) {
+          vmax = std::max(vmax, std::fabs(static_cast<double>(c.v[(g * c.n + j) * c.dv + col])));
+        }
+      }
+      for (size_t col = 0; col < c.dv; ++col) {
+        const double got = out[(h * c.m + i) * c.dv + col];
+        const double want = oracle.Expected(h, i, col);
+        // Certificate on float scores + the float32 slack the oracle derives for a dense run
+        // (covers the score rounding and the summations), doubled for the two sums we do.
+        const double bound = 2.0 * r.eps * vmax + 2.0 * oracle.Tolerance(h, i, col);
+        if (!(std::fabs(got - want) <= bound)) {
+          RC_FAIL(fmt::format("{}: {} row [{}, {}] col {}: got {} want {} |err| {} > bound {} "
+                              "(eps {} tau {} |S| {} of {}, fallback {})",
+                              what, c.Describe(), h, i, col, got, want, std::fabs(got - want),
+                              bound, r.eps, r.b, r.reported, r.visible, r.fallback));
+        }
+      }
+    }
+  }
+}
+
+RC_GTEST_PROP(HsrSoftmax, CertificateBoundsErrorEveryIndexAndPolicy, ()) {
+  const Case c = DrawCase(300);
+  const KvCache kv = c.Kv();
+  AttentionParams p;
+  p.kind = AttentionKind::kSoftmax;
+  HsrOptions o;
+  o.index = *rc::gen::elementOf(IndexNames());
+  o.threads = *rc::gen::inRange<size_t>(1, 3);
+  o.index_options.leaf_size = 4;
+  const int kind = *rc::gen::inRange(0, 3);
+  double err_target = 0.0;
+  if (kind == 0) {
+    o.threshold = ParseThreshold("paper");
+  } else if (kind == 1) {
+    err_target = *rc::gen::element(0.5, 0.1, 1e-3, 1e-6);
+    o.threshold = ParseThreshold(fmt::format("err={}", err_target));
+  } else {
+    o.threshold = DrawReluPolicy(c.n);
+  }
+  DecodeEngine engine(kv, p.ScaleFor(c.d), o);
+  std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
+  HsrCallStats st;
+  engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
+  RC_CLASSIFY(st.attention.fallbacks > 0, "fallbacks");
+  CheckSoftmax(c, kv, true, p, out, st, err_target,
+               fmt::format("softmax index={} policy={}", o.index, o.threshold->ToString()));
+  // Causal prefill with the same policy.
+  p.causal = true;
+  std::vector<float> out2(out.size(), -7.0f);
+  HsrCallStats st2;
+  HsrPrefill(c.Q(), kv, p, o, HeadsView(out2.data(), c.hq(), c.m, c.dv), &st2);
+  CheckSoftmax(c, kv, false, p, out2, st2, err_target, "softmax causal prefill");
+}
+
+RC_GTEST_PROP(HsrSoftmax, EmptySetFallsBackToDense, ()) {
+  const Case c = DrawCase(100);
+  const KvCache kv = c.Kv();
+  AttentionParams p;
+  p.kind = AttentionKind::kSoftmax;
+  std::vector<float> tau(c.hq() * c.m, 1e6f);  // no score reaches it: S is empty
+  p.b_per_query = tau;
+  HsrOptions o;
+  o.index = *rc::gen::elementOf(IndexNames());
+  DecodeEngine engine(kv, p.ScaleFor(c.d), o);
+  std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
+  HsrCallStats st;
+  engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
+  RC_ASSERT(st.attention.fallbacks == c.hq() * c.m);
+  for (const auto& r : st.rows) RC_ASSERT(r.fallback && r.eps == 0.0);
+  CheckSoftmax(c, kv, true, p, out, st, 0.0, "fallback");
+}
+
+// Planted massive activations: q = sqrt(d) e_0 (d = 16, scale 1/4) makes s_j = k_j0 exactly.
+RC_GTEST_PROP(HsrSoftmax, PlantedWorkloadMeetsPaperBound, ()) {
+  const size_t n = *rc::gen::element<size_t>(256, 1024, 4096);
+  const double gamma = *rc::gen::element(0.25, 0.5);
+  const double beta2 = *rc::gen::element(0.0, 0.5);
+  const double beta1 = beta2 + *rc::gen::element(1.0, 1.5, 2.0);
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+  const size_t d = 16, dv = 8;
+  const size_t r = static_cast<size_t>(std::ceil(std::pow(static_cast<double>(n), gamma)));
+  const double ln_n = std::log(static_cast<double>(n));
+  std::mt19937_64 rng(seed);
+  std::vector<float> q(d, 0.0f), k, v;
+  q[0] = 4.0f;
+  Fill(&k, n * d, &rng, 1.0f);
+  Fill(&v, n * dv, &rng, 1.0f);
+  std::uniform_real_distribution<double> hi(beta1 * ln_n, beta1 * ln_n + 1.0);
+  std::uniform_real_distribution<double> lo(-beta2 * ln_n - 2.0, beta2 * ln_n - 0.01);
+  std::vector<size_t> perm(n);
+  for (size_t j = 0; j < n; ++j) perm[j] = j;
+  std::shuffle(perm.begin(), perm.end(), rng);
+  for (size_t t = 0; t < n; ++t) k[perm[t] * d] = static_cast<float>(t < r ? hi(rng) : lo(rng));
+  const KvCache kv(ConstHeadsView(k.data(), 1, n, d), ConstHeadsView(v.data(), 1, n, dv));
+  AttentionParams p;
+  p.kind = AttentionKind::kSoftmax;
+  const float tau = static_cast<float>(beta2 * ln_n);
+  p.b_per_query = std::span<const float>(&tau, 1);
+  HsrOptions o;
+  o.index = *rc::gen::elementOf(IndexNames());
+  DecodeEngine engine(kv, p.ScaleFor(d), o);
+  std::vector<float> out(dv);
+  HsrCallStats st;
+  engine.Decode(ConstHeadsView(q.data(), 1, 1, d), p, HeadsView(out.data(), 1, 1, dv), &st);
+  const double bound = std::pow(static_cast<double>(n), 1.0 - gamma - (beta1 - beta2));
+  const HsrRowStats& row = st.rows[0];
+  RC_ASSERT(row.reported == r);  // S is exactly the planted keys
+  if (!(row.eps <= bound * (1.0 + 1e-6))) {
+    RC_FAIL(fmt::format("planted n={} r={} gamma={} beta1={} beta2={} seed={}: eps {} > bound {}",
+                        n, r, gamma, beta1, beta2, seed, row.eps, bound));
+  }
+  Case c;
+  c.n = n;
+  c.d = d;
+  c.dv = dv;
+  c.q = q;
+  c.k = k;
+  c.v = v;
+  c.seed = seed;
+  CheckSoftmax(c, kv, true, p, out, st, 0.0, "planted");
+}
+
+// ---- Bad input.
+
+void ExpectOneLineError(const std::function<void()>& f, const std::string& what) {
+  try {
+    f();
+    ADD_FAILURE() << what << ": expected hsr::Error, got none";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << what << ": " << msg;
+    EXPECT_FALSE(msg.empty()) << what;
+  }
+}
+
+TEST(HsrBadInput, ThresholdStrings) {
+  for (const char* s : {"", "paper ", "PAPER", "b=", "b=x", "b=nan", "b=inf", "b=1e39",
+                        "count=0", "count=-1", "count=1.5", "count=", "frac=0", "frac=1.5",
+                        "frac=-0.1", "err=0", "err=1", "err=-0.1", "err=2", "foo=1", "b"}) {
+    ExpectOneLineError([&] { ParseThreshold(s); }, fmt::format("policy '{}'", s));
+  }
+  try {
+    ParseThreshold("x");
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "threshold: expected b=VALUE|paper|count=K|frac=F|err=E, got 'x'");
+  }
+  for (const char* s : {"b=0.5", "b=-2", "paper", "count=3", "frac=1", "frac=0.01", "err=0.5"}) {
+    EXPECT_EQ(ParseThreshold(s).ToString(), s);
+  }
+  ExpectOneLineError([&] { CheckThresholdFor(ParseThreshold("count=11"), 10); }, "count > n");
+  EXPECT_NO_THROW(CheckThresholdFor(ParseThreshold("count=10"), 10));
+}
+
+TEST(HsrBadInput, EngineUnchangedAfterRejectedCalls) {
+  std::mt19937_64 rng(7);
+  Case c;
+  c.hkv = 2;
+  c.group = 2;
+  c.m = 2;
+  c.n = 50;
+  c.d = 16;
+  c.dv = 8;
+  Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
+  Fill(&c.k, c.hkv * c.n * c.d, &rng, 1.0f);
+  Fill(&c.v, c.hkv * c.n * c.dv, &rng, 1.0f);
+  const KvCache kv = c.Kv();
+  AttentionParams p;
+  p.kind = AttentionKind::kRelu;
+  p.alpha = 2;
+  HsrOptions o;
+  o.threshold = ParseThreshold("paper");
+  ExpectOneLineError([&] {
+    HsrOptions bad = o;
+    bad.threshold = ParseThreshold("count=51");
+    DecodeEngine e(kv, p.ScaleFor(c.d), bad);
+  }, "count > n at construction");
+  ExpectOneLineError([&] {
+    HsrOptions bad = o;
+    bad.index = "nope";
+    DecodeEngine e(kv, p.ScaleFor(c.d), bad);
+  }, "unknown index");
+  DecodeEngine engine(kv, p.ScaleFor(c.d), o);
+  std::vector<float> nk(c.hkv * c.d, 0.5f), nv(c.hkv * c.dv, 0.25f);
+  std::vector<float> wrong(c.hkv * (c.d + 1), 0.5f);
+  ExpectOneLineError([&] {
+    engine.Append(ConstMatrixView(wrong.data(), c.hkv, c.d + 1),
+                  ConstMatrixView(nv.data(), c.hkv, c.dv));
+  }, "Append wrong d");
+  ExpectOneLineError([&] {
+    engine.Append(ConstMatrixView(nk.data(), 1, c.d), ConstMatrixView(nv.data(), 1, c.dv));
+  }, "Append wrong heads");
+  std::vector<float> nan_k = nk;
+  nan_k[c.d + 3] = std::nanf("");
+  ExpectOneLineError([&] {
+    engine.Append(ConstMatrixView(nan_k.data(), c.hkv, c.d),
+                  ConstMatrixView(nv.data(), c.hkv, c.dv));
+  }, "Append NaN key");
+  std::vector<float> inf_v = nv;
+  inf_v[1] = INFINITY;
+  ExpectOneLineError([&] {
+    engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d),
+                  ConstMatrixView(inf_v.data(), c.hkv, c.dv));
+  }, "Append Inf value");
+  EXPECT_EQ(engine.n(), c.n);
+  for (size_t h = 0; h < c.hkv; ++h) EXPECT_EQ(engine.index(h).size(), c.n);
+  std::vector<float> out(c.hq() * c.m * c.dv);
+  // Bad queries: wrong d, NaN, wrong out shape, err= for ReLU, wrong scale.
+  std::vector<float> q_nan = c.q;
+  q_nan[5] = std::nanf("");
+  ExpectOneLineError([&] {
+    engine.Decode(ConstHeadsView(q_nan.data(), c.hq(), c.m, c.d), p,
+                  HeadsView(out.data(), c.hq(), c.m, c.dv), nullptr);
+  }, "NaN query");
+  ExpectOneLineError([&] {
+    engine.Decode(ConstHeadsView(c.q.data(), c.hq(), c.m, c.d - 1), p,
+                  HeadsView(out.data(), c.hq(), c.m, c.dv), nullptr);
+  }, "query wrong d");
+  ExpectOneLineError([&] {
+    engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv - 1), nullptr);
+  }, "out wrong dv");
+  ExpectOneLineError([&] {
+    AttentionParams s = p;
+    s.scale = 0.5f;
+    engine.Decode(c.Q(), s, HeadsView(out.data(), c.hq(), c.m, c.dv), nullptr);
+  }, "wrong scale");
+  {
+    HsrOptions eo = o;
+    eo.threshold = ParseThreshold("err=0.01");
+    DecodeEngine e2(kv, p.ScaleFor(c.d), eo);
+    ExpectOneLineError([&] {
+      e2.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), nullptr);
+    }, "err= with relu");
+  }
+  // Still answers correctly.
+  HsrCallStats st;
+  engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
+  std::vector<float> b = Thresholds(st);
+  AttentionParams pb = p;
+  pb.b_per_query = b;
+  const Comparison cmp = Oracle(c.Q(), kv, pb, true).Compare(
+      ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
+  EXPECT_TRUE(cmp.ok) << cmp.Describe();
+  // A valid append still works after the rejected ones.
+  engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
+  EXPECT_EQ(engine.n(), c.n + 1);
+}
+
+}  // namespace
+}  // namespace hsr::verify
