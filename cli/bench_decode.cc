@@ -15,6 +15,8 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
+#include "core/hsr/threshold.h"
+#include "core/index/half_space_index.h"
 #include "sim/backends.h"
 #include "sim/bench.h"
 #include "sim/result_row.h"
@@ -95,7 +97,13 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
       ("attention", str()->value_name("KIND"), "softmax | relu (default softmax)")
       ("alpha", str()->value_name("A"), "ReLU exponent, integer >= 1 (default 1; relu only)")
       ("b", str()->value_name("B"), "ReLU threshold on the scaled score (default 0; relu only)")
-      ("scale", str()->value_name("S"), "score scale, finite > 0 (default 1/sqrt(d))");
+      ("scale", str()->value_name("S"), "score scale, finite > 0 (default 1/sqrt(d))")
+      ("threshold", str()->value_name("POLICY"),
+       "b=VALUE | paper | count=K | frac=F | err=E (softmax): HSR threshold policy; with relu "
+       "the per-query b it gives is used by every backend (default: --b; hsr-cpu softmax: paper)")
+      ("index", str()->value_name("NAME"),
+       fmt::format("half-space index of hsr-cpu, one of {} (default sketch8)",
+                   fmt::join(IndexNames(), ", ")).c_str());
   if (prefill) desc.add_options()("causal", "causal mask, bottom-right aligned (default off)");
   desc.add_options()
       ("threads", str()->value_name("T"), "threads per backend (default 1; dense-ref always 1)")
@@ -162,6 +170,17 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
     p.scale = static_cast<float>(*s);
   }
   p.causal = prefill && vm.count("causal");
+  if (auto v = get("threshold")) {
+    cfg.threshold = ParseThreshold(*v);
+    HSR_CHECK(!(relu && cfg.threshold->kind == ThresholdPolicy::Kind::kErr),
+              "--threshold: expected b=VALUE|paper|count=K|frac=F with --attention relu, got '{}' "
+              "(err= applies to softmax)", *v);
+    HSR_CHECK(!(vm.count("b") && relu), "--threshold: expected either --b or --threshold, got both");
+  }
+  if (auto v = get("index")) {
+    MakeIndex(*v);  // one-line error naming the known indexes
+    cfg.index = *v;
+  }
   cfg.threads = IntegerFlag("threads", "threads", get("threads").value_or("1"), 1);
   cfg.repeats = IntegerFlag("repeats", "repeats", get("repeats").value_or("10"), 1);
   cfg.backends = sim::ParseBackendList(get("backend").value_or(default_backends));
@@ -197,7 +216,10 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
              f.cpu_model, f.cpu_target, MiB(static_cast<double>(f.llc_bytes)), f.commit);
   fmt::print("# measured DRAM read bandwidth: {}\n", reads);
   fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
-             ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha, p.b) : "",
+             ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,
+                                     cfg.threshold ? cfg.threshold->ToString() + " (per query)"
+                                                   : fmt::format("{}", p.b))
+                  : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
              p.ScaleFor(w.d), cfg.threads, vm.count("threads") ? "" : " (default; use --threads)");
   fmt::print("# K+V {} per call; cold K/V: {}\n", MiB(kv_bytes),
              res.cold ? fmt::format("on, {} copies rotated ({})", res.kv_copies,
@@ -208,6 +230,23 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
              "oracle_rows listed\n",
              w.m, w.q_heads, cfg.repeats);
   sim::PrintTable(stdout, res.rows);
+  for (const auto& note : res.notes) fmt::print("# {}\n", note);
+  for (const auto& row : res.rows) {
+    if (!row.reported_mean) continue;
+    auto opt = [](const std::optional<double>& x, const char* f) {
+      return x ? fmt::format(fmt::runtime(f), *x) : std::string("-");
+    };
+    fmt::print("# {}: index {}, threshold {} (mean b {}), reported mean {:.1f} ({:.3f}% of n) "
+               "p50 {:.0f} p99 {:.0f}, candidates mean {:.1f} ({:.3f}% of n), bytes read {} per "
+               "call, eps max {} mean {}, fallbacks {}\n",
+               row.backend, row.index.value_or("-"), row.threshold.value_or("-"),
+               opt(row.b, "{:.4g}"), *row.reported_mean,
+               100.0 * *row.reported_mean / static_cast<double>(row.n), row.reported_p50.value_or(0),
+               row.reported_p99.value_or(0), row.candidates_mean.value_or(0),
+               100.0 * row.candidates_mean.value_or(0) / static_cast<double>(row.n),
+               MiB(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
+               opt(row.eps_mean, "{:.3e}"), row.fallbacks);
+  }
   for (const auto& row : res.rows) {
     if (row.empty_rows) fmt::print("# {}: {} empty rows (zero output)\n", row.backend, row.empty_rows);
   }

@@ -106,10 +106,69 @@ expect_error "bench bad mode" bench nosuch
 expect_error "heads not multiple" bench decode "${small[@]}" --heads 3 --kv-heads 2
 
 # Not implemented yet: exit 2 with a one-line pointer to the issue.
-for cmd in sweep report verify inspect; do
+for cmd in sweep report; do
   "$HSR" $cmd >/dev/null 2>"$tmp/err"; rc=$?
   [[ $rc -eq 2 ]] && grep -q "not implemented yet" "$tmp/err" || fail "$cmd: exit $rc, $(cat "$tmp/err")"
 done
+
+# bench index: a tiny run, one JSON row per index (scan first), every core index exact.
+expect_ok "bench index json" bench index --n 512 --d 8 --m 8 --repeats 1 --format json
+if [[ -x /usr/bin/python3 ]]; then
+  /usr/bin/python3 - "$tmp/out" <<'PY' || fail "bench index: rows failed the JSON checks"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+names = [r["index"] for r in rows]
+assert names[:4] == ["scan", "sketch8", "lowrank", "balltree"], names
+for r in rows:
+    for k in ("n", "m", "d", "threshold", "median_us", "p10_us", "p90_us", "batch_median_us",
+              "reported_mean", "candidates_mean", "bytes_read", "build_ms", "memory_bytes",
+              "speedup", "exact", "differing_queries"):
+        assert k in r, k
+    assert r["n"] == 512 and r["m"] == 8 and r["threshold"] == "paper", r
+    assert r["index"] == "faiss" or r["exact"], r
+PY
+fi
+expect_ok "bench index table b=" bench index --n 256 --d 4 --m 4 --repeats 1 --index balltree \
+  --threshold b=0.25
+grep -q "^scan .*exact" "$tmp/out" && grep -q "^balltree .*exact" "$tmp/out" ||
+  fail "bench index table: $(cat "$tmp/out")"
+expect_error "bench index unknown index" bench index --n 64 --d 8 --index scan,nosuch
+grep -q "got 'nosuch'" "$tmp/err" || fail "unknown index message: $(cat "$tmp/err")"
+expect_error "bench index threshold" bench index --n 64 --d 8 --threshold paperx
+grep -q "expected paper or b=VALUE" "$tmp/err" || fail "threshold message: $(cat "$tmp/err")"
+expect_error "bench index threshold nan" bench index --n 64 --d 8 --threshold b=nan
+expect_error "bench index repeated" bench index --n 64 --d 8 --index scan,scan
+
+# hsr verify: a small budget passes; an injected fault fails with a reproduce line; bad flags.
+expect_ok "verify small" verify --cases 20 --seed 7 --workload planted:n=300,m=8,d=16,r=8
+grep -q "all properties passed" "$tmp/out" && grep -q "equals float64 oracle" "$tmp/out" \
+  || fail "verify small: $(cat "$tmp/out")"
+"$HSR" verify --cases 2 --seed 5 --inject-fault --backend dense-ref >"$tmp/out" 2>"$tmp/err"; rc=$?
+[[ $rc -eq 1 ]] && grep -q "reproduce: hsr verify --seed 5 --cases 1 --backend dense-ref" "$tmp/out" \
+  || fail "verify --inject-fault: exit $rc, $(head -c 400 "$tmp/out")"
+expect_error "verify bad cases" verify --cases x
+expect_error "verify bad backend" verify --cases 1 --backend nosuch
+expect_error "verify bad workload" verify --cases 1 --workload planted:n=10,r=11
+
+# hsr inspect: table and JSON on generated kinds; recorded testdata; bad specs.
+testdata="$(dirname "$0")/../sim/io/testdata"
+expect_ok "inspect planted" inspect planted:n=512,d=16,r=8,m=8
+grep -q "^| 0 | 0 |" "$tmp/out" || fail "inspect planted: no head row: $(cat "$tmp/out")"
+expect_ok "inspect sinks json" inspect sinks:n=512,d=16,m=16 --format json
+if [[ -x /usr/bin/python3 ]]; then
+  /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); h=j["heads"][0]; assert h["sinks"] and h["k_rank99"] >= 1, j' "$tmp/out" \
+    || fail "inspect sinks json"
+fi
+for kind in clustered lowrank gaussian; do
+  expect_ok "inspect $kind" inspect $kind:n=256,d=8,m=4
+done
+expect_ok "inspect recorded" inspect "npy:$testdata/tinylm-code-12-f32"
+grep -q "causal=true" "$tmp/out" || fail "inspect recorded: $(cat "$tmp/out")"
+expect_error "inspect no spec" inspect
+expect_error "inspect unknown key" inspect clustered:n=10,zz=1
+expect_error "inspect bad value" inspect lowrank:d=8,rank=9
+expect_error "inspect missing dir" inspect npy:/nonexistent
+expect_error "inspect format" inspect gaussian:n=8,d=4 --format xml
 
 if [[ $fails -ne 0 ]]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

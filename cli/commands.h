@@ -11,4 +11,13 @@ namespace hsr::cli {
 // hsr bench decode|prefill [flags]. prefill: Prefill() with --m queries and optional --causal.
 int BenchAttention(const std::vector<std::string>& args, bool prefill);
 
+// hsr bench index [flags]: every half-space index on the same keys (cli/bench_index.cc).
+int BenchIndex(const std::vector<std::string>& args);
+
+// hsr inspect SPEC [--queries Q] [--format table|json] (cli/inspect.cc).
+int Inspect(const std::vector<std::string>& args);
+
+// hsr verify [--cases N] [--seed S] [--workload SPEC] [--backend LIST] (cli/verify.cc).
+int Verify(const std::vector<std::string>& args);
+
 }  // namespace hsr::cli

@@ -25,10 +25,12 @@ Commands:
   bench decode    time decode attention (each of m queries sees all n keys) per backend,
                   with GB/s vs the measured DRAM read roofline and errors vs a float64 oracle
   bench prefill   the same for prefill (m queries, --causal for the bottom-right causal mask)
+  bench index     half-space indexes (scan, sketch8, lowrank, balltree, faiss) on the same
+                  keys and thresholds: us per query, bytes read, speedup, sets vs scan
   sweep           grid of bench points into DIR/results.jsonl       (not implemented yet)
   report DIR      Markdown report and plots from DIR/results.jsonl  (not implemented yet)
-  verify          check every backend against the float64 oracle    (not implemented yet)
-  inspect SPEC    shapes, norms, score statistics of a workload     (not implemented yet)
+  verify          check every backend and Highway target against the float64 oracle
+  inspect SPEC    shapes, norms, score statistics and sparsity of a workload
 
 Global flags:
   -h, --help      this text
@@ -37,6 +39,10 @@ Global flags:
 Workload SPEC: KIND[:key=value,...], e.g. gaussian:n=65536,d=128,seed=1
   gaussian keys: n (keys), m (queries), d (head dim), dv (value dim, default d),
                  heads (query heads), kv_heads (default heads; GQA when fewer), seed
+  clustered (+ clusters=64, spread=0.1), lowrank (+ rank=16, noise=0.05),
+  planted (+ r=64 or gamma=G, beta2=1, gap=4: r keys >= (beta2+gap) ln n, rest <= beta2 ln n),
+  sinks (+ sinks=4, strength), recorded: npy:DIR[,layer=L,head=H,m=M|all], npz:FILE,
+  safetensors:FILE[,q=NAME,k=NAME,v=NAME]
 
 Examples:
   hsr bench decode                                  # n=65536 d=128, 1 thread, dense-hwy
@@ -44,6 +50,8 @@ Examples:
   hsr bench decode --workload gaussian:n=4096,d=64,heads=8,kv_heads=2 --format json
   hsr bench decode --attention relu --alpha 2 --b 0.5 --save-output /tmp/out
   hsr bench prefill --n 4096 --m 4096 --causal --threads 2
+  hsr inspect npy:/work/shared/workloads/tinylm-code-2k,layer=3
+  hsr verify --cases 50 --workload npy:/work/shared/workloads/tinylm-code-2k,layer=0
 
 Exit codes: 0 success, 2 bad input (one line "hsr: error: ..." on stderr), 1 runtime failure.
 )";
@@ -56,8 +64,6 @@ struct NotImplemented {
 constexpr NotImplemented kNotImplemented[] = {
     {"sweep", "the sweep runner issue (sweeps, results.jsonl, resume)"},
     {"report", "the report writer issue (Markdown + plots)"},
-    {"verify", "the verify issue (oracle checks of every backend)"},
-    {"inspect", "the workload loaders issue (npy/safetensors, inspect)"},
 };
 
 int Run(const std::vector<std::string>& args) {
@@ -77,21 +83,22 @@ int Run(const std::vector<std::string>& args) {
     return 0;
   }
   if (cmd == "bench") {
-    HSR_CHECK(args.size() >= 2, "bench: expected a mode (decode, prefill), got none");
+    HSR_CHECK(args.size() >= 2, "bench: expected a mode (decode, prefill, index), got none");
     const std::string& mode = args[1];
     const std::vector<std::string> rest(args.begin() + 2, args.end());
     if (mode == "decode") return hsr::cli::BenchAttention(rest, false);
     if (mode == "prefill") return hsr::cli::BenchAttention(rest, true);
     if (mode == "-h" || mode == "--help") {
-      std::fputs("Usage: hsr bench decode|prefill [flags]; hsr bench decode --help lists them\n",
+      std::fputs("Usage: hsr bench decode|prefill|index [flags]; hsr bench decode --help lists them\n",
                  stdout);
       return 0;
     }
-    if (mode == "index") {
-      hsr::Fail("not implemented yet: 'bench index' arrives with the half-space index issue");
-    }
-    hsr::Fail("bench: expected a mode among decode, prefill, got '{}'", mode);
+    if (mode == "index") return hsr::cli::BenchIndex(rest);
+    hsr::Fail("bench: expected a mode among decode, prefill, index, got '{}'", mode);
   }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "inspect") return hsr::cli::Inspect(rest);
+  if (cmd == "verify") return hsr::cli::Verify(rest);
   for (const auto& ni : kNotImplemented) {
     if (cmd == ni.command) hsr::Fail("not implemented yet: '{}' arrives with {}", cmd, ni.issue);
   }

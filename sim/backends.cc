@@ -8,6 +8,7 @@
 
 #include "core/attention/dense_ref.h"
 #include "core/base/error.h"
+#include "core/hsr/hsr_backend.h"
 #include "sim/bandwidth.h"
 
 // dense-hwy joins as soon as its header exists (it is written in parallel with this file).
@@ -33,6 +34,8 @@ const std::vector<Entry>& Registry() {
 #if HSR_HAVE_DENSE_HWY
       {"dense-hwy", true, [](size_t t) { return std::make_unique<DenseHwyBackend>(t); }},
 #endif
+      // HSR engines (core/hsr): exact ReLU^alpha / certified softmax over reported keys.
+      {"hsr-cpu", true, [](size_t t) { return std::make_unique<HsrCpuBackend>(t); }},
       // GPU backends register here under #if HSR_WITH_CUDA.
   };
   return entries;

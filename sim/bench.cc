@@ -9,6 +9,8 @@
 
 #include "core/attention/kv_cache.h"
 #include "core/base/error.h"
+#include "core/hsr/decode_engine.h"
+#include "core/hsr/hsr_backend.h"
 #include "sim/backends.h"
 #include "sim/build_info.h"
 #include "sim/io/npy.h"
@@ -41,8 +43,34 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
 
   const KvCache kv0(w.k.Heads(), w.v.Heads());  // validates K and V once
   const bool decode = !cfg.prefill;
+  // Threshold policy: per-query b for every non-HSR backend and the oracle (ReLU).
+  AttentionParams params = cfg.params;
+  std::vector<float> b_per_query;
+  std::vector<ThresholdEstimate> estimates;
+  if (cfg.threshold && params.kind == AttentionKind::kRelu) {
+    Progress(cfg, "thresholds (" + cfg.threshold->ToString() + ")");
+    b_per_query = ResolveThresholds(w.q.Heads(), kv0, params.ScaleFor(w.d), *cfg.threshold,
+                                    !decode && params.causal, &estimates);
+    params.b_per_query = b_per_query;
+  }
+  if (cfg.threshold) {
+    CheckThresholdFor(*cfg.threshold, w.n);
+    if (!estimates.empty()) {
+      double b_mean = 0, sigma_mean = 0;
+      for (const auto& e : estimates) {
+        b_mean += e.b;
+        sigma_mean += e.sigma;
+      }
+      b_mean /= static_cast<double>(estimates.size());
+      sigma_mean /= static_cast<double>(estimates.size());
+      res.notes.push_back(fmt::format(
+          "threshold {}: sample {} keys (seed {}), sigma mean {:.4g}, b mean {:.4g} over {} rows",
+          cfg.threshold->ToString(), estimates[0].sample, cfg.threshold->seed, sigma_mean, b_mean,
+          estimates.size()));
+    }
+  }
   Progress(cfg, "oracle (float64, sampled rows)");
-  const OracleSample oracle = ComputeOracleSample(w.q.Heads(), kv0, cfg.params, decode,
+  const OracleSample oracle = ComputeOracleSample(w.q.Heads(), kv0, params, decode,
                                                   cfg.oracle_budget_macs, cfg.threads);
 
   // Read roofline for each thread count a backend will use (before the K/V copies exist).
@@ -86,17 +114,37 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     }
   }
 
-  const bool relu = cfg.params.kind == AttentionKind::kRelu;
+  const bool relu = params.kind == AttentionKind::kRelu;
   Tensor out(w.q_heads, w.m, w.dv);
   size_t next_copy = 0;
   for (const auto& name : cfg.backends) {
     const size_t threads = BackendThreads(name, cfg.threads);
     auto backend = MakeBackend(name, threads);
+    auto* hsr_backend = dynamic_cast<HsrCpuBackend*>(backend.get());
+    AttentionParams call_params = params;
+    if (hsr_backend) {
+      // hsr-cpu resolves the policy itself (same values) inside the timed call; its decode
+      // indexes are built here, for every K/V copy, outside timing.
+      hsr_backend->SetIndex(cfg.index);
+      hsr_backend->SetThreshold(cfg.threshold);
+      if (cfg.threshold) call_params.b_per_query = {};
+      if (decode) {
+        double build_us = 0;
+        for (size_t c = 0; c < kvs.size(); ++c) {
+          Progress(cfg, fmt::format("{}: building {} index {}/{}", name, cfg.index, c + 1,
+                                    kvs.size()));
+          build_us += hsr_backend->Prepare(kvs[c], params.ScaleFor(w.d));
+        }
+        res.notes.push_back(fmt::format(
+            "{}: {} index built outside timing, {:.1f} ms per K/V copy ({} copies)", name,
+            cfg.index, build_us / 1e3 / static_cast<double>(kvs.size()), kvs.size()));
+      }
+    }
     auto call = [&](const KvCache& kv, AttentionStats* st) {
       if (decode) {
-        backend->Decode(w.q.Heads(), kv, cfg.params, out.Heads(), st);
+        backend->Decode(w.q.Heads(), kv, call_params, out.Heads(), st);
       } else {
-        backend->Prefill(w.q.Heads(), kv, cfg.params, out.Heads(), st);
+        backend->Prefill(w.q.Heads(), kv, call_params, out.Heads(), st);
       }
     };
     // Warm-up: untimed; its output is checked and saved.
@@ -140,14 +188,22 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     row.heads = w.q_heads;
     row.kv_heads = w.kv_heads;
     row.mode = decode ? "decode" : "prefill";
-    row.causal = !decode && cfg.params.causal;
-    row.attention = std::string(ToString(cfg.params.kind));
+    row.causal = !decode && params.causal;
+    row.attention = std::string(ToString(params.kind));
     if (relu) {
-      row.alpha = cfg.params.alpha;
-      row.threshold = fmt::format("b={}", cfg.params.b);
-      row.b = cfg.params.b;
+      row.alpha = params.alpha;
+      row.threshold = fmt::format("b={}", params.b);
+      row.b = params.b;
     }
-    row.scale = cfg.params.ScaleFor(w.d);
+    if (cfg.threshold) {
+      row.threshold = cfg.threshold->ToString();
+      if (!b_per_query.empty()) {
+        double sum = 0;
+        for (float b : b_per_query) sum += b;
+        row.b = sum / static_cast<double>(b_per_query.size());  // mean per-query b
+      }
+    }
+    row.scale = params.ScaleFor(w.d);
     const double per_query = 1.0 / static_cast<double>(w.m);
     row.median_us = s.median * per_query;
     row.p10_us = s.p10 * per_query;
@@ -165,6 +221,45 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     row.total_rows = oracle.total_rows;
     row.empty_rows = stats.empty_rows;
     row.fallbacks = stats.fallbacks;
+    if (hsr_backend) {
+      // Per-row facts of the warm-up call (the one whose output is checked).
+      const HsrCallStats& hs = hsr_backend->LastStats();
+      row.index = cfg.index;
+      row.threshold = hs.threshold;
+      std::vector<double> reported;
+      double cand = 0, bytes = 0, eps_max = 0, eps_sum = 0, b_sum = 0;
+      for (const auto& r : hs.rows) {
+        reported.push_back(r.reported);
+        cand += static_cast<double>(r.candidates);
+        bytes += static_cast<double>(r.bytes_read);
+        eps_max = std::max(eps_max, r.eps);
+        eps_sum += r.eps;
+        b_sum += r.b;
+      }
+      if (!reported.empty()) {
+        const double rows_n = static_cast<double>(reported.size());
+        std::sort(reported.begin(), reported.end());
+        double sum = 0;
+        for (double x : reported) sum += x;
+        row.reported_mean = sum / rows_n;
+        row.reported_p50 = reported[reported.size() / 2];
+        row.reported_p99 = reported[std::min(reported.size() - 1,
+                                             static_cast<size_t>(0.99 * rows_n))];
+        row.candidates_mean = cand / rows_n;
+        row.bytes_read = bytes;
+        row.gbs = bytes / (s.median * 1e3);
+        row.roofline_frac = *row.gbs / *row.read_gbs;
+        row.b = b_sum / rows_n;
+        if (!relu) {
+          row.eps_max = eps_max;
+          row.eps_mean = eps_sum / rows_n;
+        }
+      }
+      if (!decode) {
+        res.notes.push_back(fmt::format("{}: prefill index build {:.1f} ms inside the call", name,
+                                        hs.build_us / 1e3));
+      }
+    }
     res.rows.push_back(std::move(row));
   }
   for (auto& row : res.rows) {

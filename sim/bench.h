@@ -12,11 +12,13 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/attention/params.h"
+#include "core/hsr/threshold.h"
 #include "sim/bandwidth.h"
 #include "sim/result_row.h"
 #include "sim/workload.h"
@@ -35,6 +37,11 @@ struct BenchConfig {
   std::string save_output_prefix;   // empty: do not save
   double oracle_budget_macs = 0x1p28;
   std::function<void(const std::string&)> progress;  // may be empty
+  // HSR backends (hsr-cpu): index name, and the threshold policy. With a policy and ReLU, the
+  // per-query b it gives (hsr::ResolveThresholds) is handed to every other backend and to the
+  // oracle as b_per_query; hsr-cpu computes the same values itself inside the timed call.
+  std::string index = "sketch8";
+  std::optional<ThresholdPolicy> threshold;
 };
 
 struct MachineFacts {
@@ -48,6 +55,7 @@ struct BenchResult {
   std::vector<ResultRow> rows;
   size_t kv_copies = 1;
   bool cold = false;
+  std::vector<std::string> notes;  // one line each (HSR: index build, threshold sample, ...)
 };
 
 // Throws hsr::Error on invalid input (validated before anything is timed).

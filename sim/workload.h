@@ -1,12 +1,15 @@
-// Workload sources (STYLE.md §2): generators now, recorded-tensor loaders later, one interface.
+// Workload sources (STYLE.md §2): generators and recorded-tensor loaders behind one interface.
 //
 // A SPEC is "KIND:key=value,key=value,..." (DESIGN.md §4), e.g. "gaussian:n=65536,d=128,seed=1".
+// Kinds: gaussian, clustered, lowrank, planted, sinks (sim/generators/*.cc, each documents its
+// construction and keys) and the recorded kinds npy:DIR, npz:FILE, safetensors:FILE, whose first
+// item is a path (stored as key "path"); see sim/generators/recorded.cc.
 // ParseWorkloadSpec splits it into a WorkloadSpec; command-line flags override keys with Set();
 // MakeWorkloadSource checks the kind and every key and returns a WorkloadSource whose
 // Describe() is the canonical spec (all keys spelled out), copied into every result row.
 //
-// New kinds (clustered, planted, lowrank, npy:DIR, safetensors:FILE) slot in as one more entry
-// in the kind table in workload.cc; the CLI and the bench loop do not change.
+// A new kind is one more entry in the kind table in workload.cc; the CLI and the bench loop do
+// not change.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +33,9 @@ struct Workload {
   size_t q_heads = 1, kv_heads = 1, n = 0, m = 1, d = 0, dv = 0;
   std::string description;  // canonical spec, e.g. "gaussian:n=256,m=1,d=16,...,seed=1"
   uint64_t seed = 0;
+  float scale = 0.0f;   // score scale the data was made for; 0: the default 1/sqrt(d)
+  bool causal = false;  // recorded prefill data: query i sees keys j <= i + (n - m)
+  bool recorded = false;  // loaded from a model's tensors (npy, npz, safetensors)
 };
 
 class WorkloadSource {
@@ -60,7 +66,10 @@ WorkloadSpec ParseWorkloadSpec(std::string_view spec);
 // Checks kind, keys and values; throws hsr::Error naming what was expected and what was found.
 std::unique_ptr<WorkloadSource> MakeWorkloadSource(const WorkloadSpec& spec);
 
-// Kinds MakeWorkloadSource accepts, e.g. {"gaussian"}.
+// True for kinds whose first spec item is a path (npy, npz, safetensors).
+bool IsPathKind(std::string_view kind);
+
+// Kinds MakeWorkloadSource accepts, e.g. {"gaussian", "clustered", ...}.
 std::vector<std::string> WorkloadKinds();
 
 // Fills out with iid N(0, 1) floats (sim/gaussian.cc, Highway): element i is a pure function

@@ -1,15 +1,20 @@
-// Workload specs: parsing, errors, determinism and distribution of the gaussian source;
-// plus the backend registry's names and errors.
+// Workload specs: parsing, errors, determinism and distribution of the gaussian source; every
+// generator kind (determinism, Describe round trip, planted property checked exactly), recorded
+// workloads from sim/io/testdata; inspect's eigen-solver; the backend registry's names and errors.
 #include "sim/workload.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/base/error.h"
 #include "sim/backends.h"
+#include "sim/inspect.h"
+#include "sim/verify_suite.h"
 
 namespace hsr::sim {
 namespace {
@@ -145,6 +150,207 @@ TEST(BackendsTest, NamesAndErrors) {
   EXPECT_THROW(ParseBackendList("dense-ref,"), Error);
   EXPECT_THROW(ParseBackendList("dense-ref,dense-ref"), Error);
   EXPECT_EQ(ParseBackendList("dense-ref").size(), 1u);
+}
+
+// ---- generator kinds ----
+
+bool SameBytes(const Tensor& a, const Tensor& b) {
+  return a.size() == b.size() && a.heads() == b.heads() && a.rows() == b.rows() &&
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+TEST(GeneratorsTest, EveryKindDeterministicAndDescribeRoundTrips) {
+  const char* specs[] = {
+      "gaussian:n=300,m=5,d=24,heads=4,kv_heads=2,seed=3",
+      "clustered:n=300,m=5,d=24,heads=4,kv_heads=2,seed=3,clusters=7,spread=0.2",
+      "lowrank:n=300,m=5,d=24,heads=4,kv_heads=2,seed=3,rank=4,noise=0.1",
+      "planted:n=300,m=5,d=24,heads=4,kv_heads=2,seed=3,r=10,gap=3",
+      "sinks:n=300,m=5,d=24,heads=4,kv_heads=2,seed=3,sinks=2",
+  };
+  for (const char* spec : specs) {
+    SCOPED_TRACE(spec);
+    const auto src = MakeWorkloadSource(ParseWorkloadSpec(spec));
+    const Workload a = src->Make(), b = MakeFrom(spec);
+    EXPECT_TRUE(SameBytes(a.q, b.q) && SameBytes(a.k, b.k) && SameBytes(a.v, b.v));
+    EXPECT_EQ(a.q.heads(), 4u);
+    EXPECT_EQ(a.k.heads(), 2u);
+    EXPECT_EQ(a.k.rows(), 300u);
+    EXPECT_EQ(a.q.rows(), 5u);
+    EXPECT_EQ(a.description, src->Describe());
+    // Describe() is a spec that makes the same data.
+    const Workload c = MakeFrom(src->Describe());
+    EXPECT_TRUE(SameBytes(a.q, c.q) && SameBytes(a.k, c.k) && SameBytes(a.v, c.v));
+    EXPECT_EQ(MakeWorkloadSource(ParseWorkloadSpec(src->Describe()))->Describe(), src->Describe());
+    for (float x : a.k.flat()) ASSERT_TRUE(std::isfinite(x));
+    // Another seed changes K.
+    WorkloadSpec other = ParseWorkloadSpec(spec);
+    other.Set("seed", "4");
+    EXPECT_FALSE(SameBytes(a.k, MakeWorkloadSource(other)->Make().k));
+  }
+}
+
+TEST(GeneratorsTest, LowRankHasItsRank) {
+  const Workload w = MakeFrom("lowrank:n=2000,d=32,rank=5,noise=0.01,seed=2");
+  const Inspection in = Inspect(w);
+  EXPECT_EQ(in.heads[0].rank99, 5u);
+  const Workload g = MakeFrom("gaussian:n=2000,d=32,seed=2");
+  EXPECT_GT(Inspect(g).heads[0].rank90, 20u);
+}
+
+TEST(GeneratorsTest, SinksAreTopOneForMostQueries) {
+  const Workload w = MakeFrom("sinks:n=4096,m=64,d=64,sinks=3,seed=5");
+  const Inspection in = Inspect(w);
+  double share = 0;
+  for (const auto& [key, s] : in.heads[0].sinks) {
+    EXPECT_LT(key, 3u);
+    share += s;
+  }
+  EXPECT_GT(share, 0.9);
+  EXPECT_GT(in.heads[0].mass_top_n45.mean, 0.5);
+}
+
+TEST(GeneratorsTest, ClusteredKeysSitNearCentres) {
+  // spread 0: keys repeat exactly (at most `clusters` distinct rows).
+  const Workload w = MakeFrom("clustered:n=500,d=8,clusters=5,spread=0,seed=9");
+  std::vector<std::vector<float>> distinct;
+  for (size_t j = 0; j < w.n; ++j) {
+    std::vector<float> row(w.k.Matrix(0).Row(j), w.k.Matrix(0).Row(j) + w.d);
+    if (std::find(distinct.begin(), distinct.end(), row) == distinct.end()) distinct.push_back(row);
+  }
+  EXPECT_LE(distinct.size(), 5u);
+  EXPECT_GE(distinct.size(), 2u);
+}
+
+// The planted property, checked exactly on the stored float32 data with float64 scores:
+// for every query exactly r keys score >= beta1 ln n and all others <= beta2 ln n.
+void CheckPlanted(const std::string& spec, size_t r, double beta1, double beta2) {
+  SCOPED_TRACE(spec);
+  const Workload w = MakeFrom(spec);
+  const double scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(w.d)));
+  const double ln_n = std::log(static_cast<double>(w.n));
+  const size_t group = w.q_heads / w.kv_heads;
+  for (size_t h = 0; h < w.q_heads; ++h) {
+    for (size_t i = 0; i < w.m; ++i) {
+      size_t high = 0;
+      for (size_t j = 0; j < w.n; ++j) {
+        double dot = 0;
+        for (size_t a = 0; a < w.d; ++a) {
+          dot += double{w.q.Matrix(h)(i, a)} * w.k.Matrix(h / group)(j, a);
+        }
+        const double s = scale * dot;
+        if (s >= beta1 * ln_n) {
+          ++high;
+        } else {
+          ASSERT_LE(s, beta2 * ln_n) << "head " << h << " query " << i << " key " << j;
+        }
+      }
+      ASSERT_EQ(high, r) << "head " << h << " query " << i;
+    }
+  }
+}
+
+TEST(GeneratorsTest, PlantedPropertyHoldsExactly) {
+  CheckPlanted("planted:n=4096,m=8,d=64,r=64,gap=4,seed=1", 64, 5.0, 1.0);
+  CheckPlanted("planted:n=1000,m=40,d=16,heads=2,kv_heads=1,r=20,beta2=0.5,gap=1,seed=2", 20,
+               1.5, 0.5);
+  CheckPlanted("planted:n=64,m=3,d=4,r=30,beta2=0,gap=0.5,seed=3", 30, 0.5, 0.0);  // T = 2 topics
+  CheckPlanted("planted:n=10000,m=2,d=32,gamma=0.5,seed=4", 100, 5.0, 1.0);       // r = n^0.5
+}
+
+TEST(GeneratorsTest, SpecErrors) {
+  ExpectError("clustered:n=10,clusters=0", "clusters=0");
+  ExpectError("clustered:n=10,spread=abc", "spread=abc");
+  ExpectError("clustered:n=10,spread=-1", "spread=-1");
+  ExpectError("clustered:n=10,spread=nan", "spread=nan");
+  ExpectError("clustered:n=10,rank=3", "'rank'");
+  ExpectError("lowrank:d=8,rank=9", "rank <= d");
+  ExpectError("lowrank:d=8,noise=", "noise=");
+  ExpectError("planted:n=10,r=11", "r <= n");
+  ExpectError("planted:n=100,r=5,gamma=0.5", "got both");
+  ExpectError("planted:n=100,gap=0", "gap=0");
+  ExpectError("planted:n=100,bogus=1", "'bogus'");
+  ExpectError("sinks:n=10,sinks=11", "sinks <= n");
+  ExpectError("sinks:n=10,strength=x", "strength=x");
+  ExpectError("npy:/nonexistent/dir", "nonexistent");
+  ExpectError("npy", "no path");
+  ExpectError(std::string("npy:") + HSR_SIM_TESTDATA + "/tinylm-code-12-f32,zz=1", "'zz'");
+  ExpectError(std::string("npy:") + HSR_SIM_TESTDATA + "/tinylm-code-12-f32,m=0", "m=0");
+}
+
+// ---- recorded workloads ----
+
+TEST(RecordedWorkloadTest, NpyDirMapsIntoWorkload) {
+  const std::string dir = std::string(HSR_SIM_TESTDATA) + "/tinylm-code-12-f32";
+  auto src = MakeWorkloadSource(ParseWorkloadSpec("npy:" + dir));
+  EXPECT_EQ(src->Describe(), "npy:" + dir + ",layer=3,head=all,m=1");
+  const Workload w = src->Make();
+  EXPECT_TRUE(w.recorded);
+  EXPECT_TRUE(w.causal);
+  EXPECT_FLOAT_EQ(w.scale, 0.125f);
+  EXPECT_EQ(w.q_heads, 4u);
+  EXPECT_EQ(w.kv_heads, 4u);
+  EXPECT_EQ(w.n, 12u);
+  EXPECT_EQ(w.m, 1u);
+  EXPECT_EQ(w.d, 64u);
+  const Workload all = MakeFrom("npy:" + dir + ",layer=3,head=2,m=all");
+  EXPECT_EQ(all.q_heads, 1u);
+  EXPECT_EQ(all.m, 12u);
+  // m=1 is the last query row of the recording.
+  const Workload last = MakeFrom("npy:" + dir + ",head=2");
+  EXPECT_EQ(std::memcmp(last.q.data(), all.q.Matrix(0).Row(11), 64 * sizeof(float)), 0);
+  for (const char* f : {"/tinylm-code-8.npz", "/tinylm-code-2.npz"}) {
+    const Workload z = MakeFrom(std::string("npz:") + HSR_SIM_TESTDATA + f);
+    EXPECT_TRUE(z.recorded);
+    EXPECT_GT(z.n, 0u);
+  }
+  const Workload st = MakeFrom(std::string("safetensors:") + HSR_SIM_TESTDATA +
+                               "/tinylm-code-8.safetensors,m=all");
+  EXPECT_TRUE(st.recorded);
+  EXPECT_EQ(st.m, st.n);
+}
+
+// ---- inspect ----
+
+TEST(InspectTest, JacobiEigenvaluesOfKnownMatrix) {
+  // [[2, 1], [1, 2]]: eigenvalues 3, 1.
+  const auto ev = SymmetricEigenvalues({2, 1, 1, 2}, 2);
+  EXPECT_NEAR(ev[0], 3.0, 1e-12);
+  EXPECT_NEAR(ev[1], 1.0, 1e-12);
+  // Diagonal in a rotated basis: trace and eigenvalues kept.
+  const auto ev3 = SymmetricEigenvalues({4, 1, 0, 1, 3, 1, 0, 1, 2}, 3);
+  EXPECT_NEAR(ev3[0] + ev3[1] + ev3[2], 9.0, 1e-12);
+  EXPECT_NEAR(ev3[0], 3 + std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(ev3[2], 3 - std::sqrt(3.0), 1e-12);
+  EXPECT_EQ(ComponentsForEnergy({9, 0.5, 0.5}, 0.9), 1u);
+  EXPECT_EQ(ComponentsForEnergy({9, 0.5, 0.5}, 0.99), 3u);
+}
+
+TEST(InspectTest, PlantedReportsItsKeys) {
+  const Inspection in = Inspect(MakeFrom("planted:n=4096,m=16,d=64,r=64,seed=1"));
+  ASSERT_EQ(in.heads.size(), 1u);
+  // All 64 planted keys lie far above the paper threshold; the rest are N(0, 1).
+  EXPECT_GE(in.heads[0].paper_frac.min, 64.0 / 4096);
+  EXPECT_NEAR(in.heads[0].mass_top_n45.min, 1.0, 1e-9);
+  EXPECT_EQ(in.heads[0].sampled, 16u);
+}
+
+// ---- verify suite ----
+
+TEST(VerifySuiteTest, SmallBudgetPassesAndInjectedFaultFails) {
+  VerifyOptions o;
+  o.cases = 5;
+  o.seed = 11;
+  o.workloads = {std::string("npy:") + HSR_SIM_TESTDATA + "/tinylm-code-12-f32"};
+  const VerifyReport ok = RunVerify(o);
+  EXPECT_TRUE(ok.ok()) << ok.failures[0].backend << " " << ok.failures[0].target << ": "
+                       << ok.failures[0].detail << " (" << ok.failures.size() << " failures)";
+  EXPECT_FALSE(ok.properties.empty());
+  o.inject_fault = true;
+  o.cases = 1;
+  const VerifyReport bad = RunVerify(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.failures[0].reproduce.find("hsr verify --seed 11 --cases 1"), std::string::npos)
+      << bad.failures[0].reproduce;
 }
 
 }  // namespace

@@ -1,218 +1,39 @@
-// Random attention cases for the properties in this folder (RapidCheck generators + buffers).
-//
-// The shape, kind, layout (odd strides, misaligned base pointers) and threshold position are
-// drawn by RapidCheck (so they shrink); the tensor values come from a drawn seed (Gaussian, or
-// small multiples of 1/64 that keep dot products exact), so every case is reproducible from
-// its Describe() line alone.
+// RapidCheck view of the one attention-case generator (verify/cases.h): every choice of
+// DrawAttentionCase is an rc generator, so failing cases shrink.
 #pragma once
 
 #include <rapidcheck.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <random>
-#include <string>
-#include <vector>
+#include <cstddef>
+#include <initializer_list>
 
-#include <fmt/format.h>
-
-#include "core/attention/backend.h"
-#include "core/attention/kv_cache.h"
-#include "core/attention/params.h"
-#include "core/tensor/view.h"
+#include "verify/cases.h"
 
 namespace hsr::verify {
 
-struct AttentionCase {
-  size_t hq = 1, hkv = 1, m = 1, n = 0, d = 1, dv = 1;
-  AttentionKind kind = AttentionKind::kSoftmax;
-  int alpha = 1;
-  bool causal = false, decode = true;  // Decode ignores causal
-  size_t threads = 1;
-  bool lattice = false;      // values k / 64, |k| <= 128, instead of N(0, 1)
-  float scale = 0.0f;        // 0: default 1 / sqrt(d)
-  size_t pad = 0;            // extra floats per row (stride = cols + pad), per head, at start
-  double b_quantile = 0.5;   // ReLU threshold: this quantile of the row's visible scores
-  bool per_query_b = false;  // one threshold per query (else the first row's for all)
-  uint64_t seed = 1;
-
-  std::string Describe() const {
-    return fmt::format(
-        "hq={} hkv={} m={} n={} d={} dv={} kind={} alpha={} causal={} {} threads={} values={} "
-        "scale={} pad={} b_quantile={} per_query_b={} seed={}",
-        hq, hkv, m, n, d, dv, ToString(kind), alpha, causal, decode ? "Decode" : "Prefill",
-        threads, lattice ? "lattice/64" : "gaussian", scale == 0.0f ? "default" :
-        fmt::format("{}", scale), pad, b_quantile, per_query_b, seed);
+// Draw backed by RapidCheck (valid inside rc::gen::exec or a property).
+class RcDraw {
+ public:
+  size_t Range(size_t lo, size_t hi) { return *rc::gen::inRange<size_t>(lo, hi); }
+  size_t Pick(std::initializer_list<int> weights) {
+    // A point in [0, total) mapped to its weight's index; shrinks toward the first choice.
+    size_t total = 0;
+    for (int w : weights) total += static_cast<size_t>(w);
+    size_t x = *rc::gen::inRange<size_t>(0, total), i = 0;
+    for (int w : weights) {
+      if (x < static_cast<size_t>(w)) return i;
+      x -= static_cast<size_t>(w);
+      ++i;
+    }
+    return i - 1;
   }
 };
-
-// d weighted toward small values and toward non-multiples of 16 near vector widths.
-inline rc::Gen<size_t> GenHeadDim() {
-  return rc::gen::weightedOneOf<size_t>({
-      {5, rc::gen::inRange<size_t>(1, 18)},
-      {3, rc::gen::map(rc::gen::pair(rc::gen::inRange<size_t>(1, 17), rc::gen::inRange(-1, 2)),
-                       [](const std::pair<size_t, int>& p) {
-                         return std::min<size_t>(256, std::max<size_t>(1, 16 * p.first + p.second));
-                       })},
-      {2, rc::gen::inRange<size_t>(1, 257)},
-  });
-}
 
 inline rc::Gen<AttentionCase> GenAttentionCase() {
   return rc::gen::exec([] {
-    AttentionCase c;
-    c.n = *rc::gen::weightedOneOf<size_t>({{60, rc::gen::inRange<size_t>(0, 65)},
-                                           {30, rc::gen::inRange<size_t>(65, 301)},
-                                           {4, rc::gen::inRange<size_t>(301, 3001)}});
-    const bool large = c.n > 300;
-    c.d = *GenHeadDim();
-    c.dv = *rc::gen::weightedOneOf<size_t>(
-        {{3, rc::gen::just(c.d)}, {1, GenHeadDim()}});
-    if (large) {
-      c.d = std::min<size_t>(c.d, 64);
-      c.dv = std::min<size_t>(c.dv, 64);
-    }
-    c.hkv = *rc::gen::inRange<size_t>(1, 3);
-    const size_t group = *rc::gen::inRange<size_t>(1, large ? 3 : 9);
-    c.hq = c.hkv * group;
-    c.m = *rc::gen::inRange<size_t>(1, large ? 5 : 21);
-    c.kind = *rc::gen::element(AttentionKind::kSoftmax, AttentionKind::kRelu);
-    c.alpha = *rc::gen::inRange(1, 7);
-    c.decode = *rc::gen::arbitrary<bool>();
-    c.causal = *rc::gen::arbitrary<bool>();  // Decode must ignore it
-    c.threads = *rc::gen::inRange<size_t>(1, 3);
-    c.lattice = *rc::gen::weightedElement<bool>({{2, false}, {1, true}});
-    c.scale = *rc::gen::weightedElement<float>({{6, 0.0f}, {1, 0.125f}, {1, 1.0f}});
-    c.pad = *rc::gen::weightedElement<size_t>({{2, 0}, {2, 1}, {1, 3}});
-    c.b_quantile = *rc::gen::weightedOneOf<double>(
-        {{3, rc::gen::element(0.0, 0.5, 0.9, 0.99, 1.0)},
-         {2, rc::gen::map(rc::gen::inRange(0, 1001), [](int x) { return x / 1000.0; })}});
-    c.per_query_b = *rc::gen::arbitrary<bool>();
-    c.seed = *rc::gen::inRange<uint64_t>(1, 1u << 30);
-    return c;
+    RcDraw draw;
+    return DrawAttentionCase(draw);
   });
 }
-
-// Owns Q, K, V and the output for one case; every view starts 1 float past an aligned
-// allocation when pad > 0 (misaligned) and has row stride cols + pad.
-class CaseBuffers {
- public:
-  static constexpr float kPadSentinel = 777.0f;
-
-  explicit CaseBuffers(const AttentionCase& c) : c_(c) {
-    std::mt19937_64 rng(c.seed);
-    std::normal_distribution<float> gauss(0.0f, 1.0f);
-    std::uniform_int_distribution<int> lattice(-128, 128);
-    const auto value = [&] {
-      return c.lattice ? static_cast<float>(lattice(rng)) / 64.0f : gauss(rng);
-    };
-    Alloc(&q_, c.hq, c.m, c.d, value);
-    Alloc(&k_, c.hkv, c.n, c.d, value);
-    Alloc(&v_, c.hkv, c.n, c.dv, value);
-    Alloc(&out_, c.hq, c.m, c.dv, [] { return 0.0f; });
-    kv_ = KvCache(View(k_, c.hkv, c.n, c.d), View(v_, c.hkv, c.n, c.dv));
-    ChooseThresholds();
-  }
-
-  ConstHeadsView Q() const { return View(q_, c_.hq, c_.m, c_.d); }
-  const KvCache& Kv() const { return kv_; }
-  HeadsView Out() { return MutView(out_, c_.hq, c_.m, c_.dv); }
-  const AttentionParams& Params() const { return params_; }
-
-  // Fills the whole output allocation: NaN inside the view (unwritten elements show up as NaN),
-  // the sentinel in the padding.
-  void ResetOut() {
-    std::fill(out_.begin(), out_.end(), kPadSentinel);
-    const HeadsView o = Out();
-    for (size_t h = 0; h < o.heads; ++h)
-      for (size_t i = 0; i < o.rows; ++i)
-        std::fill_n(o.Head(h).Row(i), o.cols, std::nanf(""));
-  }
-  // True when nothing outside the output view was written.
-  bool PaddingUntouched() {
-    const HeadsView o = Out();
-    std::vector<char> inside(out_.size(), 0);
-    for (size_t h = 0; h < o.heads; ++h)
-      for (size_t i = 0; i < o.rows; ++i)
-        std::fill_n(inside.begin() + (o.Head(h).Row(i) - out_.data()), o.cols, 1);
-    for (size_t x = 0; x < out_.size(); ++x) {
-      if (!inside[x] && out_[x] != kPadSentinel) return false;
-    }
-    return true;
-  }
-
-  void Run(AttentionBackend& backend, AttentionStats* stats) {
-    if (c_.decode) {
-      backend.Decode(Q(), kv_, params_, Out(), stats);
-    } else {
-      backend.Prefill(Q(), kv_, params_, Out(), stats);
-    }
-  }
-
- private:
-  size_t Stride(size_t cols) const { return cols + c_.pad; }
-  size_t HeadStride(size_t rows, size_t cols) const { return rows * Stride(cols) + c_.pad; }
-  size_t Offset() const { return c_.pad > 0 ? 1 : 0; }
-
-  template <class F>
-  void Alloc(std::vector<float>* buf, size_t heads, size_t rows, size_t cols, F value) {
-    buf->assign(Offset() + heads * HeadStride(rows, cols) + 1, kPadSentinel);
-    const HeadsView v = MutView(*buf, heads, rows, cols);
-    for (size_t h = 0; h < heads; ++h)
-      for (size_t r = 0; r < rows; ++r)
-        for (size_t x = 0; x < cols; ++x) v.Head(h)(r, x) = value();
-  }
-  ConstHeadsView View(const std::vector<float>& b, size_t heads, size_t rows,
-                      size_t cols) const {
-    return ConstHeadsView(b.data() + Offset(), heads, rows, cols, Stride(cols),
-                          HeadStride(rows, cols));
-  }
-  HeadsView MutView(std::vector<float>& b, size_t heads, size_t rows, size_t cols) const {
-    return HeadsView(b.data() + Offset(), heads, rows, cols, Stride(cols),
-                     HeadStride(rows, cols));
-  }
-
-  // ReLU thresholds at the drawn quantile of each query's visible scores (float64), so that
-  // rows report none, some or all keys; quantile 1 is just above the maximum (an empty row).
-  void ChooseThresholds() {
-    params_.kind = c_.kind;
-    params_.alpha = c_.alpha;
-    params_.causal = c_.causal;
-    if (c_.scale != 0.0f) params_.scale = c_.scale;
-    const double scale = params_.ScaleFor(c_.d);
-    const size_t group = c_.hq / c_.hkv;
-    b_.assign(c_.hq * c_.m, 0.0f);
-    for (size_t h = 0; h < c_.hq; ++h) {
-      for (size_t i = 0; i < c_.m; ++i) {
-        const size_t visible = VisibleKeys(c_.causal && !c_.decode, i, c_.m, c_.n);
-        std::vector<double> s(visible);
-        for (size_t j = 0; j < visible; ++j) {
-          double dot = 0.0;
-          for (size_t x = 0; x < c_.d; ++x)
-            dot += double{Q().Head(h)(i, x)} * double{kv_.k().Head(h / group)(j, x)};
-          s[j] = scale * dot;
-        }
-        std::sort(s.begin(), s.end());
-        float b = 0.0f;
-        if (!s.empty()) {
-          const size_t at = static_cast<size_t>(c_.b_quantile * static_cast<double>(visible));
-          b = at >= visible ? static_cast<float>(s.back() + 1e-3) : static_cast<float>(s[at]);
-        }
-        b_[h * c_.m + i] = b;
-      }
-    }
-    if (c_.per_query_b) {
-      params_.b_per_query = b_;
-    } else {
-      params_.b = b_.empty() ? 0.0f : b_[0];
-    }
-  }
-
-  AttentionCase c_;
-  std::vector<float> q_, k_, v_, out_, b_;
-  KvCache kv_;
-  AttentionParams params_;
-};
 
 }  // namespace hsr::verify

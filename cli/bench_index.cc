@@ -1,0 +1,153 @@
+// hsr bench index: flag parsing and printing; the measurement is sim::RunIndexBench.
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/base/error.h"
+#include "sim/bench_index.h"
+#include "sim/workload.h"
+
+namespace hsr::cli {
+namespace {
+
+namespace po = boost::program_options;
+
+uint64_t IntegerFlag(const std::string& flag, const std::string& s, uint64_t min) {
+  uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  HSR_CHECK(!s.empty() && ec == std::errc() && ptr == s.data() + s.size() && v >= min,
+            "--{}: expected an integer {} >= {}, got {}", flag, flag, min, s);
+  return v;
+}
+
+std::string Choice(const std::string& flag, const std::string& s,
+                   const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed) {
+    if (s == a) return s;
+  }
+  Fail("--{}: expected one of {}, got '{}'", flag, fmt::join(allowed, ", "), s);
+}
+
+}  // namespace
+
+int BenchIndex(const std::vector<std::string>& args) {
+  const std::string default_indexes = sim::DefaultBenchIndexList();
+  po::options_description desc(
+      "Usage: hsr bench index [flags]\n\n"
+      "Builds every --index on the same keys (K head 0, n x d) and answers the same m queries "
+      "(Q head 0) with the same per-query thresholds: build time, memory, us per query with one "
+      "query per call and batched (QueryBatch over all m), reported / candidates / bytes read per "
+      "query, speedup vs scan (and vs faiss when built) measured in this run, and whether each "
+      "index reported exactly scan's set (exit 1 if a non-faiss index differs).\n\nFlags");
+  auto str = [] { return po::value<std::string>()->value_name("X"); };
+  desc.add_options()
+      ("help,h", "this text")
+      ("workload", str()->value_name("SPEC"),
+       "workload KIND[:key=value,...] (default gaussian); --n --d --m override its keys")
+      ("n", str()->value_name("N"), "keys (default 65536)")
+      ("d", str()->value_name("D"), "head dim (default 128)")
+      ("m", str()->value_name("M"), "queries (default 64)")
+      ("seed", str()->value_name("S"), "workload seed (default 1; also seeds the paper sample)")
+      ("index", str()->value_name("LIST"),
+       fmt::format("comma-separated, of {} (default {}); scan always runs as the reference",
+                   fmt::join(sim::BenchIndexNames(), ", "), default_indexes).c_str())
+      ("threshold", str()->value_name("POLICY"),
+       "paper | b=VALUE (default paper: b = mu + sigma sqrt(0.4 ln n) per query from a "
+       "seeded sample of 4096 keys)")
+      ("threads", str()->value_name("T"), "threads per index (default 1)")
+      ("repeats", str()->value_name("R"), "timing rounds, >= 1 (default 5)")
+      ("format", str()->value_name("FMT"), "table | json (default table; json: one row per line)");
+
+  po::variables_map vm;
+  const int style = po::command_line_style::default_style &
+                    ~po::command_line_style::allow_guessing;
+  const po::positional_options_description no_positional;
+  po::store(po::command_line_parser(args).options(desc).positional(no_positional).style(style).run(),
+            vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  auto get = [&](const char* key) -> std::optional<std::string> {
+    if (!vm.count(key)) return std::nullopt;
+    return vm[key].as<std::string>();
+  };
+
+  sim::WorkloadSpec spec = sim::ParseWorkloadSpec(get("workload").value_or("gaussian"));
+  for (const char* flag : {"n", "d", "m"}) {
+    if (auto v = get(flag)) spec.Set(flag, std::to_string(IntegerFlag(flag, *v, 1)));
+  }
+  if (!spec.Has("m")) spec.Set("m", "64");
+  if (auto v = get("seed")) spec.Set("seed", std::to_string(IntegerFlag("seed", *v, 0)));
+
+  sim::IndexBenchConfig cfg;
+  cfg.indexes = sim::ParseBenchIndexList(get("index").value_or(default_indexes));
+  cfg.threshold = sim::ParseThresholdPolicy(get("threshold").value_or("paper"));
+  cfg.threads = IntegerFlag("threads", get("threads").value_or("1"), 1);
+  cfg.repeats = IntegerFlag("repeats", get("repeats").value_or("5"), 1);
+  const std::string format = Choice("format", get("format").value_or("table"), {"table", "json"});
+
+  const bool tty = isatty(STDERR_FILENO);
+  if (tty) cfg.progress = [](const std::string& s) { fmt::print(stderr, "\r\033[K{}", s); };
+  auto source = sim::MakeWorkloadSource(spec);  // checks every key before generating
+  if (cfg.progress) cfg.progress("generating " + source->Describe());
+  const sim::Workload w = source->Make();
+  const sim::IndexBenchResult res = sim::RunIndexBench(w, cfg);
+  if (tty) fmt::print(stderr, "\r\033[K");
+
+  bool core_differs = false;
+  for (const auto& r : res.rows) core_differs |= !r.exact() && r.row.index != "faiss";
+  if (format == "json") {
+    for (const auto& r : res.rows) fmt::print("{}\n", sim::ToJson(r).dump());
+  } else {
+    fmt::print("# hsr bench index on {} ({}), Highway target {}, LLC {:.1f} MiB, commit {}\n",
+               res.host, res.cpu_model, res.cpu_target,
+               static_cast<double>(res.llc_bytes) / (1 << 20), res.commit);
+    fmt::print("# workload {}; keys K head 0 (n={} x d={}), queries Q head 0 (m={}), all keys "
+               "visible; scale {:.6g}; threads {}\n",
+               w.description, w.n, w.d, w.m, res.scale, cfg.threads);
+    if (cfg.threshold.paper) {
+      fmt::print("# threshold paper: b = mu + sigma sqrt(0.4 ln n) per query over {} sampled keys "
+                 "({}, seed {}); b mean {:.4f}, min {:.4f}, max {:.4f}\n",
+                 res.paper_sample, res.paper_sample == w.n ? "all keys" : "uniform with replacement",
+                 res.paper_seed, res.b_mean, res.b_min, res.b_max);
+    } else {
+      fmt::print("# threshold {} for every query\n", cfg.threshold.Name());
+    }
+    fmt::print("# time: us per query, median / p10 / p90 over {} rounds x {} single-query calls; "
+               "batch_us = QueryBatch(all m) / m (median of {}); speedup = scan / index (same run); "
+               "vs_faiss = faiss / index (single/batched); cache: warm (nothing evicted)\n",
+               cfg.repeats, w.m, cfg.repeats);
+    sim::PrintIndexTable(stdout, res.rows);
+    for (const auto& r : res.rows) {
+      if (!r.describe.empty()) fmt::print("# {}: {}\n", *r.row.index, r.describe);
+    }
+    for (const auto& r : res.rows) {
+      if (!r.exact()) {
+        fmt::print("# {}: {} of {} queries differ from scan ({} keys in the symmetric difference){}\n",
+                   *r.row.index, r.differing_queries, w.m, r.differing_keys,
+                   *r.row.index == "faiss" ? " (peer: rounding of <q,k> > b/scale, not a failure)"
+                                           : " -- FAIL");
+      }
+    }
+  }
+  if (core_differs) {
+    fmt::print(stderr, "hsr: error: bench index: expected every index to report exactly scan's "
+                       "sets, got differing sets (see the vs_scan column)\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace hsr::cli

@@ -1,0 +1,203 @@
+#include "sim/verify_suite.h"
+
+#include <hwy/targets.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/attention/kv_cache.h"
+#include "core/base/error.h"
+#include "sim/backends.h"
+#include "sim/workload.h"
+#include "verify/cases.h"
+#include "verify/oracle.h"
+
+namespace hsr::sim {
+namespace {
+
+// Restores normal target selection even when a check throws.
+struct ForceTarget {
+  explicit ForceTarget(int64_t target) {
+    if (target != 0) hwy::SetSupportedTargetsForTest(target);
+  }
+  ~ForceTarget() { hwy::SetSupportedTargetsForTest(0); }
+  ForceTarget(const ForceTarget&) = delete;
+  ForceTarget& operator=(const ForceTarget&) = delete;
+};
+
+// Highway targets for a backend: dense-ref has none (0 = no forcing); every other backend runs
+// under each compiled and supported target.
+std::vector<int64_t> TargetsFor(const std::string& backend) {
+  if (backend == "dense-ref") return {0};
+  hwy::SetSupportedTargetsForTest(0);
+  return hwy::SupportedAndGeneratedTargets();
+}
+
+std::string TargetName(int64_t t) { return t == 0 ? "-" : hwy::TargetName(t); }
+
+class Counter {
+ public:
+  explicit Counter(const VerifyOptions& o, VerifyReport* r) : o_(o), r_(r) {}
+  VerifyReport* report() { return r_; }
+  void Check(const std::string& property, bool ok, const std::string& backend, int64_t target,
+             const std::string& detail, const std::string& reproduce) {
+    auto it = std::find_if(r_->properties.begin(), r_->properties.end(),
+                           [&](const PropertyCount& p) { return p.name == property; });
+    if (it == r_->properties.end()) {
+      r_->properties.push_back({property, 0, 0});
+      it = r_->properties.end() - 1;
+    }
+    if (ok) {
+      ++it->passed;
+      return;
+    }
+    ++it->failed;
+    VerifyFailure f{property, backend, TargetName(target), detail, reproduce};
+    if (o_.log) {
+      o_.log(fmt::format("FAIL {} [{} {}]: {}\n  reproduce: {}", property, backend, f.target,
+                         detail, reproduce));
+    }
+    r_->failures.push_back(std::move(f));
+  }
+
+ private:
+  const VerifyOptions& o_;
+  VerifyReport* r_;
+};
+
+void Perturb(HeadsView out) {
+  if (out.heads == 0 || out.rows == 0 || out.cols == 0) return;
+  float& x = out.Head(0)(0, 0);
+  x = x + 1.0f + std::abs(x);
+}
+
+void RunGeneratedCase(uint64_t case_seed, const std::vector<std::string>& backends,
+                      const VerifyOptions& o, Counter& counter) {
+  const verify::AttentionCase c = verify::SeededAttentionCase(case_seed);
+  verify::CaseBuffers buf(c);
+  const verify::Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), c.decode);
+  for (const std::string& name : backends) {
+    if (c.kind == AttentionKind::kSoftmax && !ExactSoftmaxBackend(name)) {
+      ++counter.report()->skipped;
+      continue;
+    }
+    const std::string repro = fmt::format("hsr verify --seed {} --cases 1 --backend {}{}",
+                                          case_seed, name, o.inject_fault ? " --inject-fault" : "");
+    for (int64_t target : TargetsFor(name)) {
+      const ForceTarget force(target);
+      auto backend = MakeBackend(name, c.threads);
+      const std::string where = fmt::format("case {}", c.Describe());
+      buf.ResetOut();
+      AttentionStats stats;
+      std::string error;
+      try {
+        buf.Run(*backend, &stats);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      counter.Check("runs without error", error.empty(), name, target,
+                    where + "; threw: " + error, repro);
+      if (!error.empty()) continue;
+      if (o.inject_fault) Perturb(buf.Out());
+      const verify::Comparison cmp = oracle.Compare(buf.Out());
+      counter.Check("equals float64 oracle within derived tolerance", cmp.ok, name, target,
+                    where + "; " + cmp.Describe(), repro);
+      counter.Check("writes only its output view", buf.PaddingUntouched(), name, target, where,
+                    repro);
+      counter.Check("counts every query row", stats.queries == c.hq * c.m, name, target,
+                    fmt::format("{}; stats.queries {} expected {}", where, stats.queries,
+                                c.hq * c.m), repro);
+      const bool empty_ok = stats.empty_rows + oracle.ambiguous_rows() >= oracle.empty_rows() &&
+                            stats.empty_rows <= oracle.empty_rows() + oracle.ambiguous_rows();
+      counter.Check("empty rows agree with the oracle", empty_ok, name, target,
+                    fmt::format("{}; empty_rows {} oracle {} ambiguous {}", where,
+                                stats.empty_rows, oracle.empty_rows(), oracle.ambiguous_rows()),
+                    repro);
+    }
+  }
+}
+
+// Blocks of consecutive query rows of a workload: each block [a, a + B) is checked against the
+// keys it may see. Causal: the first a + B + n - m keys with causal prefill (row a + t sees keys
+// j <= a + t + n - m, the recording's mask); otherwise all keys with decode.
+void RunWorkload(const std::string& spec_text, const std::vector<std::string>& backends,
+                 const VerifyOptions& o, Counter& counter) {
+  WorkloadSpec spec = ParseWorkloadSpec(spec_text);
+  if (IsPathKind(spec.kind) && !spec.Has("m")) spec.Set("m", "all");
+  const auto source = MakeWorkloadSource(spec);
+  const Workload w = source->Make();
+  const size_t B = std::min(o.block_rows, w.m);
+  std::mt19937_64 rng(o.seed);
+  for (size_t blk = 0; blk < o.blocks && B > 0; ++blk) {
+    // The first block is the last rows (the decode position); the others are seeded.
+    const size_t a = blk == 0 ? w.m - B : std::uniform_int_distribution<size_t>(0, w.m - B)(rng);
+    const size_t keys = w.causal ? std::min(w.n, a + B + w.n - w.m) : w.n;
+    const ConstHeadsView q(w.q.data() + a * w.d, w.q_heads, B, w.d, w.d, w.m * w.d);
+    const KvCache kv(ConstHeadsView(w.k.data(), w.kv_heads, keys, w.d, w.d, w.n * w.d),
+                     ConstHeadsView(w.v.data(), w.kv_heads, keys, w.dv, w.dv, w.n * w.dv));
+    for (AttentionKind kind : {AttentionKind::kSoftmax, AttentionKind::kRelu}) {
+      AttentionParams p;
+      p.kind = kind;
+      if (w.scale > 0) p.scale = w.scale;
+      p.causal = w.causal;
+      const bool decode = !w.causal;
+      const verify::Oracle oracle(q, kv, p, decode);
+      for (const std::string& name : backends) {
+        if (kind == AttentionKind::kSoftmax && !ExactSoftmaxBackend(name)) {
+          ++counter.report()->skipped;
+          continue;
+        }
+        const std::string repro = fmt::format(
+            "hsr verify --cases 0 --seed {} --workload {} --backend {}{}", o.seed, source->Describe(),
+            name, o.inject_fault ? " --inject-fault" : "");
+        for (int64_t target : TargetsFor(name)) {
+          const ForceTarget force(target);
+          auto backend = MakeBackend(name, 1);
+          Tensor out(w.q_heads, B, w.dv);
+          AttentionStats stats;
+          std::string error;
+          try {
+            if (decode) backend->Decode(q, kv, p, out.Heads(), &stats);
+            else backend->Prefill(q, kv, p, out.Heads(), &stats);
+          } catch (const std::exception& e) {
+            error = e.what();
+          }
+          const std::string where = fmt::format("workload {} rows [{}, {}) keys {} {}",
+                                                source->Describe(), a, a + B, keys,
+                                                ToString(kind));
+          counter.Check("workload: runs without error", error.empty(), name, target,
+                        where + "; threw: " + error, repro);
+          if (!error.empty()) continue;
+          if (o.inject_fault) Perturb(out.Heads());
+          const verify::Comparison cmp = oracle.Compare(out.Heads());
+          counter.Check("workload: equals float64 oracle within derived tolerance", cmp.ok, name,
+                        target, where + "; " + cmp.Describe(), repro);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool ExactSoftmaxBackend(const std::string& backend) { return backend.rfind("dense-", 0) == 0; }
+
+VerifyReport RunVerify(const VerifyOptions& o) {
+  const std::vector<std::string> backends = o.backends.empty() ? BackendNames() : o.backends;
+  for (const auto& b : backends) MakeBackend(b, 1);  // unknown names fail before any work
+  for (const auto& s : o.workloads) MakeWorkloadSource(ParseWorkloadSpec(s));  // spec errors
+  VerifyReport report;
+  hwy::SetSupportedTargetsForTest(0);
+  for (int64_t t : hwy::SupportedAndGeneratedTargets()) report.targets.emplace_back(hwy::TargetName(t));
+  Counter counter(o, &report);
+  for (size_t c = 0; c < o.cases; ++c) RunGeneratedCase(o.seed + c, backends, o, counter);
+  report.cases = o.cases;
+  for (const auto& s : o.workloads) RunWorkload(s, backends, o, counter);
+  return report;
+}
+
+}  // namespace hsr::sim
