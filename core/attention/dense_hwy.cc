@@ -125,7 +125,7 @@ void RunDenseHwy(dense_hwy_detail::Job& job, ThreadPool* pool, uint64_t* empty_r
   if (rows == 0) return;
   // Query-in-lanes tiles once a kv head has a vector's worth of rows; else rows of one query.
   const bool tiles = rows >= N;
-  const size_t per_task = tiles ? TileRows(df) : std::min(rows, kMaxDecodeRows);
+  const size_t per_task = tiles ? TileTaskRows(df) : std::min(rows, kMaxDecodeRows);
   const size_t blocks = (rows + per_task - 1) / per_task;
   const size_t base_tasks = job.hkv * blocks;
   const size_t threads = pool->NumThreads();

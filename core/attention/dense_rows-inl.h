@@ -1,9 +1,12 @@
 // Per-target dense-hwy decode kernel: up to kMaxDecodeRows query rows of one kv head against
 // a key split [kb, ke), one row at a time over chunks of kChunk keys (flash-decoding):
-//   scores via the shared ScoreRun (score-inl.h), chunk max, weights relative to the running
-//   reference (online rescaling), then acc += w_j v_j with FMAs, skipping zero weights.
-// The K and V chunk stays in L1 while the rows of the group reuse it, so K and V are read
-// from memory once per kv head. Included by dense_hwy.cc after dense_hwy_detail::Job.
+//   scores via ScoreBlock (score_block-inl.h: ScoreRun's scores bit for bit, eight keys'
+//   horizontal sums at once), chunk max, weights relative to the running reference (online
+//   rescaling, skipped when the max did not change), then acc += w_j v_j with FMAs: softmax
+//   accumulates the whole chunk (contiguous V rows), ReLU^alpha only its nonzero weights.
+// The K and V chunk stays in L2 while the rows of the group reuse it, so K and V are read
+// from memory once per kv head. No software prefetch: it measured no gain over the hardware
+// prefetchers. Included by dense_hwy.cc after dense_hwy_detail::Job.
 // Reference: dense_ref.cc. Test: dense_hwy_test.cc.
 
 #if defined(HSR_CORE_ATTENTION_DENSE_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -21,7 +24,7 @@
 #include <limits>
 
 #include "core/attention/score-inl.h"
-#include "hwy/cache_control.h"
+#include "core/attention/score_block-inl.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -30,10 +33,9 @@ namespace hsr {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-constexpr size_t kChunk = 32;          // keys per chunk (K + V chunk fits L1 for d <= 128)
+constexpr size_t kChunk = 256;         // keys per chunk (K + V chunk fits L2 for d <= 128)
 constexpr size_t kMaxDecodeRows = 16;  // rows per decode task
 constexpr size_t kMinSplitKeys = 4096; // smallest key split worth a task
-constexpr size_t kPrefetchChunks = 2;
 // Exp arguments are clamped here: Exp(-200) is exactly 0 and no conversion overflows.
 constexpr float kMinExpArg = -200.0f;
 
@@ -82,6 +84,56 @@ HWY_INLINE void AccumulateBlock(D df, const float* HWY_RESTRICT w,
   }
   HWY_UNROLL(8)
   for (size_t i = 0; i < kV; ++i) hn::Store(a[i], df, acc + c0 + i * N);
+}
+
+// acc[c0 .. c0 + kV * N) += sum_{t < cnt} w[t] * v_row(t): kV independent FMA chains.
+template <size_t kV, class D>
+HWY_INLINE void AccumulateDenseBlock(D df, const float* HWY_RESTRICT w, size_t cnt,
+                                     const float* v, size_t v_stride, size_t c0,
+                                     float* HWY_RESTRICT acc) {
+  const size_t N = hn::Lanes(df);
+  hn::Vec<D> a[kV];
+  HWY_UNROLL(8)
+  for (size_t i = 0; i < kV; ++i) a[i] = hn::Load(df, acc + c0 + i * N);
+  const float* vr = v + c0;
+  for (size_t t = 0; t < cnt; ++t, vr += v_stride) {
+    const auto wt = hn::Set(df, w[t]);
+    HWY_UNROLL(8)
+    for (size_t i = 0; i < kV; ++i) a[i] = hn::MulAdd(wt, hn::LoadU(df, vr + i * N), a[i]);
+  }
+  HWY_UNROLL(8)
+  for (size_t i = 0; i < kV; ++i) hn::Store(a[i], df, acc + c0 + i * N);
+}
+
+// acc[0..dv) += sum_{t < cnt} w[t] * v_row(t) (every weight, zeros included); acc is
+// vector-aligned. Column blocks of 8 vectors in registers; with several blocks (dv = 128 on
+// AVX2) the keys go in sub-chunks of kAccKeys so the later blocks re-read V rows from L1.
+constexpr size_t kAccKeys = 32;
+HWY_INLINE void AccumulateDenseCols(const float* HWY_RESTRICT w, size_t cnt, const float* v,
+                                    size_t v_stride, size_t dv, float* HWY_RESTRICT acc) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  size_t c = 0;
+  for (; c + 8 * N <= dv; c += 8 * N) AccumulateDenseBlock<8>(df, w, cnt, v, v_stride, c, acc);
+  if (c + 4 * N <= dv) {
+    AccumulateDenseBlock<4>(df, w, cnt, v, v_stride, c, acc);
+    c += 4 * N;
+  }
+  for (; c + N <= dv; c += N) AccumulateDenseBlock<1>(df, w, cnt, v, v_stride, c, acc);
+  for (; c < dv; ++c) {
+    float a = acc[c];
+    for (size_t t = 0; t < cnt; ++t) a += w[t] * v[t * v_stride + c];
+    acc[c] = a;
+  }
+}
+
+HWY_INLINE void AccumulateDense(const float* HWY_RESTRICT w, size_t cnt, const float* v,
+                                size_t v_stride, size_t dv, float* HWY_RESTRICT acc) {
+  const hn::ScalableTag<float> df;
+  if (dv <= 8 * hn::Lanes(df)) return AccumulateDenseCols(w, cnt, v, v_stride, dv, acc);
+  for (size_t t = 0; t < cnt; t += kAccKeys) {
+    AccumulateDenseCols(w + t, std::min(kAccKeys, cnt - t), v + t * v_stride, v_stride, dv, acc);
+  }
 }
 
 // acc[0..dv) += sum_t w[t] * v_row(idx[t]) ; acc is vector-aligned.
@@ -135,36 +187,42 @@ inline size_t RowsTask(const dense_hwy_detail::Job& job, size_t g, size_t r0, si
   const auto min_arg = hn::Set(df, kMinExpArg);
   const auto zero = hn::Zero(df);
   for (size_t j0 = kb; j0 < end; j0 += kChunk) {
-    // Software prefetch kPrefetchChunks ahead keeps enough DRAM reads in flight for the two
-    // streams (K, V) that the hardware prefetchers alone leave partly idle.
-    const size_t pf = j0 + kPrefetchChunks * kChunk;
-    if (pf < end) {
-      const size_t pf_end = std::min(end, pf + kChunk);
-      for (size_t j = pf; j < pf_end; ++j) {
-        const char* kr = reinterpret_cast<const char*>(K.Row(j));
-        const char* vr = reinterpret_cast<const char*>(V.Row(j));
-        for (size_t byte = 0; byte < d * sizeof(float); byte += 64) hwy::Prefetch(kr + byte);
-        for (size_t byte = 0; byte < dv * sizeof(float); byte += 64) hwy::Prefetch(vr + byte);
-      }
-    }
     for (size_t i = 0; i < count; ++i) {
       if (lim[i] <= j0) continue;
       const size_t cnt = std::min(kChunk, lim[i] - j0);
-      ScoreRun(job.QRow(g, r0 + i), K.Row(j0), K.stride, d, cnt, job.scale, s);
+      ScoreBlock(job.QRow(g, r0 + i), K.Row(j0), K.stride, d, cnt, job.scale, s);
       const size_t padded = (cnt + N - 1) / N * N;
       for (size_t j = cnt; j < padded; ++j) s[j] = kLowest;
       float new_ref, corr;
       if (!job.relu) {
+        // Softmax: every visible key has a weight (exp underflow to 0 is harmless), so the
+        // whole chunk is accumulated without compaction.
         auto mx = lowest_v;
         for (size_t j = 0; j < padded; j += N) mx = hn::Max(mx, hn::Load(df, s + j));
         new_ref = std::max(ref[i], hn::GetLane(hn::MaxOfLanes(df, mx)));
-        corr = std::exp(ref[i] - new_ref);  // exp(-inf) = 0 for the first chunk
+        corr = new_ref == ref[i] ? 1.0f : std::exp(ref[i] - new_ref);  // exp(-inf) = 0 first
         const auto nr = hn::Set(df, new_ref);
+        auto sum = zero;
         for (size_t j = 0; j < padded; j += N) {
           const auto x = hn::Max(hn::Sub(hn::Load(df, s + j), nr), min_arg);
-          hn::Store(hn::Exp(df, x), df, s + j);
+          const auto w = hn::Exp(df, x);
+          sum = hn::Add(sum, w);
+          hn::Store(w, df, s + j);
         }
-      } else {
+        float* acc = accs + i * dvp;
+        if (corr != 1.0f) {
+          const auto cv = hn::Set(df, corr);
+          for (size_t c = 0; c < dvp; c += N) {
+            hn::Store(hn::Mul(hn::Load(df, acc + c), cv), df, acc + c);
+          }
+        }
+        l[i] = l[i] * corr + hn::GetLane(hn::SumOfLanes(df, sum));
+        ref[i] = new_ref;
+        AccumulateDense(s, cnt, V.Row(j0), V.stride, dv, acc);
+        continue;
+      }
+      {
+        // ReLU^alpha: weights are zero below the threshold; only nonzero ones are accumulated.
         const auto bv = hn::Set(df, b[i]);
         auto mx = zero;
         for (size_t j = 0; j < padded; j += N) {
@@ -175,7 +233,7 @@ inline size_t RowsTask(const dense_hwy_detail::Job& job, size_t g, size_t r0, si
         new_ref = std::max(ref[i], hn::GetLane(hn::MaxOfLanes(df, mx)));
         if (!(new_ref > 0.0f)) continue;  // no positive weight yet
         const float inv = 1.0f / new_ref;
-        corr = PowIntScalar(ref[i] * inv, job.alpha);
+        corr = new_ref == ref[i] ? 1.0f : PowIntScalar(ref[i] * inv, job.alpha);
         const auto iv = hn::Set(df, inv);
         for (size_t j = 0; j < padded; j += N) {
           const auto x = hn::Load(df, s + j);

@@ -47,10 +47,18 @@ HWY_INLINE size_t TileRows(D df) {
   return 2 * hn::Lanes(df);
 }
 
+// Sub-blocks of TileRows query rows per tile task (row blocking).
+constexpr size_t kTileBlocks = 8;
+
+template <class D>
+HWY_INLINE size_t TileTaskRows(D df) {
+  return kTileBlocks * TileRows(df);
+}
+
 template <class D>
 HWY_INLINE size_t TileScratchFloats(D df, size_t d, size_t dv) {
   const size_t W = TileRows(df);
-  return (d + dv + kTileKeys + 8) * W;
+  return (kTileKeys + kTileBlocks * (d + dv + 8)) * W;
 }
 
 // st[(jj) * W + lanes] = <K row jj, Q^T lanes> (unscaled) for jj in [0, kR).
@@ -114,139 +122,183 @@ HWY_INLINE void AccumulateCols(D df, const float* HWY_RESTRICT p, size_t bk, con
   }
 }
 
-// Rows [r0, r0 + count) (count <= TileRows) of kv head g against keys [kb, ke). Returns the
-// number of empty rows emitted (only when job.splits == 1).
-inline size_t TileTask(const dense_hwy_detail::Job& job, size_t g, size_t r0, size_t count,
-                       size_t split, size_t kb, size_t ke, float* HWY_RESTRICT scratch) {
-  const hn::ScalableTag<float> df;
-  const hn::RebindToSigned<decltype(df)> di;
-  using VF = hn::Vec<decltype(df)>;
+// Per sub-block state in scratch: qt (d x W), ot (dv x W), lane_f (8 x W: thresholds, limits
+// as int32, ref, l).
+struct TileBlock {
+  float* qt;
+  float* ot;
+  float* lane_f;
+  size_t r0, count, lim_min, lim_max;
+};
+
+// One key tile [j0, j0 + bk) for one sub-block: scores, online weights, O^T update.
+template <class D>
+HWY_INLINE void TileStep(D df, const dense_hwy_detail::Job& job, const ConstMatrixView& K,
+                         const ConstMatrixView& V, const TileBlock& blk, size_t kb, size_t j0,
+                         size_t bk, float* HWY_RESTRICT st) {
+  const hn::RebindToSigned<D> di;
+  using VF = hn::Vec<D>;
   const size_t N = hn::Lanes(df);
   const size_t W = 2 * N;
   const size_t d = job.d, dv = job.dv;
-  const ConstMatrixView K = job.k.Head(g), V = job.v.Head(g);
-  float* qt = scratch;                    // d x W
-  float* ot = qt + d * W;                 // dv x W
-  float* st = ot + dv * W;                // kTileKeys x W
-  float* lane_f = st + kTileKeys * W;     // 8 x W: thresholds, limits, ref, l
-  int32_t* lane_lim = reinterpret_cast<int32_t*>(lane_f + W);
+  const float* qt = blk.qt;
+  float* ot = blk.ot;
+  const float* lane_f = blk.lane_f;
+  const int32_t* lane_lim = reinterpret_cast<const int32_t*>(lane_f + W);
+  float* ref_f = blk.lane_f + 4 * W;
+  float* l_f = blk.lane_f + 5 * W;
 
-  size_t lim_min = ke, lim_max = kb;
-  for (size_t lane = 0; lane < W; ++lane) {
-    if (lane < count) {
-      const float* q = job.QRow(g, r0 + lane);
-      for (size_t c = 0; c < d; ++c) qt[c * W + lane] = q[c];
-      const size_t lim = std::min(ke, std::max(kb, job.Limit(r0 + lane)));
-      lim_min = std::min(lim_min, lim);
-      lim_max = std::max(lim_max, lim);
-      lane_lim[lane] = static_cast<int32_t>(lim - kb);
-      lane_f[lane] = job.relu ? job.Threshold(g, r0 + lane) : 0.0f;
-    } else {
-      for (size_t c = 0; c < d; ++c) qt[c * W + lane] = 0.0f;
-      lane_lim[lane] = 0;
-      lane_f[lane] = 0.0f;
-    }
-  }
-  std::fill(ot, ot + dv * W, 0.0f);
   const VF zero = hn::Zero(df), one = hn::Set(df, 1.0f);
   const VF lowest = hn::Set(df, std::numeric_limits<float>::lowest());
   const VF min_arg = hn::Set(df, kMinExpArg);
   const VF scale = hn::Set(df, job.scale);
   const VF b0 = hn::Load(df, lane_f), b1 = hn::Load(df, lane_f + N);
   const auto li0 = hn::Load(di, lane_lim), li1 = hn::Load(di, lane_lim + N);
-  VF ref0 = job.relu ? zero : lowest, ref1 = ref0;
-  VF l0 = zero, l1 = zero;
+  VF ref0 = hn::Load(df, ref_f), ref1 = hn::Load(df, ref_f + N);
+  VF l0 = hn::Load(df, l_f), l1 = hn::Load(df, l_f + N);
 
-  for (size_t j0 = kb; j0 < lim_max; j0 += kTileKeys) {
-    const size_t bk = std::min(kTileKeys, lim_max - j0);
-    size_t jj = 0;
-    for (; jj + kKeyRows <= bk; jj += kKeyRows) {
-      ScoreKeys<kKeyRows>(df, qt, K.Row(j0 + jj), K.stride, d, st + jj * W);
+  size_t jj = 0;
+  for (; jj + kKeyRows <= bk; jj += kKeyRows) {
+    ScoreKeys<kKeyRows>(df, qt, K.Row(j0 + jj), K.stride, d, st + jj * W);
+  }
+  for (; jj < bk; ++jj) ScoreKeys<1>(df, qt, K.Row(j0 + jj), K.stride, d, st + jj * W);
+  const bool mask = j0 + bk > blk.lim_min;
+  const auto rel = static_cast<int32_t>(j0 - kb);
+  // Pass 1: scale (and threshold / mask) the scores, tile maximum per lane.
+  VF tm0 = job.relu ? zero : lowest, tm1 = tm0;
+  const VF sub0 = job.relu ? b0 : zero, sub1 = job.relu ? b1 : zero;
+  const VF masked = job.relu ? zero : lowest;  // relu: x = 0 gives no weight
+  for (jj = 0; jj < bk; ++jj) {
+    VF s0 = hn::Sub(hn::Mul(hn::Load(df, st + jj * W), scale), sub0);
+    VF s1 = hn::Sub(hn::Mul(hn::Load(df, st + jj * W + N), scale), sub1);
+    if (mask) {
+      const auto j = hn::Set(di, rel + static_cast<int32_t>(jj));
+      s0 = hn::IfThenElse(hn::RebindMask(df, hn::Lt(j, li0)), s0, masked);
+      s1 = hn::IfThenElse(hn::RebindMask(df, hn::Lt(j, li1)), s1, masked);
     }
-    for (; jj < bk; ++jj) ScoreKeys<1>(df, qt, K.Row(j0 + jj), K.stride, d, st + jj * W);
-    const bool mask = j0 + bk > lim_min;
-    const auto rel = static_cast<int32_t>(j0 - kb);
-    // Pass 1: scale (and threshold / mask) the scores, tile maximum per lane.
-    VF tm0 = job.relu ? zero : lowest, tm1 = tm0;
-    const VF sub0 = job.relu ? b0 : zero, sub1 = job.relu ? b1 : zero;
-    const VF masked = job.relu ? zero : lowest;  // relu: x = 0 gives no weight
+    hn::Store(s0, df, st + jj * W);
+    hn::Store(s1, df, st + jj * W + N);
+    tm0 = hn::Max(tm0, s0);
+    tm1 = hn::Max(tm1, s1);
+  }
+  // Pass 2: weights relative to the new reference, correction of the old state.
+  const VF nr0 = hn::Max(ref0, tm0), nr1 = hn::Max(ref1, tm1);
+  VF corr0, corr1, sum0 = zero, sum1 = zero;
+  if (!job.relu) {
+    // ref = lowest while a lane has seen no visible key: corr = 1 on zero state.
+    corr0 = hn::Exp(df, hn::Max(hn::Sub(ref0, nr0), min_arg));
+    corr1 = hn::Exp(df, hn::Max(hn::Sub(ref1, nr1), min_arg));
     for (jj = 0; jj < bk; ++jj) {
-      VF s0 = hn::Sub(hn::Mul(hn::Load(df, st + jj * W), scale), sub0);
-      VF s1 = hn::Sub(hn::Mul(hn::Load(df, st + jj * W + N), scale), sub1);
+      VF w0 = hn::Exp(df, hn::Max(hn::Sub(hn::Load(df, st + jj * W), nr0), min_arg));
+      VF w1 = hn::Exp(df, hn::Max(hn::Sub(hn::Load(df, st + jj * W + N), nr1), min_arg));
       if (mask) {
         const auto j = hn::Set(di, rel + static_cast<int32_t>(jj));
-        s0 = hn::IfThenElse(hn::RebindMask(df, hn::Lt(j, li0)), s0, masked);
-        s1 = hn::IfThenElse(hn::RebindMask(df, hn::Lt(j, li1)), s1, masked);
+        w0 = hn::IfThenElseZero(hn::RebindMask(df, hn::Lt(j, li0)), w0);
+        w1 = hn::IfThenElseZero(hn::RebindMask(df, hn::Lt(j, li1)), w1);
       }
-      hn::Store(s0, df, st + jj * W);
-      hn::Store(s1, df, st + jj * W + N);
-      tm0 = hn::Max(tm0, s0);
-      tm1 = hn::Max(tm1, s1);
+      hn::Store(w0, df, st + jj * W);
+      hn::Store(w1, df, st + jj * W + N);
+      sum0 = hn::Add(sum0, w0);
+      sum1 = hn::Add(sum1, w1);
     }
-    // Pass 2: weights relative to the new reference, correction of the old state.
-    const VF nr0 = hn::Max(ref0, tm0), nr1 = hn::Max(ref1, tm1);
-    VF corr0, corr1, sum0 = zero, sum1 = zero;
-    if (!job.relu) {
-      // ref = lowest while a lane has seen no visible key: corr = 1 on zero state.
-      corr0 = hn::Exp(df, hn::Max(hn::Sub(ref0, nr0), min_arg));
-      corr1 = hn::Exp(df, hn::Max(hn::Sub(ref1, nr1), min_arg));
-      for (jj = 0; jj < bk; ++jj) {
-        VF w0 = hn::Exp(df, hn::Max(hn::Sub(hn::Load(df, st + jj * W), nr0), min_arg));
-        VF w1 = hn::Exp(df, hn::Max(hn::Sub(hn::Load(df, st + jj * W + N), nr1), min_arg));
-        if (mask) {
-          const auto j = hn::Set(di, rel + static_cast<int32_t>(jj));
-          w0 = hn::IfThenElseZero(hn::RebindMask(df, hn::Lt(j, li0)), w0);
-          w1 = hn::IfThenElseZero(hn::RebindMask(df, hn::Lt(j, li1)), w1);
-        }
-        hn::Store(w0, df, st + jj * W);
-        hn::Store(w1, df, st + jj * W + N);
-        sum0 = hn::Add(sum0, w0);
-        sum1 = hn::Add(sum1, w1);
-      }
-    } else {
-      // ref >= 0; 1 / max(ref, FLT_MIN) stays finite, and x <= 0 gives weight 0.
-      const VF inv0 = hn::Div(one, hn::Max(nr0, hn::Set(df, FLT_MIN)));
-      const VF inv1 = hn::Div(one, hn::Max(nr1, hn::Set(df, FLT_MIN)));
-      corr0 = PowInt(df, hn::Mul(ref0, inv0), job.alpha);
-      corr1 = PowInt(df, hn::Mul(ref1, inv1), job.alpha);
-      for (jj = 0; jj < bk; ++jj) {
-        const VF x0 = hn::Load(df, st + jj * W), x1 = hn::Load(df, st + jj * W + N);
-        const VF w0 = hn::IfThenElseZero(hn::Gt(x0, zero), PowInt(df, hn::Mul(x0, inv0), job.alpha));
-        const VF w1 = hn::IfThenElseZero(hn::Gt(x1, zero), PowInt(df, hn::Mul(x1, inv1), job.alpha));
-        hn::Store(w0, df, st + jj * W);
-        hn::Store(w1, df, st + jj * W + N);
-        sum0 = hn::Add(sum0, w0);
-        sum1 = hn::Add(sum1, w1);
-      }
+  } else {
+    // ref >= 0; 1 / max(ref, FLT_MIN) stays finite, and x <= 0 gives weight 0.
+    const VF inv0 = hn::Div(one, hn::Max(nr0, hn::Set(df, FLT_MIN)));
+    const VF inv1 = hn::Div(one, hn::Max(nr1, hn::Set(df, FLT_MIN)));
+    // ref * (1 / ref) need not round to 1: an unchanged reference keeps corr = 1 exactly, so
+    // O^T is rescaled only when a lane's reference grew.
+    corr0 = hn::IfThenElse(hn::Eq(ref0, nr0), one, PowInt(df, hn::Mul(ref0, inv0), job.alpha));
+    corr1 = hn::IfThenElse(hn::Eq(ref1, nr1), one, PowInt(df, hn::Mul(ref1, inv1), job.alpha));
+    for (jj = 0; jj < bk; ++jj) {
+      const VF x0 = hn::Load(df, st + jj * W), x1 = hn::Load(df, st + jj * W + N);
+      const VF w0 = hn::IfThenElseZero(hn::Gt(x0, zero), PowInt(df, hn::Mul(x0, inv0), job.alpha));
+      const VF w1 = hn::IfThenElseZero(hn::Gt(x1, zero), PowInt(df, hn::Mul(x1, inv1), job.alpha));
+      hn::Store(w0, df, st + jj * W);
+      hn::Store(w1, df, st + jj * W + N);
+      sum0 = hn::Add(sum0, w0);
+      sum1 = hn::Add(sum1, w1);
     }
-    l0 = hn::MulAdd(l0, corr0, sum0);
-    l1 = hn::MulAdd(l1, corr1, sum1);
-    ref0 = nr0;
-    ref1 = nr1;
-    if (!hn::AllTrue(df, hn::Eq(corr0, one)) || !hn::AllTrue(df, hn::Eq(corr1, one))) {
-      for (size_t c = 0; c < dv; ++c) {
-        hn::Store(hn::Mul(hn::Load(df, ot + c * W), corr0), df, ot + c * W);
-        hn::Store(hn::Mul(hn::Load(df, ot + c * W + N), corr1), df, ot + c * W + N);
-      }
+  }
+  hn::Store(hn::MulAdd(l0, corr0, sum0), df, l_f);
+  hn::Store(hn::MulAdd(l1, corr1, sum1), df, l_f + N);
+  hn::Store(nr0, df, ref_f);
+  hn::Store(nr1, df, ref_f + N);
+  if (!hn::AllTrue(df, hn::Eq(corr0, one)) || !hn::AllTrue(df, hn::Eq(corr1, one))) {
+    for (size_t c = 0; c < dv; ++c) {
+      hn::Store(hn::Mul(hn::Load(df, ot + c * W), corr0), df, ot + c * W);
+      hn::Store(hn::Mul(hn::Load(df, ot + c * W + N), corr1), df, ot + c * W + N);
     }
-    const float* vt = V.Row(j0);
-    size_t c = 0;
-    for (; c + kCols <= dv; c += kCols) AccumulateCols<kCols>(df, st, bk, vt, V.stride, c, ot);
-    for (; c < dv; ++c) AccumulateCols<1>(df, st, bk, vt, V.stride, c, ot);
+  }
+  const float* vt = V.Row(j0);
+  size_t c = 0;
+  for (; c + kCols <= dv; c += kCols) AccumulateCols<kCols>(df, st, bk, vt, V.stride, c, ot);
+  for (; c < dv; ++c) AccumulateCols<1>(df, st, bk, vt, V.stride, c, ot);
+}
+
+// Rows [r0, r0 + count) (count <= TileTaskRows) of kv head g against keys [kb, ke), as
+// sub-blocks of TileRows rows (FlashAttention-style row blocking): each key tile is loaded
+// once and used by every sub-block while it is in L1/L2, so K and V stream from memory once
+// per TileTaskRows rows. Returns the number of empty rows emitted (only when splits == 1).
+inline size_t TileTask(const dense_hwy_detail::Job& job, size_t g, size_t r0, size_t count,
+                       size_t split, size_t kb, size_t ke, float* HWY_RESTRICT scratch) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const size_t W = 2 * N;
+  const size_t d = job.d, dv = job.dv;
+  const ConstMatrixView K = job.k.Head(g), V = job.v.Head(g);
+  float* st = scratch;  // kTileKeys x W
+  const size_t nb = (count + W - 1) / W;
+  TileBlock blk[kTileBlocks];
+  size_t lim_all = kb;
+  const float ref_init = job.relu ? 0.0f : std::numeric_limits<float>::lowest();
+  for (size_t sb = 0; sb < nb; ++sb) {
+    TileBlock& b = blk[sb];
+    b.qt = scratch + kTileKeys * W + sb * (d + dv + 8) * W;
+    b.ot = b.qt + d * W;
+    b.lane_f = b.ot + dv * W;
+    b.r0 = r0 + sb * W;
+    b.count = std::min(W, count - sb * W);
+    int32_t* lane_lim = reinterpret_cast<int32_t*>(b.lane_f + W);
+    b.lim_min = ke;
+    b.lim_max = kb;
+    for (size_t lane = 0; lane < W; ++lane) {
+      if (lane < b.count) {
+        const float* q = job.QRow(g, b.r0 + lane);
+        for (size_t c = 0; c < d; ++c) b.qt[c * W + lane] = q[c];
+        const size_t lim = std::min(ke, std::max(kb, job.Limit(b.r0 + lane)));
+        b.lim_min = std::min(b.lim_min, lim);
+        b.lim_max = std::max(b.lim_max, lim);
+        lane_lim[lane] = static_cast<int32_t>(lim - kb);
+        b.lane_f[lane] = job.relu ? job.Threshold(g, b.r0 + lane) : 0.0f;
+      } else {
+        for (size_t c = 0; c < d; ++c) b.qt[c * W + lane] = 0.0f;
+        lane_lim[lane] = 0;
+        b.lane_f[lane] = 0.0f;
+      }
+      b.lane_f[4 * W + lane] = ref_init;
+      b.lane_f[5 * W + lane] = 0.0f;
+    }
+    std::fill(b.ot, b.ot + dv * W, 0.0f);
+    lim_all = std::max(lim_all, b.lim_max);
   }
 
-  float* ref_f = lane_f + 4 * W;
-  float* l_f = lane_f + 5 * W;
-  hn::Store(ref0, df, ref_f);
-  hn::Store(ref1, df, ref_f + N);
-  hn::Store(l0, df, l_f);
-  hn::Store(l1, df, l_f + N);
+  for (size_t j0 = kb; j0 < lim_all; j0 += kTileKeys) {
+    for (size_t sb = 0; sb < nb; ++sb) {
+      if (j0 >= blk[sb].lim_max) continue;
+      const size_t bk = std::min(kTileKeys, blk[sb].lim_max - j0);
+      TileStep(df, job, K, V, blk[sb], kb, j0, bk, st);
+    }
+  }
+
   size_t empty = 0;
-  for (size_t lane = 0; lane < count; ++lane) {
-    empty += dense_hwy_detail::EmitRow(job, g, r0 + lane, split, ref_f[lane], l_f[lane],
-                                       ot + lane, W)
-                 ? 1
-                 : 0;
+  for (size_t sb = 0; sb < nb; ++sb) {
+    const TileBlock& b = blk[sb];
+    for (size_t lane = 0; lane < b.count; ++lane) {
+      empty += dense_hwy_detail::EmitRow(job, g, b.r0 + lane, split, b.lane_f[4 * W + lane],
+                                         b.lane_f[5 * W + lane], b.ot + lane, W)
+                   ? 1
+                   : 0;
+    }
   }
   return empty;
 }
