@@ -1,5 +1,7 @@
 #include "sim/build_info.h"
 
+#include "hsr_git_commit.h"  // generated at build time (cmake/GitCommit.cmake)
+
 #include <unistd.h>
 
 #include <fstream>
