@@ -67,9 +67,15 @@ std::pair<size_t, size_t> EffectiveRank(ConstMatrixView k) {
 
 }  // namespace
 
-std::vector<double> SymmetricEigenvalues(std::vector<double> a, size_t d) {
+std::vector<double> SymmetricEigenvalues(std::vector<double> a, size_t d,
+                                         std::vector<double>* vectors) {
   HSR_CHECK(a.size() == d * d, "SymmetricEigenvalues: expected {} elements, got {}", d * d,
             a.size());
+  std::vector<double> v;  // accumulated rotations; column i: eigenvector i (with `vectors`)
+  if (vectors != nullptr) {
+    v.assign(d * d, 0.0);
+    for (size_t i = 0; i < d; ++i) v[i * d + i] = 1;
+  }
   double total = 0;
   for (double x : a) total += x * x;
   for (int sweep = 0; sweep < 100; ++sweep) {
@@ -89,6 +95,11 @@ std::vector<double> SymmetricEigenvalues(std::vector<double> a, size_t d) {
           a[k * d + p] = c * akp - s * akq;
           a[k * d + q] = s * akp + c * akq;
         }
+        for (size_t k = 0; !v.empty() && k < d; ++k) {  // v <- v J
+          const double vkp = v[k * d + p], vkq = v[k * d + q];
+          v[k * d + p] = c * vkp - s * vkq;
+          v[k * d + q] = s * vkp + c * vkq;
+        }
         for (size_t k = 0; k < d; ++k) {  // rows p, q
           const double apk = a[p * d + k], aqk = a[q * d + k];
           a[p * d + k] = c * apk - s * aqk;
@@ -97,9 +108,17 @@ std::vector<double> SymmetricEigenvalues(std::vector<double> a, size_t d) {
       }
     }
   }
+  std::vector<size_t> order(d);
+  for (size_t i = 0; i < d; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return a[x * d + x] > a[y * d + y]; });
   std::vector<double> ev(d);
-  for (size_t i = 0; i < d; ++i) ev[i] = a[i * d + i];
-  std::sort(ev.begin(), ev.end(), std::greater<>());
+  for (size_t i = 0; i < d; ++i) ev[i] = a[order[i] * d + order[i]];
+  if (vectors != nullptr) {
+    vectors->assign(d * d, 0.0);
+    for (size_t i = 0; i < d; ++i)
+      for (size_t k = 0; k < d; ++k) (*vectors)[i * d + k] = v[k * d + order[i]];
+  }
   return ev;
 }
 

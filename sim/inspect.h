@@ -67,7 +67,9 @@ std::string FormatInspectionTable(const Inspection& in);
 nlohmann::json InspectionToJson(const Inspection& in);
 
 // Eigenvalues of a symmetric d x d matrix (row-major, float64), cyclic Jacobi; descending.
-std::vector<double> SymmetricEigenvalues(std::vector<double> a, size_t d);
+// With `vectors`, also the unit eigenvectors, row i (d floats) for eigenvalue i.
+std::vector<double> SymmetricEigenvalues(std::vector<double> a, size_t d,
+                                         std::vector<double>* vectors = nullptr);
 
 // Smallest k with (sum of the k largest eigenvalues) >= fraction * (sum of all); negatives as 0.
 size_t ComponentsForEnergy(const std::vector<double>& eigenvalues_desc, double fraction);

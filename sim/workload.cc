@@ -53,6 +53,7 @@ const std::vector<KindEntry>& Kinds() {
       {"lowrank", MakeLowRankSource},
       {"planted", MakePlantedSource},
       {"sinks", MakeSinksSource},
+      {"fitted", MakeFittedSource},
       {"npy", MakeRecordedSource},
       {"npz", MakeRecordedSource},
       {"safetensors", MakeRecordedSource},
@@ -98,9 +99,10 @@ WorkloadSpec ParseWorkloadSpec(std::string_view spec) {
     const size_t comma = rest.find(',');
     const std::string_view item = rest.substr(0, comma);
     const size_t eq = item.find('=');
-    if (out.keys.empty() && eq == std::string_view::npos && IsPathKind(out.kind) &&
-        !item.empty()) {
-      out.keys.emplace_back("path", std::string(item));  // npy:DIR, npz:FILE, safetensors:FILE
+    if (out.keys.empty() && eq == std::string_view::npos &&
+        (IsPathKind(out.kind) || out.kind == "fitted") && !item.empty()) {
+      // npy:DIR, npz:FILE, safetensors:FILE; fitted:npy:DIR (path "npy:DIR")
+      out.keys.emplace_back("path", std::string(item));
       if (comma == std::string_view::npos) break;
       rest = rest.substr(comma + 1);
       continue;

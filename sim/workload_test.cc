@@ -7,12 +7,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/base/error.h"
 #include "sim/backends.h"
+#include "sim/generators/generators.h"
 #include "sim/inspect.h"
 #include "sim/verify_suite.h"
 
@@ -351,6 +356,69 @@ TEST(VerifySuiteTest, SmallBudgetPassesAndInjectedFaultFails) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.failures[0].reproduce.find("hsr verify --seed 11 --cases 1"), std::string::npos)
       << bad.failures[0].reproduce;
+}
+
+// ---- fitted ----
+
+TEST(FittedWorkloadTest, DeterministicDescribedAndExtendsWithN) {
+  const std::string dir = std::string(HSR_SIM_TESTDATA) + "/tinylm-code-64-f16";
+  const auto src = MakeWorkloadSource(ParseWorkloadSpec("fitted:npy:" + dir + ",n=300,m=3"));
+  const std::string desc = src->Describe();
+  EXPECT_EQ(desc.rfind("fitted:npy:" + dir + ",layer=3,head=0,n=300,m=3,seed=1,rank=auto,sinks=",
+                       0), 0u) << desc;
+  const Workload a = src->Make(), b = MakeFrom(desc);
+  EXPECT_TRUE(SameBytes(a.q, b.q) && SameBytes(a.k, b.k) && SameBytes(a.v, b.v));
+  EXPECT_EQ(a.description, desc);
+  EXPECT_EQ(a.n, 300u);
+  EXPECT_EQ(a.m, 3u);
+  EXPECT_EQ(a.d, 64u);
+  EXPECT_FALSE(a.causal);
+  EXPECT_FALSE(a.recorded);
+  EXPECT_FLOAT_EQ(a.scale, 0.125f);
+  for (float x : a.k.flat()) ASSERT_TRUE(std::isfinite(x));
+  // A larger n extends the same keys; another seed changes them.
+  const Workload big = MakeFrom("fitted:npy:" + dir + ",n=600,m=3");
+  EXPECT_EQ(std::memcmp(big.k.data(), a.k.data(), a.k.size() * sizeof(float)), 0);
+  EXPECT_FALSE(SameBytes(a.k, MakeFrom("fitted:npy:" + dir + ",n=300,m=3,seed=2").k));
+  // Explicit rank and sinks; sink positions hold recorded keys.
+  const Workload r = MakeFrom("fitted:npy:" + dir + ",layer=3,head=1,n=100,rank=4,sinks=0");
+  EXPECT_EQ(r.k.rows(), 100u);
+  ExpectError("fitted:npy:" + dir + ",m=2", "n=N");
+  ExpectError("fitted:npz:" + dir + ",n=10", "fitted:npy:DIR");
+  ExpectError("fitted:npy:" + dir + ",n=10,rank=65", "rank");
+  ExpectError("fitted:npy:" + dir + ",n=10,zz=1", "'zz'");
+}
+
+// Recording vs fitted model at the recording's n: scaled-score mean and std, and the fraction
+// reported at the paper threshold. Tolerances: std within 20%, mean within 0.35 std (the
+// independent Q/K model loses the relative-position (rotary) correlation of a query with the keys
+// near it: on tinylm-code-2k layer 3 the fitted mean is 0.1-0.3 std above the recording's), paper
+// fraction within a factor 2 (plus 0.5 percentage points).
+void ExpectFittedCloseToRecording(const std::string& spec) {
+  const FittedComparison c = CompareFittedToRecording(ParseWorkloadSpec(spec));
+  std::printf("[ fitted   ] %s: %s\n", spec.c_str(), c.Format().c_str());
+  EXPECT_NEAR(c.fit_std, c.rec_std, 0.20 * c.rec_std) << c.Format();
+  EXPECT_NEAR(c.fit_mean, c.rec_mean, 0.35 * c.rec_std) << c.Format();
+  EXPECT_LE(c.fit_paper, 2 * c.rec_paper + 0.005) << c.Format();
+  EXPECT_GE(c.fit_paper, 0.5 * c.rec_paper - 0.005) << c.Format();
+}
+
+TEST(FittedWorkloadTest, ScoreStatisticsCloseToTestdataSlice) {
+  ExpectFittedCloseToRecording(std::string("fitted:npy:") + HSR_SIM_TESTDATA +
+                               "/tinylm-code-64-f16,head=0");
+}
+
+TEST(FittedWorkloadTest, ScoreStatisticsCloseToSharedWorkloads) {
+  const std::string root = "/work/shared/workloads";
+  if (!std::filesystem::exists(root + "/tinylm-code-2k/manifest.json")) {
+    GTEST_SKIP() << root << " not present";
+  }
+  for (size_t h = 0; h < 4; ++h) {
+    ExpectFittedCloseToRecording(
+        fmt::format("fitted:npy:{}/tinylm-code-2k,layer=3,head={}", root, h));
+    ExpectFittedCloseToRecording(
+        fmt::format("fitted:npy:{}/tinylm-docs-4k-f16,layer=2,head={}", root, h));
+  }
 }
 
 }  // namespace
