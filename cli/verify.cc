@@ -48,6 +48,10 @@ int Verify(const std::vector<std::string>& args) {
       ("workload", po::value<std::vector<std::string>>()->value_name("SPEC"),
        "also check this workload (repeatable), e.g. npy:DIR,layer=3")
       ("backend", str()->value_name("LIST"), "comma-separated backends (default all built)")
+      ("index", str()->value_name("LIST"),
+       fmt::format("half-space indexes checked against scan's reported sets on every {}th "
+                   "case, comma-separated, or none (default {})", sim::kIndexCaseStride,
+                   fmt::join(sim::IndexNamesForVerify(), ",")).c_str())
       ("inject-fault", "perturb every output before comparing (checks the checker: must fail)");
   po::variables_map vm;
   const int style = po::command_line_style::default_style &
@@ -66,6 +70,22 @@ int Verify(const std::vector<std::string>& args) {
   }
   if (vm.count("workload")) o.workloads = vm["workload"].as<std::vector<std::string>>();
   if (vm.count("backend")) o.backends = sim::ParseBackendList(vm["backend"].as<std::string>());
+  if (vm.count("index")) {
+    o.indexes.clear();
+    const std::string list = vm["index"].as<std::string>();
+    if (list != "none") {
+      size_t start = 0;
+      for (;;) {
+        const size_t comma = list.find(',', start);
+        const std::string name = list.substr(start, comma - start);
+        HSR_CHECK(!name.empty(), "--index: expected a comma-separated list of indexes or none, "
+                  "got '{}'", list);
+        o.indexes.push_back(name);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+  }
   o.inject_fault = vm.count("inject-fault") > 0;
   o.log = [](const std::string& line) { fmt::print("{}\n", line); };
 
@@ -74,9 +94,10 @@ int Verify(const std::vector<std::string>& args) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("# hsr verify: {} generated case(s) from seed {}, {} workload(s), backends {}, "
-             "Highway targets {} ({:.1f} s)\n",
+             "indexes {}, Highway targets {} ({:.1f} s)\n",
              r.cases, o.seed, o.workloads.size(),
              fmt::join(o.backends.empty() ? sim::BackendNames() : o.backends, ", "),
+             o.indexes.empty() ? std::string("none") : fmt::format("{}", fmt::join(o.indexes, ", ")),
              fmt::join(r.targets, ", "), secs);
   for (const auto& p : r.properties) {
     fmt::print("{:<6} {:>7} passed {:>5} failed  {}\n", p.failed ? "FAIL" : "ok", p.passed,

@@ -11,6 +11,7 @@
 
 #include "core/attention/kv_cache.h"
 #include "core/base/error.h"
+#include "core/index/half_space_index.h"
 #include "sim/backends.h"
 #include "sim/workload.h"
 #include "verify/cases.h"
@@ -121,6 +122,57 @@ void RunGeneratedCase(uint64_t case_seed, const std::vector<std::string>& backen
   }
 }
 
+// Every half-space index must report exactly scan's set (DESIGN.md §1: the strict s > b report
+// of the shared float32 score kernel), per kv head, for every query row of the case's query heads
+// that read it, with the case's threshold (ReLU) or 0 (softmax), under every Highway target.
+void RunIndexCase(uint64_t case_seed, const VerifyOptions& o, Counter& counter) {
+  const verify::AttentionCase c = verify::SeededAttentionCase(case_seed);
+  verify::CaseBuffers buf(c);
+  const AttentionParams p = buf.Params();
+  const ConstHeadsView q = buf.Q();
+  const KvCache& kv = buf.Kv();
+  const size_t group = c.hq / c.hkv;
+  const float scale = p.ScaleFor(c.d);
+  hwy::SetSupportedTargetsForTest(0);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    const ForceTarget force(target);
+    for (size_t g = 0; g < c.hkv; ++g) {
+      auto scan = MakeIndex("scan");
+      scan->Build(kv.k().Head(g), scale);
+      for (const std::string& name : o.indexes) {
+        if (name == "scan") continue;
+        const std::string repro = fmt::format("hsr verify --seed {} --cases 1 --index {}", case_seed, name);
+        std::string error;
+        size_t differing = 0, rows = 0;
+        try {
+          auto index = MakeIndex(name);
+          index->Build(kv.k().Head(g), scale);
+          std::vector<uint32_t> want, got;
+          for (size_t h = g * group; h < (g + 1) * group; ++h) {
+            for (size_t i = 0; i < c.m; ++i, ++rows) {
+              const float b = c.kind == AttentionKind::kRelu ? p.ThresholdFor(h, c.m, i) : 0.0f;
+              scan->Query(q.Head(h).RowSpan(i), b, &want, nullptr);
+              index->Query(q.Head(h).RowSpan(i), b, &got, nullptr);
+              std::sort(want.begin(), want.end());
+              std::sort(got.begin(), got.end());
+              if (o.inject_fault && !got.empty()) got.pop_back();
+              differing += want != got ? 1 : 0;
+            }
+          }
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        counter.Check("index: runs without error", error.empty(), name, target,
+                      fmt::format("case {}; threw: {}", c.Describe(), error), repro);
+        if (!error.empty()) continue;
+        counter.Check("index: reports exactly scan's set", differing == 0, name, target,
+                      fmt::format("case {}; kv head {}: {} of {} query rows differ from scan",
+                                  c.Describe(), g, differing, rows), repro);
+      }
+    }
+  }
+}
+
 // Blocks of consecutive query rows of a workload: each block [a, a + B) is checked against the
 // keys it may see. Causal: the first a + B + n - m keys with causal prefill (row a + t sees keys
 // j <= a + t + n - m, the recording's mask); otherwise all keys with decode.
@@ -184,9 +236,12 @@ void RunWorkload(const std::string& spec_text, const std::vector<std::string>& b
 
 }  // namespace
 
+std::vector<std::string> IndexNamesForVerify() { return IndexNames(); }
+
 bool ExactSoftmaxBackend(const std::string& backend) { return backend.rfind("dense-", 0) == 0; }
 
 VerifyReport RunVerify(const VerifyOptions& o) {
+  for (const auto& i : o.indexes) MakeIndex(i);  // unknown index names fail before any work
   const std::vector<std::string> backends = o.backends.empty() ? BackendNames() : o.backends;
   for (const auto& b : backends) MakeBackend(b, 1);  // unknown names fail before any work
   for (const auto& s : o.workloads) MakeWorkloadSource(ParseWorkloadSpec(s));  // spec errors
@@ -194,7 +249,10 @@ VerifyReport RunVerify(const VerifyOptions& o) {
   hwy::SetSupportedTargetsForTest(0);
   for (int64_t t : hwy::SupportedAndGeneratedTargets()) report.targets.emplace_back(hwy::TargetName(t));
   Counter counter(o, &report);
-  for (size_t c = 0; c < o.cases; ++c) RunGeneratedCase(o.seed + c, backends, o, counter);
+  for (size_t c = 0; c < o.cases; ++c) {
+    RunGeneratedCase(o.seed + c, backends, o, counter);
+    if (c % kIndexCaseStride == 0) RunIndexCase(o.seed + c, o, counter);
+  }
   report.cases = o.cases;
   for (const auto& s : o.workloads) RunWorkload(s, backends, o, counter);
   return report;

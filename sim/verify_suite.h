@@ -12,10 +12,18 @@
 
 namespace hsr::sim {
 
+// Every core half-space index (IndexNames()).
+std::vector<std::string> IndexNamesForVerify();
+
+// Index checks run on every kIndexCaseStride-th generated case (building four indexes per kv
+// head and target costs more than one attention call).
+inline constexpr size_t kIndexCaseStride = 20;
+
 struct VerifyOptions {
   size_t cases = 2000;  // generated cases; case c uses seed + c
   uint64_t seed = 1;
   std::vector<std::string> backends;   // empty: every built backend
+  std::vector<std::string> indexes = IndexNamesForVerify();  // each must report scan's sets
   std::vector<std::string> workloads;  // workload SPECs (recorded kinds get m=all)
   size_t blocks = 4, block_rows = 16;  // per workload: blocks of consecutive query rows
   bool inject_fault = false;           // perturb every output (checks the checker; must fail)
