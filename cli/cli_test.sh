@@ -69,6 +69,27 @@ fi
 for b in dense-ref dense-hwy; do
   [[ -s "$tmp/o.$b.npy" ]] && head -c 6 "$tmp/o.$b.npy" | grep -q NUMPY || fail "no $tmp/o.$b.npy"
 done
+# The optional OpenBLAS peer (sim/dense_blas.cc), only when this build has it: decode and a
+# causal prefill, softmax and relu, each within a small error of the float64 oracle.
+if "$HSR" bench decode --help 2>/dev/null | grep -q "dense-blas" ||
+   "$HSR" bench decode --n 8 --d 4 --repeats 1 --backend dense-blas >/dev/null 2>&1; then
+  for mode in "decode --attention softmax" "decode --attention relu" "prefill --m 64 --causal"; do
+    # shellcheck disable=SC2086
+    expect_ok "dense-blas $mode" bench $mode --n 256 --d 16 --repeats 1 \
+      --backend dense-ref,dense-blas --format json
+    if [[ -x /usr/bin/python3 ]]; then
+      /usr/bin/python3 - "$tmp/out" <<'PY' || fail "dense-blas $mode: error too large"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+assert [r["backend"] for r in rows] == ["dense-ref", "dense-blas"], rows
+for r in rows:
+    assert r["max_abs_err"] < 1e-4 and r["rel_l2_err"] < 1e-4, r
+PY
+    fi
+  done
+else
+  echo "skip: dense-blas not built (no OpenBLAS)"
+fi
 expect_ok "tiny bench table relu" bench decode --n 128 --d 8 --repeats 1 --backend dense-ref \
   --attention relu --alpha 2 --b 0.1 --cold off
 grep -q "^dense-ref" "$tmp/out" || fail "table lacks a dense-ref row: $(cat "$tmp/out")"

@@ -10,6 +10,9 @@
 #include "core/base/error.h"
 #include "core/hsr/hsr_backend.h"
 #include "sim/bandwidth.h"
+#if HSR_WITH_BLAS
+#include "sim/dense_blas.h"
+#endif
 
 // dense-hwy joins as soon as its header exists (it is written in parallel with this file).
 #if __has_include("core/attention/dense_hwy.h")
@@ -33,6 +36,10 @@ const std::vector<Entry>& Registry() {
       {"dense-ref", false, [](size_t) { return std::make_unique<DenseRefBackend>(); }},
 #if HSR_HAVE_DENSE_HWY
       {"dense-hwy", true, [](size_t t) { return std::make_unique<DenseHwyBackend>(t); }},
+#endif
+#if HSR_WITH_BLAS
+      // Optional peer (OpenBLAS sgemv/sgemm), for timing against dense-hwy.
+      {"dense-blas", true, [](size_t t) { return std::make_unique<DenseBlasBackend>(t); }},
 #endif
       // HSR engines (core/hsr): exact ReLU^alpha / certified softmax over reported keys.
       {"hsr-cpu", true, [](size_t t) { return std::make_unique<HsrCpuBackend>(t); }},
