@@ -8,6 +8,8 @@
 
 #include "core/attention/params.h"
 #include "core/base/error.h"
+#include "core/index/sketch8.h"
+#include "sim/cert_inspect.h"
 
 namespace hsr::sim {
 namespace {
@@ -35,6 +37,13 @@ double Norm(const float* x, size_t d) {
 }
 
 // Quantile of sorted values (nearest rank).
+// Median (upper middle element; 0 for an empty list).
+double Median(std::vector<double> x) {
+  if (x.empty()) return 0.0;
+  std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(x.size() / 2), x.end());
+  return x[x.size() / 2];
+}
+
 double SortedQuantile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0;
   const size_t at = std::min(sorted.size() - 1,
@@ -148,6 +157,7 @@ Inspection Inspect(const Workload& w, const InspectOptions& o) {
   in.dv = w.dv;
   in.causal = w.causal;
   in.quantiles = o.quantiles;
+  in.cert_err = o.cert_err;
   AttentionParams p;
   if (o.scale > 0) p.scale = o.scale;
   else if (w.scale > 0) p.scale = w.scale;
@@ -224,6 +234,26 @@ Inspection Inspect(const Workload& w, const InspectOptions& o) {
       hi.score_p999 = SortedQuantile(pooled, 0.999);
     }
     for (double qq : o.quantiles) hi.quantile_b.push_back(SortedQuantile(pooled, qq));
+
+    // Keys needed for err=cert_err per certificate (sim/cert_inspect.h).
+    Sketch8Index sketch(1);
+    sketch.Build(k, static_cast<float>(scale));
+    std::vector<double> need_tau, need_sketch, need_engine, need_true;
+    for (size_t s = 0; s < samples; ++s) {
+      const size_t nv = scores[s].size();
+      if (nv == 0) continue;
+      const KeysNeeded kn = KeysForError(sketch, std::span<const float>(q.Row(rows[s]), w.d),
+                                         scores[s], o.cert_err);
+      const double f = static_cast<double>(nv);
+      need_tau.push_back(static_cast<double>(kn.tau) / f);
+      need_sketch.push_back(static_cast<double>(kn.sketch) / f);
+      need_engine.push_back(static_cast<double>(kn.engine) / f);
+      need_true.push_back(static_cast<double>(kn.truth) / f);
+    }
+    hi.need_tau = Median(need_tau);
+    hi.need_sketch = Median(need_sketch);
+    hi.need_engine = Median(need_engine);
+    hi.need_true = Median(need_true);
 
     SpreadAcc paper, top_mass, above_mass, max_w, n45;
     std::vector<SpreadAcc> quant(o.quantiles.size());
@@ -315,6 +345,9 @@ std::string FormatInspectionTable(const Inspection& in) {
       in.heads.empty() ? 0 : in.heads[0].sampled, in.row_begin, in.row_end);
   out += "# per-query columns: mean (min-max) over the sampled queries; paper b = mu + sigma "
          "sqrt(0.4 ln n_visible); qX = global threshold at the X quantile of the pooled scores\n";
+  out += "# keys for err=E: median fraction of the visible keys to read so the certified "
+         "dropped softmax mass is <= E: tau certificate, sketch8 per-key bounds (ideal order), "
+         "hsr-cpu's err= path (100% = dense fallback), true-mass minimum\n";
   std::string quant_head, quant_sep;
   for (double q : in.quantiles) {
     quant_head += fmt::format(" reported at q{} |", q);
@@ -323,8 +356,9 @@ std::string FormatInspectionTable(const Inspection& in) {
   out += fmt::format(
       "| head | kv | norm q mean/max | norm k mean/max | score mean/std/max/p99.9 | reported at "
       "paper b |{} n^0.8/n | mass top n^0.8 | mass above b | max weight | K rank 90%/99% | "
-      "sinks (share) |\n", quant_head);
-  out += fmt::format("|---|---|---|---|---|---|{}---|---|---|---|---|---|\n", quant_sep);
+      "sinks (share) | keys for err={:g}: tau / sketch / hsr-cpu / true |\n", quant_head,
+      in.cert_err);
+  out += fmt::format("|---|---|---|---|---|---|{}---|---|---|---|---|---|---|\n", quant_sep);
   for (const HeadInspection& h : in.heads) {
     std::string quant;
     for (const Spread& s : h.quantile_frac) quant += fmt::format(" {} |", PctSpread(s));
@@ -337,11 +371,12 @@ std::string FormatInspectionTable(const Inspection& in) {
     if (sinks.empty()) sinks = std::string("-");
     out += fmt::format(
         "| {} | {} | {:.2f}/{:.2f} | {:.2f}/{:.2f} | {:.2f}/{:.2f}/{:.2f}/{:.2f} | {} |{} {} | "
-        "{} | {} | {} | {}/{} | {} |\n",
+        "{} | {} | {} | {}/{} | {} | {} / {} / {} / {} |\n",
         h.q_head, h.kv_head, h.q_norm_mean, h.q_norm_max, h.k_norm_mean, h.k_norm_max,
         h.score_mean, h.score_std, h.score_max, h.score_p999, PctSpread(h.paper_frac), quant,
         Pct(h.n45_frac), FracSpread(h.mass_top_n45), FracSpread(h.mass_above_paper),
-        FracSpread(h.max_weight), h.rank90, h.rank99, sinks);
+        FracSpread(h.max_weight), h.rank90, h.rank99, sinks, Pct(h.need_tau),
+        Pct(h.need_sketch), Pct(h.need_engine), Pct(h.need_true));
   }
   return out;
 }
@@ -368,6 +403,9 @@ nlohmann::json InspectionToJson(const Inspection& in) {
                      {"score_mean", h.score_mean}, {"score_std", h.score_std},
                      {"score_max", h.score_max}, {"score_p999", h.score_p999},
                      {"paper_reported_frac", SpreadJson(h.paper_frac)},
+                     {"keys_for_err", {{"err", in.cert_err}, {"tau", h.need_tau},
+                                       {"sketch", h.need_sketch}, {"engine", h.need_engine},
+                                       {"true", h.need_true}}},
                      {"quantile_thresholds", quant}, {"n45_frac", h.n45_frac},
                      {"mass_top_n45", SpreadJson(h.mass_top_n45)},
                      {"mass_above_paper_b", SpreadJson(h.mass_above_paper)},

@@ -28,6 +28,7 @@ struct InspectOptions {
   size_t queries = 64;                          // sampled query rows per head
   std::vector<double> quantiles = {0.9, 0.99, 0.999};  // global thresholds (pooled scores)
   float scale = 0.0f;                           // 0: the workload's, else 1/sqrt(d)
+  double cert_err = 1e-3;                       // E of the keys-needed columns
 };
 
 // Mean, min, max of a per-query quantity.
@@ -47,6 +48,10 @@ struct HeadInspection {
   Spread mass_top_n45, mass_above_paper, max_weight;
   size_t rank90 = 0, rank99 = 0;       // of K's kv head
   std::vector<std::pair<size_t, double>> sinks;  // key, share of sampled queries (top-1)
+  // Keys to read for softmax error <= cert_err, median over the sampled queries, as a fraction
+  // of the visible keys: tau certificate, sketch8 per-key certificate, hsr-cpu's err= path
+  // (dense fallback = 1), true-mass minimum (sim/cert_inspect.h).
+  double need_tau = 0, need_sketch = 0, need_engine = 0, need_true = 0;
 };
 
 struct Inspection {
@@ -56,6 +61,7 @@ struct Inspection {
   bool causal = false;
   size_t row_begin = 0, row_end = 0;  // sampled query rows come from [row_begin, row_end)
   std::vector<double> quantiles;
+  double cert_err = 1e-3;
   std::vector<HeadInspection> heads;
 };
 

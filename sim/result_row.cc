@@ -62,6 +62,11 @@ nlohmann::ordered_json ToJson(const ResultRow& r) {
   j["total_rows"] = r.total_rows;
   j["eps_max"] = Opt(r.eps_max);
   j["eps_mean"] = Opt(r.eps_mean);
+  j["eps_tau_max"] = Opt(r.eps_tau_max);
+  j["eps_tau_mean"] = Opt(r.eps_tau_mean);
+  j["eps_sketch_max"] = Opt(r.eps_sketch_max);
+  j["eps_sketch_mean"] = Opt(r.eps_sketch_mean);
+  j["err_over_cert_max"] = Opt(r.err_over_cert_max);
   j["empty_rows"] = r.empty_rows;
   j["fallbacks"] = r.fallbacks;
   j["speedup"] = Opt(r.speedup);

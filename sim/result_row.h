@@ -42,6 +42,12 @@ struct ResultRow {
   std::optional<double> max_abs_err, rel_l2_err;
   size_t oracle_rows = 0, total_rows = 0;
   std::optional<double> eps_max, eps_mean;
+  // Softmax HSR, issue 9: the tau certificate and the sketch per-key-bound certificate of each
+  // row (eps_* is the one the row meets: eps_sketch where the index has per-key bounds), and
+  // max over the oracle rows with eps > 0 of max_c |o - o_ref| / (2 eps max|v|) (<= 1: the
+  // DESIGN.md §1 bound holds on every checked row).
+  std::optional<double> eps_tau_max, eps_tau_mean, eps_sketch_max, eps_sketch_mean;
+  std::optional<double> err_over_cert_max;
   uint64_t empty_rows = 0, fallbacks = 0;
   std::optional<double> speedup;  // speedup_vs median / this median
   std::optional<std::string> speedup_vs;

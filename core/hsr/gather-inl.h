@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/attention/score-inl.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -22,17 +23,27 @@ namespace hsr {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+constexpr size_t kPrefetchAhead = 8;  // rows in flight while gathering scattered ids
+
+// Prefetches the cache lines of one row of `len` floats.
+HWY_INLINE void PrefetchRow(const float* row, size_t len) {
+  for (size_t off = 0; off < len; off += 16) hwy::Prefetch(row + off);
+}
+
 // scores[i] = ScoreRun(q, K[ids[i]]) (K rows of d floats, stride d), i in [0, count).
 HWY_INLINE void ScoreIdsImpl(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, size_t d,
                              const uint32_t* HWY_RESTRICT ids, size_t count, float scale,
                              float* HWY_RESTRICT scores) {
   for (size_t i = 0; i < count; ++i) {
+    // Rows are scattered: prefetch the row kPrefetchAhead ids ahead (every cache line of it).
+    if (i + kPrefetchAhead < count) PrefetchRow(k + static_cast<size_t>(ids[i + kPrefetchAhead]) * d, d);
     ScoreRun(q, k + static_cast<size_t>(ids[i]) * d, d, d, 1, scale, scores + i);
   }
 }
 
 // acc[c] += sum_i w[i] * V[ids[i]][c] for c in [0, dv); V rows of dv floats, stride dv.
-// Columns in blocks of four vectors held in registers while all rows stream past.
+// Columns in blocks of eight (then four, one) vectors held in registers while all rows stream
+// past.
 HWY_INLINE void GatherAccumulateImpl(const float* HWY_RESTRICT v, size_t dv,
                                      const uint32_t* HWY_RESTRICT ids,
                                      const float* HWY_RESTRICT w, size_t count,
@@ -40,10 +51,44 @@ HWY_INLINE void GatherAccumulateImpl(const float* HWY_RESTRICT v, size_t dv,
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   size_t c = 0;
+  // Eight vectors per pass first (dv = 64 on AVX2 is one pass: each row is read once).
+  for (; c + 8 * N <= dv; c += 8 * N) {
+    auto a0 = hn::LoadU(df, acc + c), a1 = hn::LoadU(df, acc + c + N);
+    auto a2 = hn::LoadU(df, acc + c + 2 * N), a3 = hn::LoadU(df, acc + c + 3 * N);
+    auto a4 = hn::LoadU(df, acc + c + 4 * N), a5 = hn::LoadU(df, acc + c + 5 * N);
+    auto a6 = hn::LoadU(df, acc + c + 6 * N), a7 = hn::LoadU(df, acc + c + 7 * N);
+    for (size_t i = 0; i < count; ++i) {
+      if (c == 0 && i + kPrefetchAhead < count) {
+        PrefetchRow(v + static_cast<size_t>(ids[i + kPrefetchAhead]) * dv, dv);
+      }
+      const float* row = v + static_cast<size_t>(ids[i]) * dv + c;
+      const auto wi = hn::Set(df, w[i]);
+      a0 = hn::MulAdd(wi, hn::LoadU(df, row), a0);
+      a1 = hn::MulAdd(wi, hn::LoadU(df, row + N), a1);
+      a2 = hn::MulAdd(wi, hn::LoadU(df, row + 2 * N), a2);
+      a3 = hn::MulAdd(wi, hn::LoadU(df, row + 3 * N), a3);
+      a4 = hn::MulAdd(wi, hn::LoadU(df, row + 4 * N), a4);
+      a5 = hn::MulAdd(wi, hn::LoadU(df, row + 5 * N), a5);
+      a6 = hn::MulAdd(wi, hn::LoadU(df, row + 6 * N), a6);
+      a7 = hn::MulAdd(wi, hn::LoadU(df, row + 7 * N), a7);
+    }
+    hn::StoreU(a0, df, acc + c);
+    hn::StoreU(a1, df, acc + c + N);
+    hn::StoreU(a2, df, acc + c + 2 * N);
+    hn::StoreU(a3, df, acc + c + 3 * N);
+    hn::StoreU(a4, df, acc + c + 4 * N);
+    hn::StoreU(a5, df, acc + c + 5 * N);
+    hn::StoreU(a6, df, acc + c + 6 * N);
+    hn::StoreU(a7, df, acc + c + 7 * N);
+  }
   for (; c + 4 * N <= dv; c += 4 * N) {
     auto a0 = hn::LoadU(df, acc + c), a1 = hn::LoadU(df, acc + c + N);
     auto a2 = hn::LoadU(df, acc + c + 2 * N), a3 = hn::LoadU(df, acc + c + 3 * N);
     for (size_t i = 0; i < count; ++i) {
+      // The first column block prefetches whole rows: later blocks find them in cache.
+      if (c < 4 * N && i + kPrefetchAhead < count) {
+        PrefetchRow(v + static_cast<size_t>(ids[i + kPrefetchAhead]) * dv, dv);
+      }
       const float* row = v + static_cast<size_t>(ids[i]) * dv + c;
       const auto wi = hn::Set(df, w[i]);
       a0 = hn::MulAdd(wi, hn::LoadU(df, row), a0);

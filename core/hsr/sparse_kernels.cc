@@ -7,6 +7,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "core/hsr/gather-inl.h"
+#include "core/hsr/cert-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace hsr {
@@ -25,11 +26,17 @@ void GatherAccumulateK(const float* v, size_t dv, const uint32_t* ids, const flo
   GatherAccumulateImpl(v, dv, ids, w, count, acc);
 }
 
+void BoundBucketsK(const float* ub, size_t n, float max_ub, uint16_t* bucket, double* sums,
+                   uint32_t* counts) {
+  BoundBucketsImpl(ub, n, max_ub, bucket, sums, counts);
+}
+
 SparseKernels GetSparseKernelsT() {
   SparseKernels k;
   k.score_run = &ScoreRunK;
   k.score_ids = &ScoreIdsK;
   k.gather_accumulate = &GatherAccumulateK;
+  k.bound_buckets = &BoundBucketsK;
   return k;
 }
 

@@ -18,6 +18,9 @@ struct SparseKernels {
   // acc[c] += sum_i w[i] V[ids[i]][c], c in [0, dv) (V stride dv).
   void (*gather_accumulate)(const float* v, size_t dv, const uint32_t* ids, const float* w,
                             size_t count, float* acc) = nullptr;
+  // Sketch certificate buckets (cert-inl.h BoundBucketsImpl; core/hsr/softmax_cert.h).
+  void (*bound_buckets)(const float* ub, size_t n, float max_ub, uint16_t* bucket, double* sums,
+                        uint32_t* counts) = nullptr;
 };
 
 // The kernels of the Highway target dispatch picks now (respects SetSupportedTargetsForTest).

@@ -1,5 +1,6 @@
 #include "core/index/half_space_index.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/base/error.h"
@@ -28,6 +29,19 @@ void HalfSpaceIndex::QueryBatch(ConstMatrixView q, std::span<const float> b, Rep
   }
   *out = std::move(batch);
   if (st) st->Merge(local);
+}
+
+bool HalfSpaceIndex::QueryPrefixTail(std::span<const float> q, float b, size_t visible,
+                                     std::vector<uint32_t>* ids, IndexStats* st,
+                                     double* /*tail*/) const {
+  HSR_CHECK(visible <= size(), "{} QueryPrefixTail: expected visible <= n={}, got {}", Name(),
+            size(), visible);
+  Query(q, b, ids, st);
+  if (visible < size()) {
+    ids->erase(std::remove_if(ids->begin(), ids->end(), [&](uint32_t id) { return id >= visible; }),
+               ids->end());
+  }
+  return false;
 }
 
 std::vector<std::string> IndexNames() { return {"scan", "sketch8", "lowrank", "balltree"}; }

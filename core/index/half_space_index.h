@@ -70,6 +70,21 @@ class HalfSpaceIndex {
   virtual void QueryBatch(ConstMatrixView q, std::span<const float> b, ReportBatch* out,
                           IndexStats* st) const;
 
+  // Softmax certificates (issue 9; core/hsr/softmax_cert.h). Query restricted to the key prefix
+  // [0, visible) (visible <= size()). When tail is non-null and the index has per-key bounds, it
+  // also sets *tail >= sum over the unreported keys j < visible of exp(ScoreRun(q, k_j) - b)
+  // (every term <= 1, so *tail <= visible - |ids|) and returns true; otherwise leaves *tail
+  // alone and returns false. Default: Query, then drop ids >= visible.
+  virtual bool QueryPrefixTail(std::span<const float> q, float b, size_t visible,
+                               std::vector<uint32_t>* ids, IndexStats* st, double* tail) const;
+  // Per-key certified upper bounds of keys [0, visible): ub[j] + *tiny >= ScoreRun(q, k_j) for
+  // every j, *max = max_j ub[j]. Returns false (nothing written) when the index has no per-key
+  // bounds or does not trust them for this q. A NaN bound (a corrupted index) is an hsr::Error.
+  virtual bool KeyBounds(std::span<const float> /*q*/, size_t /*visible*/, float* /*ub*/,
+                         float* /*max*/, double* /*tiny*/, IndexStats* /*st*/) const {
+    return false;
+  }
+
   virtual std::string_view Name() const = 0;
   // Bytes held by the index (keys, sketches, tree), excluding the thread pool.
   virtual size_t MemoryBytes() const = 0;

@@ -18,7 +18,19 @@
 //     w_j >= (w0_j + gamma_4 (1 + delta) s_j ||k8_j||) / (1 - gamma_4) (we use twice the
 //     gamma terms and round up), fl(ub) + tiny >= s_f32, tiny = ScoreAbsErr + 2^-100.
 //   A key is a candidate iff !(fl(ub) <= b_eff), b_eff = the largest float <= b - tiny; a key
-//   with s_f32 > b has fl(ub) >= s_f32 - tiny > b - tiny >= b_eff. NaN bounds are candidates.
+//   with s_f32 > b has fl(ub) >= s_f32 - tiny > b - tiny >= b_eff. A NaN bound cannot come
+//   from a trusted query (T, Qn, a_j, w_j finite and the overflow guard holds; q = 0 is not
+//   trusted, so no 0 * Inf): it means a corrupted sketch and the call throws hsr::Error.
+//
+// Softmax tail (QueryPrefixTail with tail != null; issue 9, core/hsr/softmax_cert.h). Wanted:
+//   tail >= sum over unreported j < visible of exp(s_f32_j - b). A non-candidate has
+//   s_f32_j <= fl(ub_j) + tiny <= b_eff + tiny <= b, so exp(s_f32_j - b) <= exp(ub_j - b) e^tiny;
+//   a rejected candidate has s_f32_j <= b: its term is bounded by 1. We evaluate
+//   x = max(fl(ub_j - b), -80) (exact arguments in [-80, 0] are off by <= 80 u; clamping only
+//   raises the value), e = Exp(x) (Highway, <= 1 ulp), summed in float per lane over one chunk
+//   (<= 256 + 8 roundings on any target: gamma_264 < 1.6e-5) and the chunk sums in double.
+//   Total relative shortfall < 80 u + 2 u + 1.6e-5 + tiny < 2^-14, so
+//   tail = (1 + 2^-14) sum_nc e + (candidates - reported), capped at visible - reported.
 #include "core/index/sketch8.h"
 
 #include <algorithm>
@@ -35,6 +47,7 @@
 #define HWY_TARGET_INCLUDE "core/index/sketch8.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
 #include "core/index/recheck-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -108,61 +121,135 @@ HWY_INLINE void ChunkBounds(const Sketch8Index::Layout& L, const Sketch8Index::Q
   }
 }
 
-// Filters keys [begin, end) and rechecks the candidates; returns candidates rechecked.
-HWY_INLINE uint64_t FilterRange(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
+// sum over i < count with ub[i] <= b_eff of Exp(max(ub[i] - b, -80)) (see the tail proof).
+HWY_INLINE double ChunkTail(const float* HWY_RESTRICT ub, size_t count, float b, float b_eff) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const auto bv = hn::Set(df, b), be = hn::Set(df, b_eff), lo = hn::Set(df, -80.0f);
+  auto acc = hn::Zero(df);
+  size_t i = 0;
+  for (; i + N <= count; i += N) {
+    const auto u = hn::LoadU(df, ub + i);
+    const auto e = hn::Exp(df, hn::Max(hn::Sub(u, bv), lo));
+    acc = hn::Add(acc, hn::IfThenElseZero(hn::Le(u, be), e));
+  }
+  double sum = static_cast<double>(hn::GetLane(hn::SumOfLanes(df, acc)));
+  for (; i < count; ++i) {
+    if (ub[i] <= b_eff) sum += std::exp(std::max(static_cast<double>(ub[i]) - b, -80.0));
+  }
+  return sum;
+}
+
+using RangeOut = Sketch8Index::RangeOut;
+
+// Filters keys [begin, end) and rechecks the candidates (appended to out when they score > b).
+HWY_INLINE RangeOut FilterRange(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
                                 const float* q, float b, float b_eff, size_t begin, size_t end,
-                                std::vector<uint32_t>* out) {
+                                bool want_tail, std::vector<uint32_t>* out) {
+  RangeOut r;
   if (!qc.trusted) {
     ReportRun(q, L.keys + begin * L.d, L.d, end - begin, L.scale, b,
               static_cast<uint32_t>(begin), out);
-    return end - begin;
+    r.candidates = end - begin;
+    return r;
   }
   HWY_ALIGN int32_t I[kSketchChunk];
   HWY_ALIGN float ub[kSketchChunk];
   uint32_t cand[kSketchChunk];
-  uint64_t total = 0;
   for (size_t j0 = begin; j0 < end; j0 += kSketchChunk) {
     const size_t count = std::min(kSketchChunk, end - j0);
     ChunkBounds(L, qc, j0, count, I, ub);
     size_t nc = 0;
+    bool nan = false;
     for (size_t i = 0; i < count; ++i) {
       cand[nc] = static_cast<uint32_t>(j0 + i);
       nc += !(ub[i] <= b_eff);
+      nan |= std::isnan(ub[i]);
     }
-    total += nc;
+    if (nan) {
+      for (size_t i = 0; i < count && r.nan_key < 0; ++i) {
+        if (std::isnan(ub[i])) r.nan_key = static_cast<int64_t>(j0 + i);
+      }
+      return r;
+    }
+    r.candidates += nc;
+    if (want_tail) r.tail += ChunkTail(ub, count, b, b_eff);
     RecheckIds(q, L.keys, L.d, L.scale, b, cand, nc, out);
   }
-  return total;
+  return r;
 }
 
+// Keys [0, visible): the report into ids; *out gets candidates, tail (when want_tail), NaN key.
 void Sketch8QueryT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
-                   const float* q, float b, float b_eff, ThreadPool* pool,
-                   std::vector<uint32_t>* ids, uint64_t* candidates) {
-  const size_t tasks = (L.n + kSketchTask - 1) / kSketchTask;
+                   const float* q, float b, float b_eff, size_t visible, bool want_tail,
+                   ThreadPool* pool, std::vector<uint32_t>* ids, RangeOut* out) {
+  const size_t tasks = (visible + kSketchTask - 1) / kSketchTask;
   if (pool->NumThreads() == 1 || tasks < 2) {
-    *candidates = FilterRange(L, qc, q, b, b_eff, 0, L.n, ids);
+    *out = FilterRange(L, qc, q, b, b_eff, 0, visible, want_tail, ids);
     return;
   }
   std::vector<std::vector<uint32_t>> parts(tasks);
-  std::vector<uint64_t> cands(tasks);
+  std::vector<RangeOut> outs(tasks);
   pool->Run(tasks, [&](size_t task, size_t /*thread*/) {
     const size_t begin = task * kSketchTask;
-    cands[task] = FilterRange(L, qc, q, b, b_eff, begin, std::min(L.n, begin + kSketchTask),
-                              &parts[task]);
+    outs[task] = FilterRange(L, qc, q, b, b_eff, begin, std::min(visible, begin + kSketchTask),
+                             want_tail, &parts[task]);
   });
-  *candidates = 0;
+  *out = RangeOut{};
   for (size_t t = 0; t < tasks; ++t) {
     ids->insert(ids->end(), parts[t].begin(), parts[t].end());
-    *candidates += cands[t];
+    out->candidates += outs[t].candidates;
+    out->tail += outs[t].tail;
+    if (out->nan_key < 0) out->nan_key = outs[t].nan_key;
   }
 }
 
-void Sketch8BoundsT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
-                    float* ub) {
+// ub[j] for keys [begin, end); returns their max (NaN if any bound is NaN).
+HWY_INLINE float BoundsRange(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
+                             size_t begin, size_t end, float* ub) {
   HWY_ALIGN int32_t I[kSketchChunk];
-  for (size_t j0 = 0; j0 < L.n; j0 += kSketchChunk) {
-    ChunkBounds(L, qc, j0, std::min(kSketchChunk, L.n - j0), I, ub + j0);
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  auto mx = hn::Set(df, -std::numeric_limits<float>::infinity());
+  auto bad = hn::Zero(df);
+  for (size_t j0 = begin; j0 < end; j0 += kSketchChunk) {
+    const size_t count = std::min(kSketchChunk, end - j0);
+    float* u = ub + j0;
+    ChunkBounds(L, qc, j0, count, I, u);
+    size_t i = 0;
+    for (; i + N <= count; i += N) {
+      const auto v = hn::LoadU(df, u + i);
+      mx = hn::Max(mx, v);
+      // Not(Eq): Highway's Ne is an ordered compare on x86 (false for NaN).
+      bad = hn::Or(bad, hn::IfThenElseZero(hn::Not(hn::Eq(v, v)), hn::Set(df, 1.0f)));
+    }
+    for (; i < count; ++i) {
+      if (std::isnan(u[i])) return u[i];
+      mx = hn::Max(mx, hn::Set(df, u[i]));
+    }
   }
+  if (hn::GetLane(hn::MaxOfLanes(df, bad)) != 0.0f) return std::numeric_limits<float>::quiet_NaN();
+  return hn::GetLane(hn::MaxOfLanes(df, mx));
+}
+
+// ub[j] for keys [0, visible) over the pool's tasks; returns the max (NaN if any is NaN).
+float Sketch8BoundsT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
+                     size_t visible, ThreadPool* pool, float* ub) {
+  const size_t tasks = (visible + kSketchTask - 1) / kSketchTask;
+  if (pool == nullptr || pool->NumThreads() == 1 || tasks < 2) {
+    return BoundsRange(L, qc, 0, visible, ub);
+  }
+  std::vector<float> mx(tasks);
+  pool->Run(tasks, [&](size_t task, size_t /*thread*/) {
+    const size_t begin = task * kSketchTask;
+    mx[task] = BoundsRange(L, qc, begin, std::min(visible, begin + kSketchTask), ub);
+  });
+  float m = -std::numeric_limits<float>::infinity();
+  for (float x : mx) {
+    if (std::isnan(x)) return x;
+    m = std::max(m, x);
+  }
+  return m;
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
@@ -272,7 +359,8 @@ Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
   qc.T = static_cast<float>(T);
   if (static_cast<double>(qc.T) != T || (T != 0.0 && T < FLT_MIN)) qc.trusted = false;
   qc.Qn = RoundUp(scale * qn);
-  if (!std::isfinite(qc.Qn)) qc.trusted = false;
+  // q = 0 (Qn = 0) is not trusted: 0 * an infinite w_j (a key with a huge norm) would be NaN.
+  if (!std::isfinite(qc.Qn) || !(qc.Qn > 0.0f)) qc.trusted = false;
   qc.tiny = ScoreAbsErr(d, scale) + 0x1p-100;
   return qc;
 }
@@ -293,22 +381,72 @@ Sketch8Index::Layout Sketch8Index::GetLayout() const {
 void Sketch8Index::Query(std::span<const float> q, float b, std::vector<uint32_t>* ids,
                          IndexStats* st) const {
   keys_.ValidateQuery("sketch8 Query", q, b);
+  Run(q, b, keys_.n(), ids, st, nullptr);
+}
+
+bool Sketch8Index::QueryPrefixTail(std::span<const float> q, float b, size_t visible,
+                                   std::vector<uint32_t>* ids, IndexStats* st,
+                                   double* tail) const {
+  keys_.ValidateQuery("sketch8 Query", q, b);
+  HSR_CHECK(visible <= keys_.n(), "sketch8 QueryPrefixTail: expected visible <= n={}, got {}",
+            keys_.n(), visible);
+  return Run(q, b, visible, ids, st, tail);
+}
+
+bool Sketch8Index::Run(std::span<const float> q, float b, size_t visible,
+                       std::vector<uint32_t>* ids, IndexStats* st, double* tail) const {
   ids->clear();
   const QueryCode qc = Quantise(q);
   const float b_eff = RoundDown(double{b} - qc.tiny);
-  uint64_t candidates = 0;
-  HWY_DYNAMIC_DISPATCH(Sketch8QueryT)(GetLayout(), qc, q.data(), b, b_eff, pool_.get(), ids,
-                                      &candidates);
-  if (st) {
-    const uint64_t n = keys_.n();
-    st->queries += 1;
-    st->keys_bounded += qc.trusted ? n : 0;
-    st->candidates += candidates;
-    st->reported += ids->size();
-    st->bytes_read += (qc.trusted ? n * (d_pad_ + 2 * sizeof(float)) : 0) +
-                      candidates * keys_.d() * sizeof(float);
+  const bool want_tail = tail != nullptr && qc.trusted;
+  Sketch8Index::RangeOut r;
+  HWY_DYNAMIC_DISPATCH(Sketch8QueryT)(GetLayout(), qc, q.data(), b, b_eff, visible, want_tail,
+                                      pool_.get(), ids, &r);
+  if (r.nan_key >= 0) {
+    ids->clear();
+    Fail("sketch8: expected finite score bounds, got NaN for key {} (corrupted sketch)",
+         r.nan_key);
   }
+  if (st) {
+    st->queries += 1;
+    st->keys_bounded += qc.trusted ? visible : 0;
+    st->candidates += r.candidates;
+    st->reported += ids->size();
+    st->bytes_read += (qc.trusted ? visible * (d_pad_ + 2 * sizeof(float)) : 0) +
+                      r.candidates * keys_.d() * sizeof(float);
+  }
+  if (!want_tail) return false;
+  // Proof at the top of this file: margin 2^-14 on the non-candidates, 1 per rejected candidate.
+  const double unreported = static_cast<double>(visible - ids->size());
+  const double rejected = static_cast<double>(r.candidates - ids->size());
+  *tail = std::min(unreported, r.tail * (1.0 + 0x1p-14) + rejected);
+  return true;
 }
+
+bool Sketch8Index::KeyBounds(std::span<const float> q, size_t visible, float* ub, float* max,
+                             double* tiny, IndexStats* st) const {
+  keys_.ValidateQuery("sketch8 KeyBounds", q, 0.0f);
+  HSR_CHECK(visible <= keys_.n(), "sketch8 KeyBounds: expected visible <= n={}, got {}",
+            keys_.n(), visible);
+  const QueryCode qc = Quantise(q);
+  if (!qc.trusted) return false;
+  const float mx = HWY_DYNAMIC_DISPATCH(Sketch8BoundsT)(GetLayout(), qc, visible, pool_.get(), ub);
+  if (std::isnan(mx)) {
+    size_t j = 0;
+    while (j < visible && !std::isnan(ub[j])) ++j;
+    Fail("sketch8: expected finite score bounds, got NaN for key {} (corrupted sketch)", j);
+  }
+  *max = mx;
+  *tiny = qc.tiny;
+  if (st) {
+    st->queries += 1;
+    st->keys_bounded += visible;
+    st->bytes_read += visible * (d_pad_ + 2 * sizeof(float));
+  }
+  return true;
+}
+
+void Sketch8Index::CorruptSlackForTest(size_t j, float w) { w_.at(j) = w; }
 
 std::vector<double> Sketch8Index::UpperBounds(std::span<const float> q) const {
   keys_.ValidateQuery("sketch8 UpperBounds", q, 0.0f);
@@ -316,7 +454,7 @@ std::vector<double> Sketch8Index::UpperBounds(std::span<const float> q) const {
   std::vector<double> out(keys_.n(), std::numeric_limits<double>::infinity());
   if (!qc.trusted) return out;
   std::vector<float> ub(keys_.n());
-  HWY_DYNAMIC_DISPATCH(Sketch8BoundsT)(GetLayout(), qc, ub.data());
+  HWY_DYNAMIC_DISPATCH(Sketch8BoundsT)(GetLayout(), qc, keys_.n(), nullptr, ub.data());
   for (size_t j = 0; j < ub.size(); ++j) {
     out[j] = std::isnan(ub[j]) ? std::numeric_limits<double>::infinity() : ub[j] + qc.tiny;
   }

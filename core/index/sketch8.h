@@ -35,6 +35,16 @@ class Sketch8Index : public HalfSpaceIndex {
   uint32_t Insert(std::span<const float> key) override;
   void Query(std::span<const float> q, float b, std::vector<uint32_t>* ids,
              IndexStats* st) const override;
+  // Softmax tail and per-key bounds (issue 9; proofs in sketch8.cc): one pass over the sketch.
+  bool QueryPrefixTail(std::span<const float> q, float b, size_t visible,
+                       std::vector<uint32_t>* ids, IndexStats* st, double* tail) const override;
+  bool KeyBounds(std::span<const float> q, size_t visible, float* ub, float* max, double* tiny,
+                 IndexStats* st) const override;
+  // The float32 keys (n x d, row-major) and score scale the index was built with.
+  const float* KeyData() const { return keys_.data(); }
+  float Scale() const { return keys_.scale(); }
+  // Test hook: overwrites key j's slack coefficient (e.g. NaN, to model a corrupted sketch).
+  void CorruptSlackForTest(size_t j, float w);
   std::string_view Name() const override { return "sketch8"; }
   size_t MemoryBytes() const override;
   size_t size() const override { return keys_.n(); }
@@ -52,6 +62,12 @@ class Sketch8Index : public HalfSpaceIndex {
     double tiny = 0.0;         // absolute slack (underflow)
     bool trusted = false;      // false: every key is a candidate
   };
+  // Per-range results of the filter pass.
+  struct RangeOut {
+    uint64_t candidates = 0;
+    double tail = 0.0;     // sum over non-candidates of Exp(max(ub - b, -80)) (when asked)
+    int64_t nan_key = -1;  // first key with a NaN bound, -1 if none
+  };
   struct Layout {
     size_t n = 0, d = 0, d_pad = 0;
     const int8_t* codes = nullptr;  // n x d_pad
@@ -63,6 +79,8 @@ class Sketch8Index : public HalfSpaceIndex {
 
  private:
   void AppendRow(const float* key);
+  bool Run(std::span<const float> q, float b, size_t visible, std::vector<uint32_t>* ids,
+           IndexStats* st, double* tail) const;
   QueryCode Quantise(std::span<const float> q) const;
   Layout GetLayout() const;
 
