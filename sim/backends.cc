@@ -13,6 +13,11 @@
 #if HSR_WITH_BLAS
 #include "sim/dense_blas.h"
 #endif
+#if HSR_WITH_CUDA
+#include "gpu/attention/dense_cuda_backend.h"
+#include "gpu/base/device.h"
+#include "gpu/hsr/hsr_cuda_backend.h"
+#endif
 
 // dense-hwy joins as soon as its header exists (it is written in parallel with this file).
 #if __has_include("core/attention/dense_hwy.h")
@@ -44,6 +49,23 @@ const std::vector<Entry>& Registry() {
       // HSR engines (core/hsr): exact ReLU^alpha / certified softmax over reported keys.
       {"hsr-cpu", true, [](size_t t) { return std::make_unique<HsrCpuBackend>(t); }},
       // GPU backends register here under #if HSR_WITH_CUDA.
+#if HSR_WITH_CUDA
+      // gpu/: dense on an NVIDIA GPU, K/V stored as f32 / f16 / bf16 (float32 accumulation).
+      // Without a usable device, construction throws "dense-cuda: no CUDA device (...)".
+      {"dense-cuda", false,
+       [](size_t) { return std::make_unique<gpu::DenseCudaBackend>(gpu::KvDtype::kF32); }},
+      {"dense-cuda-f16", false,
+       [](size_t) { return std::make_unique<gpu::DenseCudaBackend>(gpu::KvDtype::kF16); }},
+      {"dense-cuda-bf16", false,
+       [](size_t) { return std::make_unique<gpu::DenseCudaBackend>(gpu::KvDtype::kBf16); }},
+      // Exact HSR decode for ReLU^alpha on the GPU (scan filter, compaction, sparse gather).
+      {"hsr-cuda", false,
+       [](size_t) { return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kF32); }},
+      {"hsr-cuda-f16", false,
+       [](size_t) { return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kF16); }},
+      {"hsr-cuda-bf16", false,
+       [](size_t) { return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kBf16); }},
+#endif
   };
   return entries;
 }
@@ -60,6 +82,20 @@ const Entry& Find(std::string_view name) {
 std::vector<std::string> BackendNames() {
   std::vector<std::string> names;
   for (const auto& e : Registry()) names.emplace_back(e.name);
+  return names;
+}
+
+std::vector<std::string> AvailableBackendNames() {
+  std::vector<std::string> names;
+  for (const auto& name : BackendNames()) {
+#if HSR_WITH_CUDA
+    static const bool have_device = !gpu::QueryDevices().devices.empty();
+    if (!have_device && (name.rfind("dense-cuda", 0) == 0 || name.rfind("hsr-cuda", 0) == 0)) {
+      continue;
+    }
+#endif
+    names.push_back(name);
+  }
   return names;
 }
 

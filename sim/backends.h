@@ -15,6 +15,10 @@ namespace hsr::sim {
 // Names accepted by MakeBackend, in registration order, e.g. {"dense-ref", "dense-hwy"}.
 std::vector<std::string> BackendNames();
 
+// The names whose backend can run here: BackendNames() minus GPU backends when no CUDA device
+// is usable (constructing those throws "<name>: no CUDA device (...)").
+std::vector<std::string> AvailableBackendNames();
+
 // threads >= 1. Throws hsr::Error "backend: expected one of dense-ref, dense-hwy, got 'x'".
 std::unique_ptr<AttentionBackend> MakeBackend(std::string_view name, size_t threads);
 

@@ -30,10 +30,10 @@ struct ForceTarget {
   ForceTarget& operator=(const ForceTarget&) = delete;
 };
 
-// Highway targets for a backend: dense-ref has none (0 = no forcing); every other backend runs
-// under each compiled and supported target.
+// Highway targets for a backend: dense-ref and the GPU backends (*-cuda*) have none (0 = no
+// forcing); every other backend runs under each compiled and supported target.
 std::vector<int64_t> TargetsFor(const std::string& backend) {
-  if (backend == "dense-ref") return {0};
+  if (backend == "dense-ref" || backend.find("-cuda") != std::string::npos) return {0};
   hwy::SetSupportedTargetsForTest(0);
   return hwy::SupportedAndGeneratedTargets();
 }
@@ -92,6 +92,11 @@ void RunGeneratedCase(uint64_t case_seed, const std::vector<std::string>& backen
       const ForceTarget force(target);
       auto backend = MakeBackend(name, c.threads);
       const std::string where = fmt::format("case {}", c.Describe());
+      AttentionShape shape{c.hq, c.hkv, c.m, c.n, c.d, c.dv, c.kind, !c.decode && c.causal};
+      if (!backend->Supports(shape)) {  // e.g. hsr-cuda: ReLU decode only
+        ++counter.report()->skipped;
+        continue;
+      }
       buf.ResetOut();
       AttentionStats stats;
       std::string error;
@@ -209,6 +214,12 @@ void RunWorkload(const std::string& spec_text, const std::vector<std::string>& b
         for (int64_t target : TargetsFor(name)) {
           const ForceTarget force(target);
           auto backend = MakeBackend(name, 1);
+          const AttentionShape shape{w.q_heads, w.kv_heads, B, keys, w.d, w.dv, kind,
+                                     !decode && p.causal};
+          if (!backend->Supports(shape)) {  // e.g. hsr-cuda: ReLU decode only
+            ++counter.report()->skipped;
+            continue;
+          }
           Tensor out(w.q_heads, B, w.dv);
           AttentionStats stats;
           std::string error;
@@ -242,7 +253,9 @@ bool ExactSoftmaxBackend(const std::string& backend) { return backend.rfind("den
 
 VerifyReport RunVerify(const VerifyOptions& o) {
   for (const auto& i : o.indexes) MakeIndex(i);  // unknown index names fail before any work
-  const std::vector<std::string> backends = o.backends.empty() ? BackendNames() : o.backends;
+  // Default: every backend that can run here (GPU ones only with a device).
+  const std::vector<std::string> backends =
+      o.backends.empty() ? AvailableBackendNames() : o.backends;
   for (const auto& b : backends) MakeBackend(b, 1);  // unknown names fail before any work
   for (const auto& s : o.workloads) MakeWorkloadSource(ParseWorkloadSpec(s));  // spec errors
   VerifyReport report;

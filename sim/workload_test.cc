@@ -140,7 +140,18 @@ TEST(BackendsTest, NamesAndErrors) {
   const auto names = BackendNames();
   ASSERT_FALSE(names.empty());
   EXPECT_EQ(names[0], "dense-ref");
+  const auto available = AvailableBackendNames();
   for (const auto& name : names) {
+    if (std::find(available.begin(), available.end(), name) == available.end()) {
+      // A GPU backend without a device: a one-line error naming it, never a CPU fallback.
+      try {
+        MakeBackend(name, 1);
+        ADD_FAILURE() << name << " constructed without a device";
+      } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()).rfind(name + ": no CUDA device (", 0), 0u) << e.what();
+      }
+      continue;
+    }
     auto b = MakeBackend(name, 1);
     EXPECT_EQ(b->Name(), name);
   }
