@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -19,6 +18,7 @@
 #include "core/index/half_space_index.h"
 #include "sim/backends.h"
 #include "sim/bench.h"
+#include "sim/point_config.h"
 #include "sim/result_row.h"
 #include "sim/timing.h"
 #include "sim/workload.h"
@@ -27,39 +27,6 @@ namespace hsr::cli {
 namespace {
 
 namespace po = boost::program_options;
-
-std::optional<uint64_t> ParseUnsigned(const std::string& s) {
-  uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// "--n: expected an integer n >= 1, got 0".
-uint64_t IntegerFlag(const std::string& flag, const std::string& what, const std::string& s,
-                     uint64_t min) {
-  const auto v = ParseUnsigned(s);
-  HSR_CHECK(v && *v >= min, "--{}: expected an integer {} >= {}, got {}", flag, what, min, s);
-  return *v;
-}
-
-// Finite double; "nan", "inf", "1x" rejected.
-std::optional<double> ParseFinite(const std::string& s) {
-  double v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-std::string Choice(const std::string& flag, const std::string& s,
-                   const std::vector<std::string>& allowed) {
-  for (const auto& a : allowed) {
-    if (s == a) return s;
-  }
-  Fail("--{}: expected one of {}, got '{}'", flag, fmt::join(allowed, ", "), s);
-}
 
 std::string MiB(double bytes) {
   if (bytes < (1 << 20)) return fmt::format("{:.1f} KiB", bytes / (1 << 10));
@@ -134,60 +101,23 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
     return vm[key].as<std::string>();
   };
 
-  // Workload: spec, then flag overrides (validated here so errors name the flag).
-  sim::WorkloadSpec spec = sim::ParseWorkloadSpec(get("workload").value_or("gaussian"));
-  const std::pair<const char*, const char*> size_flags[] = {
-      {"n", "n"}, {"d", "d"}, {"dv", "dv"}, {"m", "m"}, {"heads", "heads"},
-      {"kv-heads", "kv_heads"}};
-  for (const auto& [flag, key] : size_flags) {
-    if (auto v = get(flag)) spec.Set(key, std::to_string(IntegerFlag(flag, flag, *v, 1)));
+  // Everything but output goes through the shared point settings (sim/point_config.h), the
+  // same path every `hsr sweep` point takes.
+  sim::PointSettings settings;
+  for (const auto& [key, value] : vm) {
+    if (key == "causal") {
+      settings[key] = "on";
+    } else if (key != "help" && key != "format" && key != "save-output") {
+      settings[key] = value.as<std::string>();
+    }
   }
-  if (auto v = get("seed")) spec.Set("seed", std::to_string(IntegerFlag("seed", "seed", *v, 0)));
-  if (prefill && !spec.Has("m") && spec.kind == "gaussian") spec.Set("m", "256");
-
-  sim::BenchConfig cfg;
-  cfg.prefill = prefill;
-  AttentionParams& p = cfg.params;
-  p.kind = ParseAttentionKind(
-      Choice("attention", get("attention").value_or("softmax"), {"softmax", "relu"}));
+  sim::PointConfig point = sim::MakePointConfig(settings, prefill);
+  const sim::WorkloadSpec& spec = point.spec;
+  sim::BenchConfig& cfg = point.bench;
+  const AttentionParams& p = cfg.params;
   const bool relu = p.kind == AttentionKind::kRelu;
-  if (auto v = get("alpha")) {
-    const auto a = ParseUnsigned(*v);
-    HSR_CHECK(a && *a >= 1 && *a <= 16, "--alpha: expected an integer alpha >= 1 (at most 16), got {}", *v);
-    HSR_CHECK(relu, "--alpha: expected --attention relu (alpha is the ReLU exponent), got softmax");
-    p.alpha = static_cast<int>(*a);
-  }
-  if (auto v = get("b")) {
-    const auto b = ParseFinite(*v);
-    HSR_CHECK(b.has_value(), "--b: expected a finite threshold, got {}", *v);
-    HSR_CHECK(relu, "--b: expected --attention relu (b is the ReLU threshold), got softmax");
-    p.b = static_cast<float>(*b);
-  }
-  if (auto v = get("scale")) {
-    const auto s = ParseFinite(*v);
-    HSR_CHECK(s && *s > 0 && std::isfinite(static_cast<float>(*s)) && static_cast<float>(*s) > 0,
-              "--scale: expected a finite scale > 0, got {}", *v);
-    p.scale = static_cast<float>(*s);
-  }
-  p.causal = prefill && vm.count("causal");
-  if (auto v = get("threshold")) {
-    cfg.threshold = ParseThreshold(*v);
-    HSR_CHECK(!(relu && cfg.threshold->kind == ThresholdPolicy::Kind::kErr),
-              "--threshold: expected b=VALUE|paper|count=K|frac=F with --attention relu, got '{}' "
-              "(err= applies to softmax)", *v);
-    HSR_CHECK(!(vm.count("b") && relu), "--threshold: expected either --b or --threshold, got both");
-  }
-  if (auto v = get("index")) {
-    MakeIndex(*v);  // one-line error naming the known indexes
-    cfg.index = *v;
-  }
-  cfg.threads = IntegerFlag("threads", "threads", get("threads").value_or("1"), 1);
-  cfg.repeats = IntegerFlag("repeats", "repeats", get("repeats").value_or("10"), 1);
-  cfg.backends = sim::ParseBackendList(get("backend").value_or(default_backends));
-  const std::string cold = Choice("cold", get("cold").value_or("auto"), {"auto", "on", "off"});
-  cfg.cold = cold == "on" ? sim::ColdMode::kOn
-                          : cold == "off" ? sim::ColdMode::kOff : sim::ColdMode::kAuto;
-  const std::string format = Choice("format", get("format").value_or("table"), {"table", "json"});
+  const std::string format =
+      sim::Choice("format", get("format").value_or("table"), {"table", "json"});
   cfg.save_output_prefix = get("save-output").value_or("");
 
   const bool tty = isatty(STDERR_FILENO);
@@ -246,6 +176,13 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                100.0 * row.candidates_mean.value_or(0) / static_cast<double>(row.n),
                MiB(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
                opt(row.eps_mean, "{:.3e}"), row.fallbacks);
+    if (row.eps_tau_max || row.eps_sketch_max) {
+      fmt::print("# {}: certificates (non-fallback rows): eps_tau max {} mean {}, eps_sketch max "
+                 "{} mean {}; max over checked rows of err / (2 eps max|v|) = {}\n",
+                 row.backend, opt(row.eps_tau_max, "{:.3e}"), opt(row.eps_tau_mean, "{:.3e}"),
+                 opt(row.eps_sketch_max, "{:.3e}"), opt(row.eps_sketch_mean, "{:.3e}"),
+                 opt(row.err_over_cert_max, "{:.3g}"));
+    }
   }
   for (const auto& row : res.rows) {
     if (row.empty_rows) fmt::print("# {}: {} empty rows (zero output)\n", row.backend, row.empty_rows);

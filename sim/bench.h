@@ -37,6 +37,9 @@ struct BenchConfig {
   std::string save_output_prefix;   // empty: do not save
   double oracle_budget_macs = 0x1p28;
   std::function<void(const std::string&)> progress;  // may be empty
+  // Read rooflines already measured, by thread count: used instead of measuring, and filled
+  // with what this run measures (a sweep probes each thread count once). May be null.
+  std::map<size_t, ReadBandwidth>* read_cache = nullptr;
   // HSR backends (hsr-cpu): index name, and the threshold policy. With a policy and ReLU, the
   // per-query b it gives (hsr::ResolveThresholds) is handed to every other backend and to the
   // oracle as b_per_query; hsr-cpu computes the same values itself inside the timed call.
