@@ -126,12 +126,6 @@ expect_error "bench without mode" bench
 expect_error "bench bad mode" bench nosuch
 expect_error "heads not multiple" bench decode "${small[@]}" --heads 3 --kv-heads 2
 
-# Not implemented yet: exit 2 with a one-line pointer to the issue.
-for cmd in sweep report; do
-  "$HSR" $cmd >/dev/null 2>"$tmp/err"; rc=$?
-  [[ $rc -eq 2 ]] && grep -q "not implemented yet" "$tmp/err" || fail "$cmd: exit $rc, $(cat "$tmp/err")"
-done
-
 # bench index: a tiny run, one JSON row per index (scan first), every core index exact.
 expect_ok "bench index json" bench index --n 512 --d 8 --m 8 --repeats 1 --format json
 if [[ -x /usr/bin/python3 ]]; then
@@ -190,6 +184,68 @@ expect_error "inspect unknown key" inspect clustered:n=10,zz=1
 expect_error "inspect bad value" inspect lowrank:d=8,rank=9
 expect_error "inspect missing dir" inspect npy:/nonexistent
 expect_error "inspect format" inspect gaussian:n=8,d=4 --format xml
+# keys-needed columns (issue 9): present for the recorded slice; E outside (0, 1) rejected.
+expect_ok "inspect keys for err" inspect "npy:$testdata/tinylm-code-64-f16" --err 0.01
+grep -q "keys for err=0.01: tau / sketch / hsr-cpu / true" "$tmp/out" \
+  || fail "inspect keys for err: $(cat "$tmp/out")"
+expect_error "inspect err range" inspect gaussian:n=8,d=4 --err 1
+
+# hsr sweep: a tiny sweep writes rows, a rerun skips them, bad grids fail before any file.
+expect_ok "sweep --help" sweep --help
+grep -q "SLURM_ARRAY_TASK_ID" "$tmp/out" && grep -q -- "--grid" "$tmp/out" || fail "sweep --help"
+expect_ok "sweep tiny" sweep --n 128,256 --d 8 --attention relu,softmax --repeats 1 --cold off \
+  --backend dense-ref,hsr-cpu --out "$tmp/sw"
+rows=$(grep -c '"status":"ok"' "$tmp/sw/results.jsonl")
+[[ $rows -eq 8 && -s "$tmp/sw/results.csv" && -s "$tmp/sw/sweep.json" ]] \
+  || fail "sweep tiny: expected 8 ok rows (4 points x 2 backends), got $rows"
+expect_ok "sweep rerun" sweep --n 128,256 --d 8 --attention relu,softmax --repeats 1 --cold off \
+  --backend dense-ref,hsr-cpu --out "$tmp/sw"
+grep -q "ran 0 point(s).*skipped 4" "$tmp/err" && [[ $(wc -l <"$tmp/sw/results.jsonl") -eq 8 ]] \
+  || fail "sweep rerun: $(cat "$tmp/err")"
+expect_error "sweep other grid same dir" sweep --n 128 --d 8 --out "$tmp/sw"
+echo '{"n": [128], "colour": 1}' >"$tmp/bad.json"
+expect_error "sweep bad grid key" sweep --grid "$tmp/bad.json" --out "$tmp/sw2"
+echo '{"n": [128' >"$tmp/bad.json"
+expect_error "sweep grid not json" sweep --grid "$tmp/bad.json" --out "$tmp/sw2"
+expect_error "sweep unknown backend" sweep --n 128 --backend dense-hwy,nosuch --out "$tmp/sw2"
+expect_error "sweep unknown workload" sweep --workload nosuch:n=4 --out "$tmp/sw2"
+expect_error "sweep bad range" sweep --n 2^9..2^4 --out "$tmp/sw2"
+expect_error "sweep bad shard" sweep --n 128 --shard 3/3 --out "$tmp/sw2"
+[[ ! -e "$tmp/sw2" ]] || fail "sweep: a bad grid created the output folder"
+expect_ok "sweep list shard" sweep --quick --list --shard 1/3
+[[ $(wc -l <"$tmp/out") -eq 2 ]] || fail "sweep --list --shard 1/3: $(cat "$tmp/out")"
+
+# hsr report: bad folders are one-line errors (exit 2); bench rows make a report; a truncated
+# last line is a warning, a malformed line an error naming its line; no gnuplot: one message.
+expect_error "report missing dir" report /nonexistent
+"$HSR" report /nonexistent >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "report /nonexistent: exit not 2"
+expect_error "report no dir" report
+mkdir -p "$tmp/rep"
+expect_error "report no results.jsonl" report "$tmp/rep"
+grep -q "results.jsonl" "$tmp/err" || fail "report no results.jsonl: $(cat "$tmp/err")"
+for n in 256 512 1024; do
+  "$HSR" bench decode --n $n --d 8 --repeats 1 --cold off --backend dense-hwy,hsr-cpu \
+    --attention softmax --threshold paper --format json >>"$tmp/rep/results.jsonl" ||
+    fail "report: bench rows for n=$n"
+done
+printf '{"commit":"abc' >>"$tmp/rep/results.jsonl"  # a sweep killed mid-write
+expect_ok "report tiny" report "$tmp/rep" --gnuplot "$tmp/no-gnuplot"
+grep -q "truncated last line" "$tmp/err" && grep -q "gnuplot not found: plots skipped" "$tmp/err" \
+  || fail "report tiny stderr: $(cat "$tmp/err")"
+for section in "## Speedup" "## Errors" "## Fitted exponents" "## Failed points"; do
+  grep -q "$section" "$tmp/rep/report.md" || fail "report.md lacks $section"
+done
+if command -v gnuplot >/dev/null; then
+  expect_ok "report plots" report "$tmp/rep" --out "$tmp/rep2"
+  ls "$tmp"/rep2/plots/time_01.svg >/dev/null 2>&1 || fail "report plots: no time_01.svg"
+fi
+printf '\n{"n": 1,\n{"n": 2}\n' >>"$tmp/rep/results.jsonl"
+expect_error "report malformed line" report "$tmp/rep" --no-plots
+grep -q "results.jsonl:7:" "$tmp/err" || fail "report malformed: no line number: $(cat "$tmp/err")"
+if [[ -s "$tmp/sw/results.jsonl" ]]; then  # the sweep's own rows (sweep.json included)
+  expect_ok "report sweep" report "$tmp/sw" --out "$tmp/swr" --no-plots
+  grep -q "Grid from" "$tmp/swr/report.md" || fail "report sweep: no grid from sweep.json"
+fi
 
 if [[ $fails -ne 0 ]]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -17,6 +17,12 @@ int BenchIndex(const std::vector<std::string>& args);
 // hsr inspect SPEC [--queries Q] [--format table|json] (cli/inspect.cc).
 int Inspect(const std::vector<std::string>& args);
 
+// hsr sweep [grid flags | --grid FILE | --quick] --out DIR [--shard i/N] (cli/sweep.cc).
+int Sweep(const std::vector<std::string>& args);
+
+// hsr report DIR [DIR2 ...] [--out DIR] [--no-plots] [--gnuplot PROG] (cli/report.cc).
+int Report(const std::vector<std::string>& args);
+
 // hsr verify [--cases N] [--seed S] [--workload SPEC] [--backend LIST] (cli/verify.cc).
 int Verify(const std::vector<std::string>& args);
 

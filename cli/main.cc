@@ -27,8 +27,10 @@ Commands:
   bench prefill   the same for prefill (m queries, --causal for the bottom-right causal mask)
   bench index     half-space indexes (scan, sketch8, lowrank, balltree, faiss) on the same
                   keys and thresholds: us per query, bytes read, speedup, sets vs scan
-  sweep           grid of bench points into DIR/results.jsonl       (not implemented yet)
-  report DIR      Markdown report and plots from DIR/results.jsonl  (not implemented yet)
+  sweep           grid of bench points (n, d, alpha, attention, workload, ...) into
+                  DIR/results.jsonl and .csv; resumable, --shard i/N for job arrays
+  report DIR      DIR/report.md from DIR/results.jsonl (DIR2 ... shards merged): speedup and
+                  error tables, fitted exponents with 95% CI, gnuplot SVG figures
   verify          check every backend and Highway target against the float64 oracle
   inspect SPEC    shapes, norms, score statistics and sparsity of a workload
 
@@ -51,20 +53,12 @@ Examples:
   hsr bench decode --attention relu --alpha 2 --b 0.5 --save-output /tmp/out
   hsr bench prefill --n 4096 --m 4096 --causal --threads 2
   hsr inspect npy:/work/shared/workloads/tinylm-code-2k,layer=3
+  hsr sweep --quick --out /tmp/sweep && hsr sweep --out runs/default
+  hsr report /tmp/sweep                             # /tmp/sweep/report.md + plots/*.svg
   hsr verify --cases 50 --workload npy:/work/shared/workloads/tinylm-code-2k,layer=0
 
 Exit codes: 0 success, 2 bad input (one line "hsr: error: ..." on stderr), 1 runtime failure.
 )";
-
-struct NotImplemented {
-  const char* command;
-  const char* issue;
-};
-
-constexpr NotImplemented kNotImplemented[] = {
-    {"sweep", "the sweep runner issue (sweeps, results.jsonl, resume)"},
-    {"report", "the report writer issue (Markdown + plots)"},
-};
 
 int Run(const std::vector<std::string>& args) {
   if (args.empty()) {
@@ -99,9 +93,8 @@ int Run(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "inspect") return hsr::cli::Inspect(rest);
   if (cmd == "verify") return hsr::cli::Verify(rest);
-  for (const auto& ni : kNotImplemented) {
-    if (cmd == ni.command) hsr::Fail("not implemented yet: '{}' arrives with {}", cmd, ni.issue);
-  }
+  if (cmd == "sweep") return hsr::cli::Sweep(rest);
+  if (cmd == "report") return hsr::cli::Report(rest);
   hsr::Fail("expected a command among bench, sweep, report, verify, inspect (see hsr --help), "
             "got '{}'", cmd);
 }
