@@ -1,6 +1,6 @@
 // Per-target dense-hwy tile kernel (prefill, batched decode, GQA groups): a block of
 // TileRows = 2 vectors of query rows of one kv head, queries in lanes (FlashAttention on CPU):
-//   S^T[j][lanes] = sum_c K[j][c] * Q^T[c][lanes]      (kKeyRows keys x 2 vectors in registers)
+//   S^T[j][lanes] = sum_c K[j][c] * Q^T[c][lanes]      (ScoreTile, score_tile-inl.h)
 //   per lane: online max / ReLU reference, weights P = exp(S - max) or ((S - b) / ref)^alpha
 //   O^T[c][lanes] += sum_j V[j][c] * P[j][lanes]       (kCols columns x 2 vectors in registers)
 // K and V are read in place (no packing); Q^T and O^T live in per-thread scratch. Row maxima
@@ -23,6 +23,7 @@
 #include <limits>
 
 #include "core/attention/dense_rows-inl.h"
+#include "core/attention/score_tile-inl.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -32,20 +33,13 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 constexpr size_t kTileKeys = 64;
-// Register blocking: 2 * kKeyRows (resp. 2 * kCols) accumulators; 32 vector registers on
-// AVX-512, 16 elsewhere.
+// Register blocking of AccumulateCols: 2 * kCols accumulators (32 vector registers on AVX-512,
+// 16 elsewhere).
 #if HWY_TARGET <= HWY_AVX3
-constexpr size_t kKeyRows = 8;
 constexpr size_t kCols = 8;
 #else
-constexpr size_t kKeyRows = 6;  // 12 accumulators + 2 operands + 1 broadcast = 15 of 16
 constexpr size_t kCols = 6;
 #endif
-
-template <class D>
-HWY_INLINE size_t TileRows(D df) {
-  return 2 * hn::Lanes(df);
-}
 
 // Sub-blocks of TileRows query rows per tile task (row blocking).
 constexpr size_t kTileBlocks = 8;
@@ -59,37 +53,6 @@ template <class D>
 HWY_INLINE size_t TileScratchFloats(D df, size_t d, size_t dv) {
   const size_t W = TileRows(df);
   return (kTileKeys + kTileBlocks * (d + dv + 8)) * W;
-}
-
-// st[(jj) * W + lanes] = <K row jj, Q^T lanes> (unscaled) for jj in [0, kR).
-template <size_t kR, class D>
-HWY_INLINE void ScoreKeys(D df, const float* HWY_RESTRICT qt, const float* k, size_t k_stride,
-                          size_t d, float* HWY_RESTRICT st) {
-  const size_t N = hn::Lanes(df);
-  const size_t W = 2 * N;
-  hn::Vec<D> a0[kR], a1[kR];
-  const float* kr[kR];
-  HWY_UNROLL(8)
-  for (size_t r = 0; r < kR; ++r) {
-    a0[r] = hn::Zero(df);
-    a1[r] = hn::Zero(df);
-    kr[r] = k + r * k_stride;
-  }
-  for (size_t c = 0; c < d; ++c) {
-    const auto q0 = hn::Load(df, qt + c * W);
-    const auto q1 = hn::Load(df, qt + c * W + N);
-    HWY_UNROLL(8)
-    for (size_t r = 0; r < kR; ++r) {
-      const auto kv = hn::Set(df, kr[r][c]);
-      a0[r] = hn::MulAdd(kv, q0, a0[r]);
-      a1[r] = hn::MulAdd(kv, q1, a1[r]);
-    }
-  }
-  HWY_UNROLL(8)
-  for (size_t r = 0; r < kR; ++r) {
-    hn::Store(a0[r], df, st + r * W);
-    hn::Store(a1[r], df, st + r * W + N);
-  }
 }
 
 // ot[(c) * W + lanes] += sum_jj v[jj][c] * p[jj][lanes], c in [c0, c0 + kC).
@@ -157,11 +120,8 @@ HWY_INLINE void TileStep(D df, const dense_hwy_detail::Job& job, const ConstMatr
   VF ref0 = hn::Load(df, ref_f), ref1 = hn::Load(df, ref_f + N);
   VF l0 = hn::Load(df, l_f), l1 = hn::Load(df, l_f + N);
 
+  ScoreTile(df, qt, K.Row(j0), K.stride, d, bk, st);
   size_t jj = 0;
-  for (; jj + kKeyRows <= bk; jj += kKeyRows) {
-    ScoreKeys<kKeyRows>(df, qt, K.Row(j0 + jj), K.stride, d, st + jj * W);
-  }
-  for (; jj < bk; ++jj) ScoreKeys<1>(df, qt, K.Row(j0 + jj), K.stride, d, st + jj * W);
   const bool mask = j0 + bk > blk.lim_min;
   const auto rel = static_cast<int32_t>(j0 - kb);
   // Pass 1: scale (and threshold / mask) the scores, tile maximum per lane.

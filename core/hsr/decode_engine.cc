@@ -10,6 +10,7 @@
 #include "core/attention/validate.h"
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
+#include "core/hsr/softmax_cert.h"
 #include "core/hsr/sparse_kernels.h"
 
 namespace hsr {
@@ -23,8 +24,9 @@ double NowUs() {
 
 // Per-thread buffers, reused across rows.
 struct Scratch {
-  std::vector<uint32_t> ids, dense_ids, sample_ids;
+  std::vector<uint32_t> ids, sample_ids;
   std::vector<float> scores, weights, sample_scores, acc;
+  CertScratch cert;
 };
 
 // Everything a row needs (one call).
@@ -141,7 +143,7 @@ void DecodeEngine::Decode(ConstHeadsView q, const AttentionParams& p, HeadsView 
 }
 
 void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causal, HeadsView out,
-                          HsrCallStats* st) {
+                          HsrCallStats* st, const PrecomputedReports* pre) {
   constexpr const char* kWhere = "hsr";
   // ---- Validation (nothing is touched before it passes).
   const float max_q = CheckHeads(kWhere, "q", q);
@@ -173,6 +175,13 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   const double bound = static_cast<double>(scale) * static_cast<double>(d_) * max_q * max_abs_k_;
   HSR_CHECK(bound <= 1e30, "{}: expected |scale * <q, k>| <= 1e30, got a bound of {:g}", kWhere,
             bound);
+  if (pre) {
+    const size_t rows = q.heads * q.rows;
+    HSR_CHECK(pre->b.size() == rows && pre->est.size() == rows && pre->ids.queries() == rows &&
+                  pre->candidates.size() == rows && pre->bytes.size() == rows,
+              "{}: expected precomputed reports for {} rows, got {}", kWhere, rows,
+              pre->ids.queries());
+  }
   CallCtx c;
   if (p.b_per_query.empty()) {
     if (options_.threshold) {
@@ -226,11 +235,17 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     }
     // Threshold.
     float t;
-    if (!c.p->b_per_query.empty()) {
+    if (pre) {
+      t = pre->b[task];
+      rs.mu = pre->est[task].mu;
+      rs.sigma = pre->est[task].sigma;
+      sc.sample_scores.clear();
+    } else if (!c.p->b_per_query.empty()) {
       t = c.p->b_per_query[task];
     } else if (c.policy) {
       if (c.policy->NeedsSample()) {
-        sc.sample_ids = ThresholdSampleIds(*c.policy, visible);
+        sc.sample_ids =
+            ThresholdSampleIds(*c.policy, SampleRange(*c.policy, c.causal, i, c.m, c.n));
         sc.sample_scores.resize(sc.sample_ids.size());
         c.kern.score_ids(qr, hd.k, c.d, sc.sample_ids.data(), sc.sample_ids.size(), c.scale,
                          sc.sample_scores.data());
@@ -245,22 +260,32 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     } else {
       t = c.p->b;
     }
-    // Report R(q, t) among the visible keys, with the ScoreRun score of each.
+    // Report R(q, t) among the visible keys, with the ScoreRun score of each; softmax rows also
+    // get the index's bound on the unreported keys' sum of e^(s_j - t) (have_tail).
+    double tail = 0.0;
+    bool have_tail = false;
     auto report = [&](float thr) {
       IndexStats one;
-      hd.index->Query(std::span<const float>(qr, c.d), thr, &sc.ids, &one);
+      if (pre && rs.queries == 0) {  // the first report was computed ahead (same thr)
+        const size_t begin = pre->ids.offsets[task], end = pre->ids.offsets[task + 1];
+        sc.ids.assign(pre->ids.ids.begin() + begin, pre->ids.ids.begin() + end);
+        sc.scores.assign(pre->scores.begin() + begin, pre->scores.begin() + end);  // ScoreRun's
+        one.queries = 1;
+        one.candidates = pre->candidates[task];
+        one.reported = end - begin;
+        one.bytes_read = pre->bytes[task];
+        have_tail = false;  // no per-key bounds on this path: the tau certificate applies
+      } else {
+        have_tail = hd.index->QueryPrefixTail(std::span<const float>(qr, c.d), thr, visible,
+                                              &sc.ids, &one, c.relu ? nullptr : &tail);
+        sc.scores.resize(sc.ids.size());
+        c.kern.score_ids(qr, hd.k, c.d, sc.ids.data(), sc.ids.size(), c.scale, sc.scores.data());
+        rs.bytes_read += sc.ids.size() * c.d * sizeof(float);  // rescored K rows
+      }
       ist.Merge(one);
       ++rs.queries;
       rs.candidates += one.candidates;
       rs.bytes_read += one.bytes_read;
-      if (visible < c.n) {
-        sc.ids.erase(std::remove_if(sc.ids.begin(), sc.ids.end(),
-                                    [&](uint32_t id) { return id >= visible; }),
-                     sc.ids.end());
-      }
-      sc.scores.resize(sc.ids.size());
-      c.kern.score_ids(qr, hd.k, c.d, sc.ids.data(), sc.ids.size(), c.scale, sc.scores.data());
-      rs.bytes_read += sc.ids.size() * c.d * sizeof(float);
     };
     auto accumulate = [&](const std::vector<uint32_t>& ids, double total) {
       sc.acc.assign(c.dv, 0.0f);
@@ -270,6 +295,58 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       const double inv = 1.0 / total;
       for (size_t col = 0; col < c.dv; ++col) o[col] = static_cast<float>(sc.acc[col] * inv);
     };
+    auto accumulate_softmax = [&](double M) {
+      sc.weights.resize(sc.ids.size());
+      double total = 0.0;
+      for (size_t j = 0; j < sc.ids.size(); ++j) {
+        sc.weights[j] = static_cast<float>(std::exp(static_cast<double>(sc.scores[j]) - M));
+        total += static_cast<double>(sc.weights[j]);
+      }
+      accumulate(sc.ids, total);
+    };
+    // Dense row over the visible keys (never silent: counted as a fallback).
+    auto dense_row = [&](float thr) {
+      rs.fallback = true;
+      rs.eps = 0.0;
+      rs.eps_tau = 0.0;
+      rs.eps_sketch = -1.0;
+      rs.b = thr;
+      sc.ids.resize(visible);
+      for (size_t j = 0; j < visible; ++j) sc.ids[j] = static_cast<uint32_t>(j);
+      sc.scores.resize(visible);
+      c.kern.score_run(qr, hd.k, c.d, visible, c.scale, sc.scores.data());
+      double mx = -std::numeric_limits<double>::infinity();
+      for (float s : sc.scores) mx = std::max(mx, static_cast<double>(s));
+      rs.reported = static_cast<uint32_t>(visible);
+      rs.bytes_read += visible * c.d * sizeof(float);
+      accumulate_softmax(mx);
+    };
+    const bool err_policy = !c.relu && c.policy && c.policy->kind == ThresholdPolicy::Kind::kErr;
+    if (err_policy) {
+      // Keys in order of their per-key bound until eps_sketch <= E (softmax_cert.h).
+      IndexStats one;
+      const SketchSelection sel =
+          SelectBySketch(c.kern, *hd.index, qr, hd.k, c.d, c.scale, visible, c.policy->value,
+                         &sc.cert, &sc.ids, &sc.scores, &one);
+      ist.Merge(one);
+      rs.bytes_read += one.bytes_read;
+      if (sel.status != SketchSelection::Status::kUnsupported) {
+        rs.queries += 1;
+        if (sel.status == SketchSelection::Status::kFallback) {
+          dense_row(t);
+          return;
+        }
+        rs.candidates += sc.ids.size();
+        rs.bytes_read += sc.ids.size() * c.d * sizeof(float);
+        rs.b = sel.tau;
+        rs.eps = sel.eps_sketch;
+        rs.eps_sketch = sel.eps_sketch;
+        rs.eps_tau = sel.eps_tau;
+        rs.reported = static_cast<uint32_t>(sc.ids.size());
+        accumulate_softmax(sel.m);
+        return;
+      }
+    }
     rs.b = t;
     report(t);
     const size_t count = sc.ids.size();
@@ -300,17 +377,20 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       return;
     }
     // Softmax over S = R(q, tau) with the certificate.
-    const bool err_policy = c.policy && c.policy->kind == ThresholdPolicy::Kind::kErr;
     const double target = err_policy ? c.policy->value : 1.0;
-    double M = 0.0, Z = 0.0, eps = 1.0;
+    double M = 0.0, Z = 0.0, eps = 1.0, eps_tau = 1.0, eps_sketch = -1.0;
     auto certify = [&](float tau) {
       M = -std::numeric_limits<double>::infinity();
       for (float s : sc.scores) M = std::max(M, static_cast<double>(s));
       Z = 0.0;
       for (float s : sc.scores) Z += std::exp(static_cast<double>(s) - M);
       const double r = static_cast<double>(visible - sc.ids.size());
-      const double tail = r == 0.0 ? 0.0 : r * std::exp(static_cast<double>(tau) - M);
-      eps = tail / (Z + tail);
+      const double shift = std::exp(static_cast<double>(tau) - M);
+      eps_tau = CertEps(r * shift, Z);
+      // Each dropped key bounded by min(its bound, tau) (softmax_cert.h); the index caps the
+      // tail at r, so eps_sketch <= eps_tau up to CertEps's rounding.
+      eps_sketch = have_tail ? CertEps(tail * shift, Z) : -1.0;
+      eps = have_tail ? eps_sketch : eps_tau;
     };
     bool ok = !sc.ids.empty();
     if (ok) certify(t);
@@ -334,37 +414,15 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     }
     if (ok && err_policy && eps > target) ok = false;
     if (!ok) {
-      // Dense row over the visible keys (never silent: counted as a fallback).
-      rs.fallback = true;
-      rs.eps = 0.0;
-      rs.b = t;
-      sc.dense_ids.resize(visible);
-      for (size_t j = 0; j < visible; ++j) sc.dense_ids[j] = static_cast<uint32_t>(j);
-      sc.scores.resize(visible);
-      c.kern.score_run(qr, hd.k, c.d, visible, c.scale, sc.scores.data());
-      double mx = -std::numeric_limits<double>::infinity();
-      for (float s : sc.scores) mx = std::max(mx, static_cast<double>(s));
-      sc.weights.resize(visible);
-      double total = 0.0;
-      for (size_t j = 0; j < visible; ++j) {
-        sc.weights[j] = static_cast<float>(std::exp(static_cast<double>(sc.scores[j]) - mx));
-        total += static_cast<double>(sc.weights[j]);
-      }
-      rs.reported = static_cast<uint32_t>(visible);
-      rs.bytes_read += visible * c.d * sizeof(float);
-      accumulate(sc.dense_ids, total);
+      dense_row(t);
       return;
     }
     rs.b = t;
     rs.eps = eps;
+    rs.eps_tau = eps_tau;
+    rs.eps_sketch = eps_sketch;
     rs.reported = static_cast<uint32_t>(sc.ids.size());
-    sc.weights.resize(sc.ids.size());
-    double total = 0.0;
-    for (size_t j = 0; j < sc.ids.size(); ++j) {
-      sc.weights[j] = static_cast<float>(std::exp(static_cast<double>(sc.scores[j]) - M));
-      total += static_cast<double>(sc.weights[j]);
-    }
-    accumulate(sc.ids, total);
+    accumulate_softmax(M);
   };
 
   if (options_.index_threads == 1 && pool_->NumThreads() > 1) {
@@ -384,7 +442,9 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       st->attention.empty_rows += r.empty ? 1 : 0;
       st->attention.fallbacks += r.fallback ? 1 : 0;
     }
-    if (!p.b_per_query.empty()) {
+    if (pre) {
+      st->threshold = pre->threshold;
+    } else if (!p.b_per_query.empty()) {
       st->threshold = "per-query b";
     } else if (c.policy) {
       st->threshold = c.policy->ToString();
@@ -415,7 +475,8 @@ std::vector<float> ResolveThresholds(ConstHeadsView q, const KvCache& kv, float 
     for (size_t i = 0; i < m; ++i) {
       const size_t visible = VisibleKeys(causal, i, m, n);
       const std::vector<uint32_t> ids =
-          policy.NeedsSample() ? ThresholdSampleIds(policy, visible) : std::vector<uint32_t>{};
+          policy.NeedsSample() ? ThresholdSampleIds(policy, SampleRange(policy, causal, i, m, n))
+                               : std::vector<uint32_t>{};
       scores.resize(ids.size());
       for (size_t t = 0; t < ids.size(); ++t) {
         kern.score_run(q.Head(h).Row(i), k.Row(ids[t]), d, 1, scale, &scores[t]);

@@ -9,9 +9,15 @@
 //   softmax     S = R(q, tau); o = softmax restricted to S; certificate (reported per row)
 //                 eps = r e^(tau - M) / (Z_S + r e^(tau - M)),  r = visible - |S|, M = max_S s,
 //               Z_S = sum_S e^(s - M); S empty -> dense row (stats.fallbacks, eps = 0).
-//               err=E: after the first report, tau' = M + ln(E Z_S / r) guarantees eps' <= E
-//               (Z grows and r shrinks as tau falls), repeated up to 4 times; else dense row
-//               (also at once when the threshold sample puts over half the keys above tau).
+//               With per-key bounds (sketch8) the row also gets eps_sketch <= eps_tau, each
+//               dropped key bounded by its own bound (softmax_cert.h), and eps = eps_sketch.
+//               err=E with per-key bounds: keys taken in order of their bound until
+//               eps_sketch <= E (SelectBySketch), dense row when more than kCertMaxKeptFrac
+//               of the keys would be needed.
+//               err=E otherwise: after the first report, tau' = M + ln(E Z_S / r) guarantees
+//               eps' <= E (Z grows and r shrinks as tau falls), repeated up to 4 times; else
+//               dense row (also at once when the threshold sample puts over half the keys
+//               above tau).
 // Threshold of a row: p.b_per_query when non-empty (ReLU b, or softmax tau); otherwise the
 // engine's policy (options.threshold; softmax default `paper`); otherwise p.b (ReLU).
 // Parallelism: rows are spread over the engine's pool when the indexes are single-threaded
@@ -36,12 +42,21 @@ namespace hsr {
 
 class ThreadPool;
 
+// How the prefill engine finds each row's first report (prefill_engine.h).
+enum class PrefillReport {
+  kAuto,   // kBatch for ReLU; kIndex for softmax (sketch8's per-key bounds give the tighter
+           // eps_sketch certificate, softmax_cert.h; the batch path has only eps_tau)
+  kBatch,  // BatchReport over the causal key prefixes, rows in blocks
+  kIndex,  // one index query per row, restricted to the row's key prefix
+};
+
 struct HsrOptions {
   std::string index = "sketch8";  // MakeIndex name
   size_t threads = 1;             // engine pool (>= 1)
   size_t index_threads = 0;       // threads of each index's own pool; 0 = threads
   std::optional<ThresholdPolicy> threshold;  // see the header comment
   IndexOptions index_options;                // threads field ignored (index_threads)
+  PrefillReport prefill_report = PrefillReport::kAuto;  // HsrPrefill only
 };
 
 // One query row's facts.
@@ -52,7 +67,10 @@ struct HsrRowStats {
   uint32_t reported = 0;     // |R| (|S| for softmax; visible for a dense fallback)
   uint64_t candidates = 0;   // keys rechecked with ScoreRun by the index (all queries of the row)
   uint64_t bytes_read = 0;   // index bytes + sample + rescored K rows + gathered V rows
-  double eps = 0.0;          // softmax certificate (0 for ReLU and for fallbacks)
+  double eps = 0.0;          // softmax certificate met (0 for ReLU and for fallbacks):
+                             // eps_sketch where the index has per-key bounds, else eps_tau
+  double eps_tau = 0.0;      // tau certificate of the row's set (softmax)
+  double eps_sketch = -1.0;  // per-key-bound certificate (softmax); < 0: not available
   int queries = 0;           // index queries issued (err= may lower tau)
   bool empty = false;        // zero output
   bool fallback = false;     // answered by the dense row
@@ -66,6 +84,21 @@ struct HsrCallStats {
   uint64_t sample_seed = 0;
   size_t sample_size = 0;
   double build_us = 0.0;          // index build time (prefill engine, backend Prepare)
+};
+
+// Thresholds and reports computed ahead of one Attend call for every row (task h * m + i):
+// the prefill engine's batched report (prefill_engine.h). b: the row's threshold (ReLU b or
+// softmax tau), est: its sample estimate; ids: R(q, b) among the row's visible keys, exactly as
+// an index would report it, with their ScoreRun scores; candidates / bytes: the work it took,
+// per row. Later reports of a row (if any) query the engine's index. Softmax rows answered from
+// it carry the tau certificate (no per-key bounds on this path).
+struct PrecomputedReports {
+  std::vector<float> b;
+  std::vector<ThresholdEstimate> est;
+  ReportBatch ids;
+  std::vector<float> scores;  // ScoreRun score of each id (parallel to ids.ids)
+  std::vector<uint64_t> candidates, bytes;
+  std::string threshold;  // policy description for HsrCallStats
 };
 
 class DecodeEngine {
@@ -83,8 +116,9 @@ class DecodeEngine {
   // work on bad input. st may be null.
   void Decode(ConstHeadsView q, const AttentionParams& p, HeadsView out, HsrCallStats* st);
   // Decode, or causal (bottom-right aligned: row i of m sees keys j <= i + n - m).
+  // pre (may be null): thresholds and first reports computed ahead (PrecomputedReports).
   void Attend(ConstHeadsView q, const AttentionParams& p, bool causal, HeadsView out,
-              HsrCallStats* st);
+              HsrCallStats* st, const PrecomputedReports* pre = nullptr);
   // Appends one key and value per kv head: k [Hkv, d] (a Hkv x d matrix), v [Hkv x dv].
   // Validated first (shapes, finiteness); on error the engine is unchanged.
   void Append(ConstMatrixView k, ConstMatrixView v);
@@ -97,6 +131,8 @@ class DecodeEngine {
   double build_us() const { return build_us_; }
   const HsrOptions& options() const { return options_; }
   const HalfSpaceIndex& index(size_t kv_head) const { return *heads_[kv_head].index; }
+  // K of one kv head as the engine scores it (n x d, stride d).
+  ConstMatrixView keys(size_t kv_head) const { return {heads_[kv_head].k, n_, d_, d_}; }
 
  private:
   struct Head {

@@ -1,5 +1,7 @@
 #include "core/hsr/threshold.h"
 
+#include "core/attention/params.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -85,6 +87,13 @@ void CheckThresholdFor(const ThresholdPolicy& policy, size_t n) {
             "threshold: expected count=K with K <= n={}, got count={}", n,
             static_cast<uint64_t>(policy.value));
   HSR_CHECK(policy.sample >= 2, "threshold: expected a sample size >= 2, got {}", policy.sample);
+}
+
+size_t SampleRange(const ThresholdPolicy& policy, bool causal, size_t i, size_t m, size_t n) {
+  const size_t visible = VisibleKeys(causal, i, m, n);
+  if (!causal) return visible;
+  const size_t first = VisibleKeys(causal, i - i % kSampleRows, m, n);
+  return first > policy.sample ? first : visible;
 }
 
 std::vector<uint32_t> ThresholdSampleIds(const ThresholdPolicy& policy, size_t visible) {

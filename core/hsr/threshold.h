@@ -48,6 +48,15 @@ void CheckThresholdFor(const ThresholdPolicy& policy, size_t n);
 // ids drawn from the seeded stream.
 std::vector<uint32_t> ThresholdSampleIds(const ThresholdPolicy& policy, size_t visible);
 
+// The key range [0, SampleRange) row i (of m, among n keys) draws its sample from: its own
+// visible keys, except in a causal prefill, where rows share their sample in blocks of
+// kSampleRows rows once the block's first row sees more than policy.sample keys: then the
+// sample comes from the keys that first row sees (all visible to row i as well), so the prefill
+// engine scores one sample per block with a batched kernel. Every path (engines,
+// ResolveThresholds) uses this rule, so they agree bit for bit.
+inline constexpr size_t kSampleRows = 128;
+size_t SampleRange(const ThresholdPolicy& policy, bool causal, size_t i, size_t m, size_t n);
+
 // One query's threshold from its sampled scaled scores (sample_scores from ThresholdSampleIds).
 struct ThresholdEstimate {
   float b = 0.0f;       // threshold to use (kErr: the starting tau, `paper`'s value)

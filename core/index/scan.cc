@@ -7,6 +7,7 @@
 
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
+#include "core/index/batch_report.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/index/scan.cc"
@@ -19,7 +20,6 @@ namespace hsr {
 namespace HWY_NAMESPACE {
 
 constexpr size_t kScanBlock = 8192;  // keys per task (one query)
-constexpr size_t kBatchBlock = 256;  // keys per cache-resident block (batched queries)
 
 void ScanQueryT(const index_detail::KeyStore& ks, const float* q, float b, ThreadPool* pool,
                 std::vector<uint32_t>* ids) {
@@ -39,27 +39,6 @@ void ScanQueryT(const index_detail::KeyStore& ks, const float* q, float b, Threa
   for (const auto& p : parts) ids->insert(ids->end(), p.begin(), p.end());
 }
 
-// parts[thread * m + i]: ids of query i found by that thread (ascending within a thread).
-void ScanBatchT(const index_detail::KeyStore& ks, ConstMatrixView q, const float* b,
-                ThreadPool* pool, std::vector<std::vector<uint32_t>>* parts) {
-  const size_t n = ks.n(), d = ks.d(), m = q.rows;
-  const size_t tasks = (n + kBatchBlock - 1) / kBatchBlock;
-  parts->assign(pool->NumThreads() * m, {});
-  auto run = [&](size_t task, size_t thread) {
-    const size_t begin = task * kBatchBlock;
-    const size_t count = std::min(kBatchBlock, n - begin);
-    for (size_t i = 0; i < m; ++i) {
-      ReportRun(q.Row(i), ks.Row(begin), d, count, ks.scale(), b[i],
-                static_cast<uint32_t>(begin), &(*parts)[thread * m + i]);
-    }
-  };
-  if (pool->NumThreads() == 1 || tasks < 2) {
-    for (size_t t = 0; t < tasks; ++t) run(t, 0);
-  } else {
-    pool->Run(tasks, run);
-  }
-}
-
 void ScanScoresT(const index_detail::KeyStore& ks, const float* q, float* scores) {
   ScoreRun(q, ks.data(), ks.d(), ks.d(), ks.n(), ks.scale(), scores);
 }
@@ -73,7 +52,6 @@ HWY_AFTER_NAMESPACE();
 namespace hsr {
 
 HWY_EXPORT(ScanQueryT);
-HWY_EXPORT(ScanBatchT);
 HWY_EXPORT(ScanScoresT);
 
 ScanIndex::ScanIndex(size_t threads) : pool_(std::make_unique<ThreadPool>(threads)) {}
@@ -108,18 +86,14 @@ std::vector<float> ScanIndex::Scores(std::span<const float> q) const {
 void ScanIndex::QueryBatch(ConstMatrixView q, std::span<const float> b, ReportBatch* out,
                            IndexStats* st) const {
   keys_.ValidateBatch("scan QueryBatch", q, b);
-  const size_t m = q.rows, threads = pool_->NumThreads();
-  std::vector<std::vector<uint32_t>> parts;
-  HWY_DYNAMIC_DISPATCH(ScanBatchT)(keys_, q, b.data(), pool_.get(), &parts);
-  out->offsets.assign(m + 1, 0);
-  out->ids.clear();
-  for (size_t i = 0; i < m; ++i) {
-    for (size_t t = 0; t < threads; ++t) {
-      const auto& p = parts[t * m + i];
-      out->ids.insert(out->ids.end(), p.begin(), p.end());
-    }
-    out->offsets[i + 1] = out->ids.size();
-  }
+  const size_t m = q.rows;
+  BatchReportInput in;
+  in.keys = ConstMatrixView{keys_.data(), keys_.n(), keys_.d(), keys_.d()};
+  in.key_norm_max = keys_.max_norm();
+  in.scale = keys_.scale();
+  in.q = q;
+  in.b = b;
+  BatchReport(in, pool_.get(), out);
   if (st) {
     const uint64_t n = keys_.n();
     st->queries += m;

@@ -1,7 +1,7 @@
 // scan: SIMD brute force over the float32 keys; the reference every other index is checked
 // against (like faiss IndexFlatIP range_search). Query: one Highway dispatch per call, key
 // blocks spread over the index's own thread pool, ScoreRun (core/attention/score-inl.h) then
-// s > b. QueryBatch: key blocks stay in cache while every query scores them.
+// s > b. QueryBatch: BatchReport (batch_report.h): certified tile scores, ScoreRun recheck.
 // Insert: O(d) amortised (vector append). Memory: 4 n d bytes.
 // Test: verify/tests/index_props.cc (vs a float64 loop on exact inputs).
 #pragma once

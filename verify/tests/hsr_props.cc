@@ -71,12 +71,16 @@ Case DrawCase(size_t max_n) {
 
 ThresholdPolicy DrawReluPolicy(size_t n) {
   const int kind = *rc::gen::inRange(0, 4);
+  ThresholdPolicy policy;
   switch (kind) {
-    case 0: return ParseThreshold(fmt::format("b={}", *rc::gen::element(-1.0, 0.0, 0.5, 1.5)));
-    case 1: return ParseThreshold("paper");
-    case 2: return ParseThreshold(fmt::format("count={}", *rc::gen::inRange<size_t>(1, n + 1)));
-    default: return ParseThreshold(fmt::format("frac={}", *rc::gen::element(0.01, 0.1, 0.5, 1.0)));
+    case 0: policy = ParseThreshold(fmt::format("b={}", *rc::gen::element(-1.0, 0.0, 0.5, 1.5))); break;
+    case 1: policy = ParseThreshold("paper"); break;
+    case 2: policy = ParseThreshold(fmt::format("count={}", *rc::gen::inRange<size_t>(1, n + 1))); break;
+    default: policy = ParseThreshold(fmt::format("frac={}", *rc::gen::element(0.01, 0.1, 0.5, 1.0)));
   }
+  // Small samples too, so causal prefill rows share samples (SampleRange) at these n.
+  policy.sample = *rc::gen::element<size_t>(1024, 2, 7, 64);
+  return policy;
 }
 
 std::vector<float> Thresholds(const HsrCallStats& st) {
@@ -143,6 +147,25 @@ RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
                                                   p.causal, o.index, o.threshold->ToString()));
   for (size_t t = 0; t < st.rows.size(); ++t) {
     RC_ASSERT(st.rows[t].visible == VisibleKeys(p.causal, t % c.m, c.m, c.n));
+  }
+  // ResolveThresholds (what bench hands dense backends) gives the engine's thresholds exactly.
+  const std::vector<float> resolved =
+      ResolveThresholds(c.Q(), kv, p.ScaleFor(c.d), *o.threshold, p.causal, nullptr);
+  for (size_t t = 0; t < st.rows.size(); ++t) {
+    if (st.rows[t].visible > 0) RC_ASSERT(resolved[t] == st.rows[t].b);
+  }
+  // The batched report (default) and per-row index queries: same thresholds, same sets.
+  RC_ASSERT(o.prefill_report == PrefillReport::kAuto);  // = kBatch for ReLU
+  HsrOptions oi = o;
+  oi.prefill_report = PrefillReport::kIndex;
+  std::vector<float> out_i(out.size(), -7.0f);
+  HsrCallStats st_i;
+  HsrPrefill(c.Q(), kv, p, oi, HeadsView(out_i.data(), c.hq(), c.m, c.dv), &st_i);
+  CheckRelu(c, kv, p, false, out_i, st_i, "prefill via index queries");
+  RC_ASSERT(st_i.rows.size() == st.rows.size());
+  for (size_t t = 0; t < st.rows.size(); ++t) {
+    RC_ASSERT(st_i.rows[t].b == st.rows[t].b);
+    RC_ASSERT(st_i.rows[t].reported == st.rows[t].reported);
   }
 }
 
@@ -255,8 +278,11 @@ RC_GTEST_PROP(HsrSoftmax, CertificateBoundsErrorEveryIndexAndPolicy, ()) {
   p.causal = true;
   std::vector<float> out2(out.size(), -7.0f);
   HsrCallStats st2;
+  o.prefill_report = *rc::gen::element(PrefillReport::kBatch, PrefillReport::kIndex);
   HsrPrefill(c.Q(), kv, p, o, HeadsView(out2.data(), c.hq(), c.m, c.dv), &st2);
-  CheckSoftmax(c, kv, false, p, out2, st2, err_target, "softmax causal prefill");
+  CheckSoftmax(c, kv, false, p, out2, st2, err_target,
+               fmt::format("softmax causal prefill report={}",
+                           o.prefill_report == PrefillReport::kBatch ? "batch" : "index"));
 }
 
 RC_GTEST_PROP(HsrSoftmax, EmptySetFallsBackToDense, ()) {

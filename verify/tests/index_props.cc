@@ -24,6 +24,9 @@
 #include <fmt/format.h>
 
 #include "core/base/error.h"
+#include "core/base/thread_pool.h"
+#include "core/index/batch_report.h"
+#include "core/index/key_store.h"
 #include "core/index/half_space_index.h"
 #include "core/index/lowrank.h"
 #include "core/index/scan.h"
@@ -225,6 +228,67 @@ RC_GTEST_PROP(IndexProps, BatchEqualsSingleQueries, ()) {
       const auto ids = batch.Ids(i);
       RC_ASSERT(Sorted(std::vector<uint32_t>(ids.begin(), ids.end())) == Sorted(single));
     }
+  }
+}
+
+// BatchReport (the batched scan behind prefill and ScanIndex::QueryBatch) equals scan's Query
+// restricted to each query's key prefix, on every target: many queries (several tasks and
+// sub-blocks, padding lanes), thresholds exactly on scores and their float neighbours, +-Inf,
+// strided keys, huge norms (untrusted bounds), prefix limits 0..n.
+RC_GTEST_PROP(IndexProps, BatchReportEqualsScanOnEveryTarget, ()) {
+  IndexCase c = *GenCase();
+  c.m = *rc::gen::weightedOneOf<size_t>({{3, rc::gen::inRange<size_t>(1, 40)},
+                                         {1, rc::gen::inRange<size_t>(120, 300)}});
+  const size_t pad = *rc::gen::inRange<size_t>(0, 4);
+  RC_LOG() << c.Describe() << " pad=" << pad << "\n";
+  const CaseData data = MakeData(c);
+  std::vector<float> strided(c.n * (c.d + pad), -7.0f);
+  for (size_t j = 0; j < c.n; ++j) {
+    std::copy_n(data.keys.begin() + j * c.d, c.d, strided.begin() + j * (c.d + pad));
+  }
+  std::mt19937_64 rng(c.seed ^ 0x9e3779b97f4a7c15ull);
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    ScanIndex scan(1);
+    scan.Build(ConstMatrixView(data.keys.data(), c.n, c.d), c.scale);
+    std::vector<float> b(c.m);
+    std::vector<uint32_t> limits(c.m);
+    for (size_t i = 0; i < c.m; ++i) {
+      const std::span<const float> q(data.queries.data() + i * c.d, c.d);
+      const std::vector<float> cands = Thresholds(scan, q, c.seed + i);
+      b[i] = cands[rng() % cands.size()];
+      limits[i] = static_cast<uint32_t>(rng() % 4 == 0 ? c.n : rng() % (c.n + 1));
+    }
+    ThreadPool pool(c.threads);
+    BatchReportInput in;
+    in.keys = ConstMatrixView(strided.data(), c.n, c.d, c.d + pad);
+    in.key_norm_max = 0.0;
+    for (size_t j = 0; j < c.n; ++j) {
+      in.key_norm_max = std::max(in.key_norm_max, index_detail::NormUp(data.keys.data() + j * c.d, c.d));
+    }
+    in.scale = c.scale;
+    in.q = ConstMatrixView(data.queries.data(), c.m, c.d);
+    in.b = b;
+    in.limits = limits;
+    ReportBatch got;
+    const uint64_t candidates = BatchReport(in, &pool, &got);
+    RC_ASSERT(got.queries() == c.m);
+    for (size_t i = 0; i < c.m; ++i) {
+      std::vector<uint32_t> expected;
+      scan.Query(in.q.RowSpan(i), b[i], &expected, nullptr);
+      expected.erase(std::remove_if(expected.begin(), expected.end(),
+                                    [&](uint32_t id) { return id >= limits[i]; }),
+                     expected.end());
+      const auto ids = got.Ids(i);
+      const std::vector<uint32_t> g(ids.begin(), ids.end());
+      if (g != Sorted(expected)) {
+        RC_LOG() << hwy::TargetName(target) << " query " << i << " b=" << b[i]
+                 << " limit=" << limits[i] << ": got " << g.size() << " expected "
+                 << expected.size() << "\n";
+      }
+      RC_ASSERT(g == Sorted(expected));  // ascending and equal
+    }
+    RC_ASSERT(candidates >= got.ids.size());
   }
 }
 
