@@ -9,6 +9,7 @@
 #include "core/base/error.h"
 #include "sim/build_info.h"
 #include "sim/report_analysis.h"
+#include "sim/report_inspect.h"
 #include "sim/report_tables.h"
 
 namespace hsr::sim {
@@ -66,6 +67,7 @@ std::string RenderReport(const ResultSet& set, const PlotResult* plots,
   out += ConfigurationSection(set);
   out += SpeedupSection(set.rows);
   out += ErrorSection(set.rows);
+  out += InspectSection(set);
   out += FitSection(time, reported);
   out += FigureSection(plots, plots_message);
   out += FailedSection(set.failed);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/base/error.h"
+#include "sim/report_inspect.h"
 
 namespace hsr::sim {
 namespace {
@@ -211,6 +212,7 @@ ResultSet ReadResults(const std::vector<std::string>& dirs) {
         out.sweep_configs.emplace_back(sweep.string(), std::move(j));
       }
     }
+    ReadInspectFiles(dir, out);
   }
   MergeResults(out);
   return out;

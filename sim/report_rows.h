@@ -52,6 +52,8 @@ struct ResultSet {
   std::vector<ReportRow> failed;  // failed rows not superseded by an ok row of their point
   // (path, sweep.json), keys in file order.
   std::vector<std::pair<std::string, nlohmann::ordered_json>> sweep_configs;
+  // (path, DIR/inspect/NAME.json) per-head keys-for-err files (sim/report_inspect.h).
+  std::vector<std::pair<std::string, nlohmann::json>> inspections;
   std::vector<std::string> warnings;  // one line each: conflicts, skipped truncated lines
   std::vector<std::string> notes;     // one line each: superseded failed rows, ...
   size_t lines_read = 0, duplicates_dropped = 0;

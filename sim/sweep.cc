@@ -24,6 +24,7 @@
 #include "sim/build_info.h"
 #include "sim/result_csv.h"
 #include "sim/result_row.h"
+#include "sim/sweep_inspect.h"
 #include "sim/timing.h"
 #include "sim/workload.h"
 
@@ -343,6 +344,14 @@ SweepSummary RunSweep(const SweepGrid& grid, const SweepOptions& opt) {
                                                  ex.dropped)
                                    : std::string(),
                         todo.size()));
+  }
+
+  // Per-head keys for softmax err=1e-3 of recorded / fitted workloads (sim/sweep_inspect.h):
+  // once per folder (an existing file is kept), failures are warnings.
+  const SweepInspectResult inspected = WriteSweepInspections(grid, opt.out_dir);
+  if (opt.log) {
+    for (const auto& line : inspected.logs) opt.log(line);
+    for (const auto& w : inspected.warnings) opt.log("warning: " + w);
   }
 
   // 3. Run.

@@ -23,6 +23,7 @@
 #include "sim/result_csv.h"
 #include "sim/sweep.h"
 #include "sim/sweep_grid.h"
+#include "sim/sweep_inspect.h"
 
 namespace hsr::sim {
 namespace {
@@ -323,6 +324,67 @@ TEST_F(SweepTest, AFailingPointIsRecordedAndTheSweepGoesOn) {
   EXPECT_EQ(r.failed, 3u);
   EXPECT_EQ(PointIds(dir).size(), 6u);
   EXPECT_EQ(Rows(dir).size(), 6u * 3u);
+}
+
+// Recorded / fitted workloads with softmax points get DIR/inspect/NAME.json once (per-head keys
+// for err=1e-3, sim/sweep_inspect.h); a resumed sweep keeps the file; generated workloads and
+// relu-only grids get none.
+TEST_F(SweepTest, InspectFileIsWrittenOnceForRecordedSoftmaxWorkloads) {
+  const std::string npz =
+      std::string("npz:") + HSR_SOURCE_DIR + "/sim/io/testdata/tinylm-code-8.npz";
+  SweepGrid g = Tiny();
+  g.workload = {"gaussian", npz};
+  g.n = {256};
+  g.attention = {"softmax"};
+  const fs::path dir = TempDir("inspect");
+  std::vector<std::string> log;
+  SweepOptions o = Options(dir);
+  o.log = [&](const std::string& line) { log.push_back(line); };
+  EXPECT_EQ(RunSweep(g, o).failed, 0u);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir / "inspect")) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);  // the npz only: gaussian is generated
+  const std::string name = SweepInspectFileName(npz + ",m=all");
+  EXPECT_EQ(files[0].filename().string(), name);
+  const json j = json::parse(Slurp(files[0]));
+  EXPECT_EQ(j.at("grid_workloads"), json::array({npz}));
+  EXPECT_EQ(j.at("queries"), kSweepInspectQueries);
+  ASSERT_EQ(j.at("heads").size(), j.at("q_heads").get<size_t>());
+  for (const auto& h : j.at("heads")) {
+    const json& k = h.at("keys_for_err");
+    EXPECT_EQ(k.at("err"), kSweepInspectErr);
+    // Fractions of the visible keys; the true minimum never needs more than a certificate.
+    for (const char* c : {"tau", "sketch", "engine", "true"}) {
+      EXPECT_GT(k.at(c).get<double>(), 0.0) << c;
+      EXPECT_LE(k.at(c).get<double>(), 1.0) << c;
+    }
+    EXPECT_LE(k.at("true").get<double>(), k.at("sketch").get<double>());
+    EXPECT_LE(k.at("true").get<double>(), k.at("tau").get<double>());
+  }
+  EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& l) {
+    return l.rfind("inspect ", 0) == 0;
+  }));
+  // Resume: the existing file is kept as it is (not recomputed).
+  std::ofstream(files[0], std::ios::binary | std::ios::trunc) << "{\"marker\": 1}\n";
+  EXPECT_EQ(RunSweep(g, Options(dir)).ran, 0u);
+  EXPECT_EQ(Slurp(files[0]), "{\"marker\": 1}\n");
+  // A fitted spec inspects the recording it is fitted to (all heads of the layer).
+  const auto fitted = SweepInspectSpec("fitted:npy:/rec,layer=3,n=4096,head=1");
+  ASSERT_TRUE(fitted.has_value());
+  EXPECT_EQ(fitted->kind, "npy");
+  EXPECT_EQ(fitted->Get("path"), "/rec");
+  EXPECT_EQ(fitted->Get("layer"), "3");
+  EXPECT_FALSE(fitted->Has("n"));
+  EXPECT_FALSE(fitted->Has("head"));
+  EXPECT_FALSE(SweepInspectSpec("gaussian:n=64").has_value());
+  // ReLU only: nothing to inspect.
+  SweepGrid relu = g;
+  relu.attention = {"relu"};
+  const fs::path dir2 = TempDir("inspect_relu");
+  RunSweep(relu, Options(dir2));
+  EXPECT_FALSE(fs::exists(dir2 / "inspect"));
+  fs::remove_all(dir);
+  fs::remove_all(dir2);
 }
 
 TEST(ResultCsvTest, QuotesAndNulls) {
