@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/attention/score-inl.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -46,9 +47,14 @@ HWY_INLINE size_t ReportRun(const float* HWY_RESTRICT q, const float* HWY_RESTRI
 HWY_INLINE size_t RecheckIds(const float* HWY_RESTRICT q, const float* HWY_RESTRICT keys,
                              size_t d, float scale, float b, const uint32_t* cand,
                              size_t count, std::vector<uint32_t>* out) {
+  constexpr size_t kAhead = 4;  // scattered rows: prefetch every line of the row 4 ids ahead
   size_t found = 0;
   float s;
   for (size_t i = 0; i < count; ++i) {
+    if (i + kAhead < count) {
+      const float* next = keys + static_cast<size_t>(cand[i + kAhead]) * d;
+      for (size_t off = 0; off < d; off += 16) hwy::Prefetch(next + off);
+    }
     ScoreRun(q, keys + static_cast<size_t>(cand[i]) * d, d, d, 1, scale, &s);
     if (s > b) {
       out->push_back(cand[i]);
