@@ -110,16 +110,6 @@ const std::vector<std::string>& CsvColumns() {
   return cols;
 }
 
-std::string SpecText(const WorkloadSpec& spec) {
-  std::string s = spec.kind;
-  char sep = ':';
-  for (const auto& [k, v] : spec.keys) {
-    s += sep + (k == "path" ? v : k + "=" + v);
-    sep = ',';
-  }
-  return s;
-}
-
 struct ExistingRows {
   std::vector<std::string> lines;  // kept lines, without '\n'
   std::set<std::string> done;      // point ids with all their rows
@@ -208,7 +198,7 @@ std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const 
     r.cpu_target = CpuTargetName();
     r.threads = BackendThreads(backend, pc.bench.threads);
     r.backend = backend;
-    r.workload = SpecText(pc.spec);
+    r.workload = pc.spec.ToString();
     r.mode = p.prefill ? "prefill" : "decode";
     r.causal = pc.bench.params.causal;
     r.attention = std::string(ToString(pc.bench.params.kind));

@@ -18,16 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Text(const WorkloadSpec& spec) {
-  std::string s = spec.kind;
-  char sep = ':';
-  for (const auto& [k, v] : spec.keys) {
-    s += sep + (k == "path" ? v : k + "=" + v);
-    sep = ',';
-  }
-  return s;
-}
-
 // Writes path via path.tmp + rename (a reader never sees half a file).
 void WriteAtomically(const fs::path& path, const std::string& data) {
   const fs::path tmp = path.string() + ".tmp";
@@ -89,7 +79,7 @@ SweepInspectResult WriteSweepInspections(const SweepGrid& grid, const std::strin
     try {
       const auto spec = SweepInspectSpec(gw);
       if (!spec) continue;
-      const std::string text = Text(*spec);
+      const std::string text = spec->ToString();
       auto [it, fresh] = todo.try_emplace(text, *spec, std::vector<std::string>{});
       if (fresh) order.push_back(text);
       it->second.second.push_back(gw);

@@ -86,6 +86,16 @@ void WorkloadSpec::Set(std::string_view key, std::string value) {
   keys.emplace_back(std::string(key), std::move(value));
 }
 
+std::string WorkloadSpec::ToString() const {
+  std::string s = kind;
+  char sep = ':';
+  for (const auto& [k, v] : keys) {
+    s += sep + (k == "path" ? v : k + "=" + v);
+    sep = ',';
+  }
+  return s;
+}
+
 WorkloadSpec ParseWorkloadSpec(std::string_view spec) {
   WorkloadSpec out;
   const size_t colon = spec.find(':');

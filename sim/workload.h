@@ -57,6 +57,8 @@ class WorkloadSpec {
   std::optional<std::string> Get(std::string_view key) const;
   // Sets or replaces a key (command-line flags override spec keys this way).
   void Set(std::string_view key, std::string value);
+  // "kind:k=v,k=v" (a `path` key is written as its bare value), as ParseWorkloadSpec reads it.
+  std::string ToString() const;
 };
 
 // Splits "kind:k=v,k=v" (a bare "kind" is allowed). Throws hsr::Error on a malformed spec
