@@ -85,6 +85,16 @@ HWY_INLINE void AccumulateCols(D df, const float* HWY_RESTRICT p, size_t bk, con
   }
 }
 
+// The last r < kCols columns in one block (see ScoreRest: single columns are FMA-latency bound).
+template <size_t kC, class D>
+HWY_INLINE void AccumulateRest(D df, const float* HWY_RESTRICT p, size_t bk, const float* v,
+                               size_t v_stride, size_t c0, size_t r, float* HWY_RESTRICT ot) {
+  if constexpr (kC > 0) {
+    if (r == kC) return AccumulateCols<kC>(df, p, bk, v, v_stride, c0, ot);
+    AccumulateRest<kC - 1>(df, p, bk, v, v_stride, c0, r, ot);
+  }
+}
+
 // Per sub-block state in scratch: qt (d x W), ot (dv x W), lane_f (8 x W: thresholds, limits
 // as int32, ref, l).
 struct TileBlock {
@@ -192,7 +202,7 @@ HWY_INLINE void TileStep(D df, const dense_hwy_detail::Job& job, const ConstMatr
   const float* vt = V.Row(j0);
   size_t c = 0;
   for (; c + kCols <= dv; c += kCols) AccumulateCols<kCols>(df, st, bk, vt, V.stride, c, ot);
-  for (; c < dv; ++c) AccumulateCols<1>(df, st, bk, vt, V.stride, c, ot);
+  AccumulateRest<kCols - 1>(df, st, bk, vt, V.stride, c, dv - c, ot);
 }
 
 // Rows [r0, r0 + count) (count <= TileTaskRows) of kv head g against keys [kb, ke), as
