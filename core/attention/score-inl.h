@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -101,6 +102,12 @@ HWY_INLINE void ScoreRun(const float* HWY_RESTRICT q, const float* HWY_RESTRICT 
     scores[j + 3] = scale * DotTail(q, k3, full, dim, hn::GetLane(hn::SumOfLanes(df, hn::Add(a3, b3))));
   }
   for (; j < count; ++j) scores[j] = scale * DotOne(df, q, k + j * k_stride, full, dim);
+}
+
+// Prefetches every cache line of one row of `len` floats (scattered rows: the recheck and
+// gathers of reported keys issue it a few ids ahead of use).
+HWY_INLINE void PrefetchRow(const float* row, size_t len) {
+  for (size_t off = 0; off < len; off += 16) hwy::Prefetch(row + off);
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)

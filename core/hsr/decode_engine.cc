@@ -215,6 +215,13 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   std::vector<IndexStats> index_stats(pool_->NumThreads());
   std::vector<Scratch> scratch(pool_->NumThreads());
 
+  // Rows run in turn when each index query uses its own pool; the engine's pool is then idle
+  // during a row's gather, which splits its ids over it (parts of >= kGatherPart ids, summed in
+  // part order, so the result depends on the thread count only).
+  const bool rows_parallel = options_.index_threads == 1 && pool_->NumThreads() > 1;
+  constexpr size_t kGatherPart = 1024;
+  std::vector<float> gather_parts;
+
   auto run_row = [&](size_t task, size_t thread) {
     Scratch& sc = scratch[thread];
     IndexStats& ist = index_stats[thread];
@@ -277,10 +284,14 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
         have_tail = false;  // no per-key bounds on this path: the tau certificate applies
       } else {
         have_tail = hd.index->QueryPrefixTail(std::span<const float>(qr, c.d), thr, visible,
-                                              &sc.ids, &one, c.relu ? nullptr : &tail);
-        sc.scores.resize(sc.ids.size());
-        c.kern.score_ids(qr, hd.k, c.d, sc.ids.data(), sc.ids.size(), c.scale, sc.scores.data());
-        rs.bytes_read += sc.ids.size() * c.d * sizeof(float);  // rescored K rows
+                                              &sc.ids, &one, c.relu ? nullptr : &tail,
+                                              &sc.scores);
+        if (sc.scores.size() != sc.ids.size()) {  // the index did not score its report
+          sc.scores.resize(sc.ids.size());
+          c.kern.score_ids(qr, hd.k, c.d, sc.ids.data(), sc.ids.size(), c.scale,
+                           sc.scores.data());
+          rs.bytes_read += sc.ids.size() * c.d * sizeof(float);  // rescored K rows
+        }
       }
       ist.Merge(one);
       ++rs.queries;
@@ -289,8 +300,22 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     };
     auto accumulate = [&](const std::vector<uint32_t>& ids, double total) {
       sc.acc.assign(c.dv, 0.0f);
-      c.kern.gather_accumulate(hd.v, c.dv, ids.data(), sc.weights.data(), ids.size(),
-                               sc.acc.data());
+      const size_t parts =
+          rows_parallel ? 1 : std::min(pool_->NumThreads(), ids.size() / kGatherPart);
+      if (parts <= 1) {
+        c.kern.gather_accumulate(hd.v, c.dv, ids.data(), sc.weights.data(), ids.size(),
+                                 sc.acc.data());
+      } else {
+        gather_parts.assign(parts * c.dv, 0.0f);
+        pool_->Run(parts, [&](size_t part, size_t /*thread*/) {
+          const size_t b0 = ids.size() * part / parts, b1 = ids.size() * (part + 1) / parts;
+          c.kern.gather_accumulate(hd.v, c.dv, ids.data() + b0, sc.weights.data() + b0, b1 - b0,
+                                   gather_parts.data() + part * c.dv);
+        });
+        for (size_t part = 0; part < parts; ++part) {
+          for (size_t col = 0; col < c.dv; ++col) sc.acc[col] += gather_parts[part * c.dv + col];
+        }
+      }
       rs.bytes_read += ids.size() * c.dv * sizeof(float);
       const double inv = 1.0 / total;
       for (size_t col = 0; col < c.dv; ++col) o[col] = static_cast<float>(sc.acc[col] * inv);
@@ -425,7 +450,7 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     accumulate_softmax(M);
   };
 
-  if (options_.index_threads == 1 && pool_->NumThreads() > 1) {
+  if (rows_parallel) {
     pool_->Run(rows, run_row);
   } else {
     for (size_t task = 0; task < rows; ++task) run_row(task, 0);

@@ -15,7 +15,6 @@
 #include <stdint.h>
 
 #include "core/attention/score-inl.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -24,11 +23,6 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 constexpr size_t kPrefetchAhead = 8;  // rows in flight while gathering scattered ids
-
-// Prefetches the cache lines of one row of `len` floats.
-HWY_INLINE void PrefetchRow(const float* row, size_t len) {
-  for (size_t off = 0; off < len; off += 16) hwy::Prefetch(row + off);
-}
 
 // scores[i] = ScoreRun(q, K[ids[i]]) (K rows of d floats, stride d), i in [0, count).
 HWY_INLINE void ScoreIdsImpl(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, size_t d,
@@ -41,13 +35,13 @@ HWY_INLINE void ScoreIdsImpl(const float* HWY_RESTRICT q, const float* HWY_RESTR
   }
 }
 
-// acc[c] += sum_i w[i] * V[ids[i]][c] for c in [0, dv); V rows of dv floats, stride dv.
-// Columns in blocks of eight (then four, one) vectors held in registers while all rows stream
-// past.
-HWY_INLINE void GatherAccumulateImpl(const float* HWY_RESTRICT v, size_t dv,
-                                     const uint32_t* HWY_RESTRICT ids,
-                                     const float* HWY_RESTRICT w, size_t count,
-                                     float* HWY_RESTRICT acc) {
+// acc[c] += sum_i w[i] * V[ids[i]][c] for one block of ids (their rows fit in L1); V rows of
+// dv floats, stride dv. Columns in blocks of eight (then four, one) vectors held in registers
+// while the block's rows stream past; the first column pass prefetches rows kPrefetchAhead ids
+// ahead, up to `avail` ids (>= count) from ids on.
+HWY_INLINE void GatherBlock(const float* HWY_RESTRICT v, size_t dv,
+                            const uint32_t* HWY_RESTRICT ids, const float* HWY_RESTRICT w,
+                            size_t count, size_t avail, float* HWY_RESTRICT acc) {
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   size_t c = 0;
@@ -58,7 +52,7 @@ HWY_INLINE void GatherAccumulateImpl(const float* HWY_RESTRICT v, size_t dv,
     auto a4 = hn::LoadU(df, acc + c + 4 * N), a5 = hn::LoadU(df, acc + c + 5 * N);
     auto a6 = hn::LoadU(df, acc + c + 6 * N), a7 = hn::LoadU(df, acc + c + 7 * N);
     for (size_t i = 0; i < count; ++i) {
-      if (c == 0 && i + kPrefetchAhead < count) {
+      if (c == 0 && i + kPrefetchAhead < avail) {
         PrefetchRow(v + static_cast<size_t>(ids[i + kPrefetchAhead]) * dv, dv);
       }
       const float* row = v + static_cast<size_t>(ids[i]) * dv + c;
@@ -86,7 +80,7 @@ HWY_INLINE void GatherAccumulateImpl(const float* HWY_RESTRICT v, size_t dv,
     auto a2 = hn::LoadU(df, acc + c + 2 * N), a3 = hn::LoadU(df, acc + c + 3 * N);
     for (size_t i = 0; i < count; ++i) {
       // The first column block prefetches whole rows: later blocks find them in cache.
-      if (c < 4 * N && i + kPrefetchAhead < count) {
+      if (c < 4 * N && i + kPrefetchAhead < avail) {
         PrefetchRow(v + static_cast<size_t>(ids[i + kPrefetchAhead]) * dv, dv);
       }
       const float* row = v + static_cast<size_t>(ids[i]) * dv + c;
@@ -113,6 +107,20 @@ HWY_INLINE void GatherAccumulateImpl(const float* HWY_RESTRICT v, size_t dv,
     float s = acc[c];
     for (size_t i = 0; i < count; ++i) s += w[i] * v[static_cast<size_t>(ids[i]) * dv + c];
     acc[c] = s;
+  }
+}
+
+// acc[c] += sum_i w[i] * V[ids[i]][c] for c in [0, dv), i in [0, count). Ids in blocks of
+// kGatherIds so that the later column passes (dv > 8 vectors) find the rows in L1; each
+// accumulator lane still adds the rows in id order, so the blocking does not change results.
+constexpr size_t kGatherIds = 32;
+HWY_INLINE void GatherAccumulateImpl(const float* HWY_RESTRICT v, size_t dv,
+                                     const uint32_t* HWY_RESTRICT ids,
+                                     const float* HWY_RESTRICT w, size_t count,
+                                     float* HWY_RESTRICT acc) {
+  for (size_t i0 = 0; i0 < count; i0 += kGatherIds) {
+    const size_t bc = count - i0 < kGatherIds ? count - i0 : kGatherIds;
+    GatherBlock(v, dv, ids + i0, w + i0, bc, count - i0, acc);
   }
 }
 

@@ -33,7 +33,8 @@ void HalfSpaceIndex::QueryBatch(ConstMatrixView q, std::span<const float> b, Rep
 
 bool HalfSpaceIndex::QueryPrefixTail(std::span<const float> q, float b, size_t visible,
                                      std::vector<uint32_t>* ids, IndexStats* st,
-                                     double* /*tail*/) const {
+                                     double* /*tail*/, std::vector<float>* scores) const {
+  if (scores) scores->clear();
   HSR_CHECK(visible <= size(), "{} QueryPrefixTail: expected visible <= n={}, got {}", Name(),
             size(), visible);
   Query(q, b, ids, st);

@@ -75,8 +75,12 @@ class HalfSpaceIndex {
   // also sets *tail >= sum over the unreported keys j < visible of exp(ScoreRun(q, k_j) - b)
   // (every term <= 1, so *tail <= visible - |ids|) and returns true; otherwise leaves *tail
   // alone and returns false. Default: Query, then drop ids >= visible.
+  // scores (may be null): cleared; an index that scores its reports anyway (sketch8's recheck)
+  // sets scores[i] = ScoreRun(q, k_ids[i]) for every reported id; others leave it empty and
+  // the caller scores the ids itself.
   virtual bool QueryPrefixTail(std::span<const float> q, float b, size_t visible,
-                               std::vector<uint32_t>* ids, IndexStats* st, double* tail) const;
+                               std::vector<uint32_t>* ids, IndexStats* st, double* tail,
+                               std::vector<float>* scores = nullptr) const;
   // Per-key certified upper bounds of keys [0, visible): ub[j] + *tiny >= ScoreRun(q, k_j) for
   // every j, *max = max_j ub[j]. Returns false (nothing written) when the index has no per-key
   // bounds or does not trust them for this q. A NaN bound (a corrupted index) is an hsr::Error.

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "core/attention/score-inl.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -23,10 +22,11 @@ namespace hsr {
 namespace HWY_NAMESPACE {
 
 // Appends id_base + j for every row j in [0, count) of keys (stride d) with
-// ScoreRun(q, row j) > b. Returns the number appended.
+// ScoreRun(q, row j) > b (and the score to scores when it is not null). Returns the number
+// appended.
 HWY_INLINE size_t ReportRun(const float* HWY_RESTRICT q, const float* HWY_RESTRICT keys,
                             size_t d, size_t count, float scale, float b, uint32_t id_base,
-                            std::vector<uint32_t>* out) {
+                            std::vector<uint32_t>* out, std::vector<float>* out_scores = nullptr) {
   constexpr size_t kChunk = 128;
   HWY_ALIGN float scores[kChunk];
   size_t found = 0;
@@ -36,6 +36,7 @@ HWY_INLINE size_t ReportRun(const float* HWY_RESTRICT q, const float* HWY_RESTRI
     for (size_t j = 0; j < c; ++j) {
       if (scores[j] > b) {
         out->push_back(id_base + static_cast<uint32_t>(j0 + j));
+        if (out_scores) out_scores->push_back(scores[j]);
         ++found;
       }
     }
@@ -43,21 +44,21 @@ HWY_INLINE size_t ReportRun(const float* HWY_RESTRICT q, const float* HWY_RESTRI
   return found;
 }
 
-// Rechecks candidate ids (rows of keys, stride d) with ScoreRun; appends those with s > b.
+// Rechecks candidate ids (rows of keys, stride d) with ScoreRun; appends those with s > b to
+// out, and their scores to scores when it is not null.
 HWY_INLINE size_t RecheckIds(const float* HWY_RESTRICT q, const float* HWY_RESTRICT keys,
                              size_t d, float scale, float b, const uint32_t* cand,
-                             size_t count, std::vector<uint32_t>* out) {
+                             size_t count, std::vector<uint32_t>* out,
+                             std::vector<float>* scores = nullptr) {
   constexpr size_t kAhead = 4;  // scattered rows: prefetch every line of the row 4 ids ahead
   size_t found = 0;
   float s;
   for (size_t i = 0; i < count; ++i) {
-    if (i + kAhead < count) {
-      const float* next = keys + static_cast<size_t>(cand[i + kAhead]) * d;
-      for (size_t off = 0; off < d; off += 16) hwy::Prefetch(next + off);
-    }
+    if (i + kAhead < count) PrefetchRow(keys + static_cast<size_t>(cand[i + kAhead]) * d, d);
     ScoreRun(q, keys + static_cast<size_t>(cand[i]) * d, d, d, 1, scale, &s);
     if (s > b) {
       out->push_back(cand[i]);
+      if (scores) scores->push_back(s);
       ++found;
     }
   }

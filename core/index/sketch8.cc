@@ -152,27 +152,35 @@ HWY_INLINE double ChunkTail(const float* HWY_RESTRICT ub, size_t count, float b,
 
 using RangeOut = Sketch8Index::RangeOut;
 
-// Filters keys [begin, end) and rechecks the candidates (appended to out when they score > b).
+// Filters keys [begin, end) and rechecks the candidates (appended to out when they score > b,
+// their scores to scores when it is not null). A chunk's candidate rows are prefetched as soon
+// as they are known and rechecked after the next chunk's bounds: the scattered recheck rows
+// arrive while the code rows stream (rechecking at once stalled on DRAM latency).
 HWY_INLINE RangeOut FilterRange(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
                                 const float* q, float b, float b_eff, size_t begin, size_t end,
-                                bool want_tail, std::vector<uint32_t>* out) {
+                                bool want_tail, std::vector<uint32_t>* out,
+                                std::vector<float>* scores) {
   RangeOut r;
   if (!qc.trusted) {
     ReportRun(q, L.keys + begin * L.d, L.d, end - begin, L.scale, b,
-              static_cast<uint32_t>(begin), out);
+              static_cast<uint32_t>(begin), out, scores);
     r.candidates = end - begin;
     return r;
   }
   HWY_ALIGN int32_t I[kSketchChunk];
   HWY_ALIGN float ub[kSketchChunk];
-  uint32_t cand[kSketchChunk];
+  uint32_t cand[2][kSketchChunk];
+  size_t pending = 0;  // candidates of the previous chunk, in cand[1 - cur]
+  size_t cur = 0;
   for (size_t j0 = begin; j0 < end; j0 += kSketchChunk) {
     const size_t count = std::min(kSketchChunk, end - j0);
     ChunkBounds(L, qc, j0, count, I, ub);
+    uint32_t* cd = cand[cur];
     size_t nc = 0;
     bool nan = false;
+    // Scalar and branch-free: measured faster here than Highway 1.0.3's AVX2 CompressStore.
     for (size_t i = 0; i < count; ++i) {
-      cand[nc] = static_cast<uint32_t>(j0 + i);
+      cd[nc] = static_cast<uint32_t>(j0 + i);
       nc += !(ub[i] <= b_eff);
       nan |= std::isnan(ub[i]);
     }
@@ -184,30 +192,37 @@ HWY_INLINE RangeOut FilterRange(const Sketch8Index::Layout& L, const Sketch8Inde
     }
     r.candidates += nc;
     if (want_tail) r.tail += ChunkTail(ub, count, b, b_eff);
-    RecheckIds(q, L.keys, L.d, L.scale, b, cand, nc, out);
+    for (size_t i = 0; i < nc; ++i) PrefetchRow(L.keys + static_cast<size_t>(cd[i]) * L.d, L.d);
+    RecheckIds(q, L.keys, L.d, L.scale, b, cand[1 - cur], pending, out, scores);
+    pending = nc;
+    cur = 1 - cur;
   }
+  RecheckIds(q, L.keys, L.d, L.scale, b, cand[1 - cur], pending, out, scores);
   return r;
 }
 
 // Keys [0, visible): the report into ids; *out gets candidates, tail (when want_tail), NaN key.
 void Sketch8QueryT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
                    const float* q, float b, float b_eff, size_t visible, bool want_tail,
-                   ThreadPool* pool, std::vector<uint32_t>* ids, RangeOut* out) {
+                   ThreadPool* pool, std::vector<uint32_t>* ids, std::vector<float>* scores,
+                   RangeOut* out) {
   const size_t tasks = (visible + kSketchTask - 1) / kSketchTask;
   if (pool->NumThreads() == 1 || tasks < 2) {
-    *out = FilterRange(L, qc, q, b, b_eff, 0, visible, want_tail, ids);
+    *out = FilterRange(L, qc, q, b, b_eff, 0, visible, want_tail, ids, scores);
     return;
   }
   std::vector<std::vector<uint32_t>> parts(tasks);
+  std::vector<std::vector<float>> part_scores(scores ? tasks : 0);
   std::vector<RangeOut> outs(tasks);
   pool->Run(tasks, [&](size_t task, size_t /*thread*/) {
     const size_t begin = task * kSketchTask;
     outs[task] = FilterRange(L, qc, q, b, b_eff, begin, std::min(visible, begin + kSketchTask),
-                             want_tail, &parts[task]);
+                             want_tail, &parts[task], scores ? &part_scores[task] : nullptr);
   });
   *out = RangeOut{};
   for (size_t t = 0; t < tasks; ++t) {
     ids->insert(ids->end(), parts[t].begin(), parts[t].end());
+    if (scores) scores->insert(scores->end(), part_scores[t].begin(), part_scores[t].end());
     out->candidates += outs[t].candidates;
     out->tail += outs[t].tail;
     if (out->nan_key < 0) out->nan_key = outs[t].nan_key;
@@ -391,29 +406,32 @@ Sketch8Index::Layout Sketch8Index::GetLayout() const {
 void Sketch8Index::Query(std::span<const float> q, float b, std::vector<uint32_t>* ids,
                          IndexStats* st) const {
   keys_.ValidateQuery("sketch8 Query", q, b);
-  Run(q, b, keys_.n(), ids, st, nullptr);
+  Run(q, b, keys_.n(), ids, st, nullptr, nullptr);
 }
 
 bool Sketch8Index::QueryPrefixTail(std::span<const float> q, float b, size_t visible,
                                    std::vector<uint32_t>* ids, IndexStats* st,
-                                   double* tail) const {
+                                   double* tail, std::vector<float>* scores) const {
   keys_.ValidateQuery("sketch8 Query", q, b);
   HSR_CHECK(visible <= keys_.n(), "sketch8 QueryPrefixTail: expected visible <= n={}, got {}",
             keys_.n(), visible);
-  return Run(q, b, visible, ids, st, tail);
+  return Run(q, b, visible, ids, st, tail, scores);
 }
 
 bool Sketch8Index::Run(std::span<const float> q, float b, size_t visible,
-                       std::vector<uint32_t>* ids, IndexStats* st, double* tail) const {
+                       std::vector<uint32_t>* ids, IndexStats* st, double* tail,
+                       std::vector<float>* scores) const {
   ids->clear();
+  if (scores) scores->clear();
   const QueryCode qc = Quantise(q);
   const float b_eff = RoundDown(double{b} - qc.tiny);
   const bool want_tail = tail != nullptr && qc.trusted;
   Sketch8Index::RangeOut r;
   HWY_DYNAMIC_DISPATCH(Sketch8QueryT)(GetLayout(), qc, q.data(), b, b_eff, visible, want_tail,
-                                      pool_.get(), ids, &r);
+                                      pool_.get(), ids, scores, &r);
   if (r.nan_key >= 0) {
     ids->clear();
+    if (scores) scores->clear();
     Fail("sketch8: expected finite score bounds, got NaN for key {} (corrupted sketch)",
          r.nan_key);
   }

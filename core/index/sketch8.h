@@ -37,7 +37,8 @@ class Sketch8Index : public HalfSpaceIndex {
              IndexStats* st) const override;
   // Softmax tail and per-key bounds (issue 9; proofs in sketch8.cc): one pass over the sketch.
   bool QueryPrefixTail(std::span<const float> q, float b, size_t visible,
-                       std::vector<uint32_t>* ids, IndexStats* st, double* tail) const override;
+                       std::vector<uint32_t>* ids, IndexStats* st, double* tail,
+                       std::vector<float>* scores = nullptr) const override;
   bool KeyBounds(std::span<const float> q, size_t visible, float* ub, float* max, double* tiny,
                  IndexStats* st) const override;
   // The float32 keys (n x d, row-major) and score scale the index was built with.
@@ -80,7 +81,7 @@ class Sketch8Index : public HalfSpaceIndex {
  private:
   void AppendRow(const float* key);
   bool Run(std::span<const float> q, float b, size_t visible, std::vector<uint32_t>* ids,
-           IndexStats* st, double* tail) const;
+           IndexStats* st, double* tail, std::vector<float>* scores) const;
   QueryCode Quantise(std::span<const float> q) const;
   Layout GetLayout() const;
 

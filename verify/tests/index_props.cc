@@ -12,6 +12,7 @@
 #include <hwy/targets.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <iostream>
@@ -25,6 +26,7 @@
 
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
+#include "core/hsr/sparse_kernels.h"
 #include "core/index/batch_report.h"
 #include "core/index/key_store.h"
 #include "core/index/half_space_index.h"
@@ -201,6 +203,27 @@ RC_GTEST_PROP(IndexProps, EveryIndexReportsScansSetOnEveryTarget, ()) {
           RC_ASSERT(st.queries == 1u);
           // balltree reports whole subtrees without recheck (their lower bound is > b).
           if (index->Name() != "balltree") RC_ASSERT(st.candidates >= st.reported);
+          // The prefix query with scores: the ids below `visible`, and scores (when the index
+          // returns them) bit-identical to the engine's own ScoreRun of those ids.
+          const size_t visible = c.n == 0 ? 0 : (c.seed + i) % (c.n + 1);
+          std::vector<uint32_t> prefix, prefix_expected;
+          std::vector<float> scores;
+          double tail = 0.0;
+          index->QueryPrefixTail(q, b, visible, &prefix, nullptr, &tail, &scores);
+          for (uint32_t id : expected) {
+            if (id < visible) prefix_expected.push_back(id);
+          }
+          RC_ASSERT(Sorted(prefix) == prefix_expected);
+          if (!scores.empty()) {
+            RC_ASSERT(scores.size() == prefix.size());
+            std::vector<float> rescored(prefix.size());
+            GetSparseKernels().score_ids(q.data(), data.keys.data(), c.d, prefix.data(),
+                                         prefix.size(), c.scale, rescored.data());
+            for (size_t t = 0; t < prefix.size(); ++t) {
+              RC_ASSERT(std::bit_cast<uint32_t>(scores[t]) == std::bit_cast<uint32_t>(rescored[t]));
+            }
+          }
+          if (index->Name() == "sketch8") RC_ASSERT(scores.size() == prefix.size());
         }
       }
     }
