@@ -104,8 +104,8 @@ int Verify(const std::vector<std::string>& args) {
                p.failed, p.name);
   }
   if (r.skipped) {
-    fmt::print("skipped {} softmax run(s) of non-dense backends (their certificate check is not "
-               "wired into verify yet; ReLU runs are checked exactly)\n", r.skipped);
+    fmt::print("skipped {} run(s): softmax of approximate backends without per-row "
+               "certificates, or shapes a backend does not support\n", r.skipped);
   }
   if (!r.ok()) {
     fmt::print("{} failure(s); first: {} [{} {}]\n  reproduce: {}\n", r.failures.size(),

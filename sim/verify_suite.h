@@ -35,10 +35,10 @@ struct PropertyCount {
   size_t passed = 0, failed = 0;
 };
 
-// Dense backends (dense-*) must equal the oracle for softmax and ReLU. Other backends (hsr-cpu,
-// index-backed) are checked on ReLU^alpha only, which DESIGN.md §1 makes exact; their softmax
-// differs by up to the per-row certificate 2 eps max|v|, which this suite does not read yet, so
-// those runs are counted as skipped.
+// Dense backends (dense-*) must equal the oracle for softmax and ReLU. HSR backends must equal
+// it on ReLU^alpha, which DESIGN.md §1 makes exact; their softmax rows may differ by the per-row
+// certificate, so hsr-cpu's softmax output is checked against 2 eps max|v| + 2 tol row by row
+// (verify/cert_check.h) and other approximate backends' softmax runs are counted as skipped.
 bool ExactSoftmaxBackend(const std::string& backend);
 
 struct VerifyFailure {
@@ -50,7 +50,8 @@ struct VerifyReport {
   std::vector<VerifyFailure> failures;
   std::vector<std::string> targets;  // Highway targets checked
   size_t cases = 0;
-  size_t skipped = 0;  // softmax runs of non-dense backends (see ExactSoftmaxBackend)
+  size_t skipped = 0;  // softmax runs of approximate backends without per-row certificates
+                       // (hsr-cpu's are checked against them), unsupported shapes
   bool ok() const { return failures.empty(); }
 };
 
