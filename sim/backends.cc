@@ -65,6 +65,21 @@ const std::vector<Entry>& Registry() {
        [](size_t) { return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kF16); }},
       {"hsr-cuda-bf16", false,
        [](size_t) { return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kBf16); }},
+      // The same with the certified int8 sketch8 filter (reads ~1/2 of K's f16 bytes), the
+      // scan's exact recheck of its candidates: the same reported set as hsr-cuda*.
+      {"hsr-cuda-sketch", false,
+       [](size_t) {
+         return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kF32, gpu::HsrFilter::kSketch);
+       }},
+      {"hsr-cuda-sketch-f16", false,
+       [](size_t) {
+         return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kF16, gpu::HsrFilter::kSketch);
+       }},
+      {"hsr-cuda-sketch-bf16", false,
+       [](size_t) {
+         return std::make_unique<gpu::HsrCudaBackend>(gpu::KvDtype::kBf16,
+                                                      gpu::HsrFilter::kSketch);
+       }},
 #endif
   };
   return entries;

@@ -77,6 +77,10 @@ class Sketch8Index : public HalfSpaceIndex {
     const float* keys = nullptr;    // n x d (float32)
     float scale = 1.0f;
   };
+  // Read-only access for the GPU sketch stage (gpu/hsr/sketch_kv.h), which uploads these codes,
+  // a and w and quantises each query by this same code (no second copy of the quantisation).
+  Layout SketchLayout() const { return GetLayout(); }
+  QueryCode QuantiseQuery(std::span<const float> q) const { return Quantise(q); }
 
  private:
   void AppendRow(const float* key);

@@ -9,16 +9,25 @@
 #include "gpu/attention/cuda_session.h"
 #include "gpu/attention/dense_decode.h"
 #include "gpu/hsr/hsr_decode.h"
+#include "gpu/hsr/sketch_decode.h"
+#include "gpu/hsr/sketch_kv.h"
 
 namespace hsr::gpu {
 
-std::string HsrCudaBackend::NameFor(KvDtype dtype) {
-  return dtype == KvDtype::kF32 ? std::string("hsr-cuda")
-                                : "hsr-cuda-" + std::string(ToString(dtype));
+std::string HsrCudaBackend::NameFor(KvDtype dtype, HsrFilter filter) {
+  std::string name = filter == HsrFilter::kSketch ? "hsr-cuda-sketch" : "hsr-cuda";
+  if (dtype != KvDtype::kF32) {
+    name.push_back('-');
+    name.append(ToString(dtype));
+  }
+  return name;
 }
 
-HsrCudaBackend::HsrCudaBackend(KvDtype dtype)
-    : dtype_(dtype), name_(NameFor(dtype)), session_(std::make_unique<CudaSession>(name_)) {}
+HsrCudaBackend::HsrCudaBackend(KvDtype dtype, HsrFilter filter)
+    : dtype_(dtype),
+      filter_(filter),
+      name_(NameFor(dtype, filter)),
+      session_(std::make_unique<CudaSession>(name_)) {}
 
 HsrCudaBackend::~HsrCudaBackend() = default;
 
@@ -30,15 +39,77 @@ bool HsrCudaBackend::Supports(const AttentionShape& shape) const {
          DecodeShapeSupported(shape.d, shape.dv);
 }
 
-double HsrCudaBackend::Prepare(const KvCache& kv) {
-  if (session_->Cached(kv, dtype_)) return 0.0;
-  const DecodePlan shape = PlanDecode(name_.c_str(), 1, 1, 1, 0, kv.d(), kv.dv(), 1, 1);
+double HsrCudaBackend::Prepare(const KvCache& kv, float scale) {
+  if (scale == 0.0f) scale = AttentionParams{}.ScaleFor(kv.d());
   const auto t0 = std::chrono::steady_clock::now();
-  session_->Kv(name_, kv, dtype_, shape.dk_pad, shape.dv_pad);
+  bool built = false;
+  if (!session_->Cached(kv, dtype_)) {
+    const DecodePlan shape = PlanDecode(name_.c_str(), 1, 1, 1, 0, kv.d(), kv.dv(), 1, 1);
+    session_->Kv(name_, kv, dtype_, shape.dk_pad, shape.dv_pad);
+    built = true;
+  }
+  if (filter_ == HsrFilter::kSketch && kv.n() > 0) {
+    const size_t before = sketches_.size();
+    Sketch(name_, kv, scale);
+    built |= sketches_.size() != before;
+  }
+  if (!built) return 0.0;
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void HsrCudaBackend::ReleaseCache() { session_->ReleaseCache(); }
+void HsrCudaBackend::ReleaseCache() {
+  session_->ReleaseCache();
+  sketches_.clear();
+}
+
+const SketchKv& HsrCudaBackend::Sketch(const std::string& where, const KvCache& kv, float scale) {
+  for (const auto& s : sketches_) {
+    if (s->Matches(kv, dtype_, scale)) return *s;
+  }
+  sketches_.push_back(std::make_unique<SketchKv>(where, kv, dtype_, scale));
+  return *sketches_.back();
+}
+
+void HsrCudaBackend::SketchFilter(const std::string& where, ConstHeadsView q, const KvCache& kv,
+                                  const AttentionParams& p, const DecodePlan& plan,
+                                  float scale) {
+  const size_t rows = q.heads * q.rows, n = kv.n();
+  const DeviceKv& dkv = session_->Kv(where, kv, dtype_, plan.dk_pad, plan.dv_pad);
+  SketchFilterArgs f;
+  f.dtype = dtype_;
+  f.k = dkv.k();
+  f.n = n;
+  f.q = session_->q();
+  f.b = session_->b();
+  f.scale = scale;
+  f.counts = counts_.as<unsigned>();
+  f.ids = ids_.as<uint32_t>();
+  f.scores = scores_.as<float>();
+  f.capacity = capacity_;
+  cand_counts_.Reserve(std::max<size_t>(1, rows * sizeof(unsigned)));
+  f.cand_counts = cand_counts_.as<unsigned>();
+  if (n > 0 && rows > 0) {
+    const SketchKv& sk = Sketch(where, kv, scale);
+    const SketchQueries sq = QuantiseRows(sk.indexes(), q, p);
+    sketch_q_.Reserve(2 * sq.qhi.size());
+    sketch_q_.Upload(sq.qhi.data(), sq.qhi.size());
+    sketch_q_.Upload(sq.qlo.data(), sq.qlo.size(), sq.qhi.size());
+    sketch_params_.Reserve(sq.params.size() * sizeof(float));
+    sketch_params_.Upload(sq.params.data(), sq.params.size() * sizeof(float));
+    const size_t cand_capacity = plan.splits * plan.keys_per_split;
+    cand_.Reserve(std::max<size_t>(1, rows * cand_capacity * sizeof(uint32_t)));
+    f.codes = sk.codes();
+    f.a = sk.a();
+    f.w = sk.w();
+    f.d_pad = sk.d_pad();
+    f.qhi = sketch_q_.as<uint8_t>();
+    f.qlo = sketch_q_.as<uint8_t>() + sq.qhi.size();
+    f.params = sketch_params_.as<float>();
+    f.cand = cand_.as<uint32_t>();
+    f.cand_capacity = cand_capacity;
+  }
+  LaunchSketchFilter(plan, f);
+}
 
 void HsrCudaBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                              HeadsView out, AttentionStats* stats) {
@@ -81,9 +152,17 @@ void HsrCudaBackend::Decode(ConstHeadsView q, const KvCache& kv, const Attention
   f.ids = ids_.as<uint32_t>();
   f.scores = scores_.as<float>();
   f.capacity = capacity_;
-  LaunchHsrFilter(plan, f);
+  if (filter_ == HsrFilter::kSketch) {
+    SketchFilter(where, q, kv, p, plan, f.scale);
+  } else {
+    LaunchHsrFilter(plan, f);
+  }
   last_reported_.assign(rows, 0);
   counts_.Download(last_reported_.data(), rows * sizeof(uint32_t));  // synchronizes
+  last_candidates_.assign(rows, static_cast<uint32_t>(n));
+  if (filter_ == HsrFilter::kSketch && rows > 0) {
+    cand_counts_.Download(last_candidates_.data(), rows * sizeof(uint32_t));
+  }
   const size_t max_count =
       rows == 0 ? 0 : *std::max_element(last_reported_.begin(), last_reported_.end());
   HSR_CHECK(max_count <= capacity_, "{}: expected at most {} reported keys per row, got {}",
@@ -138,7 +217,8 @@ void HsrCudaBackend::Decode(ConstHeadsView q, const KvCache& kv, const Attention
   }
   if (stats != nullptr) {
     stats->queries += rows;
-    stats->keys_scored += rows * n;
+    // Exact float scores computed: every key for the scan, the candidates for the sketch.
+    for (uint32_t c : last_candidates_) stats->keys_scored += c;
     stats->empty_rows += empty_rows;
   }
 }

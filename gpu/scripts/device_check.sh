@@ -10,13 +10,13 @@
 #        run(command="gpu/scripts/device_check.sh run", carry=["build/devcheck-stage"],
 #            timeout_s=590)
 #      Runs the GPU test binaries (oracle properties; nothing may skip there), `hsr bench` for the
-#      issue's decode point (dense-cuda f32/f16/bf16 softmax; dense vs hsr-cuda ReLU^alpha with
-#      the `paper` threshold) and prefill point (n = 32768 causal), PyTorch SDPA flash on the same
+#      issue's decode point (dense-cuda f32/f16/bf16 softmax; dense vs hsr-cuda (scan filter) vs
+#      hsr-cuda-sketch (certified int8 sketch filter) ReLU^alpha with the `paper` threshold) and prefill point (n = 32768 causal), PyTorch SDPA flash on the same
 #      shapes (sim/scripts/sdpa_bench.py), and writes under $OUT (at most 8 files):
 #        nvidia-smi.txt tests.log bench_decode.jsonl bench_prefill.jsonl sdpa.jsonl bench.log
 #        summary.txt
 #      Each step has its own timeout so one slow step cannot eat the others; the summary table
-#      is printed last. Step timeouts sum to 550 s (tests 200, decode 220, prefill 60, SDPA 70);
+#      is printed last. Step timeouts sum to 570 s (tests 220, decode 220, prefill 60, SDPA 70);
 #      with the machine's start that is ~11 of the 15 device minutes, leaving no rerun: rerun
 #      single steps only (e.g. `run(command="... run")` after editing the list).
 set -uo pipefail
@@ -62,17 +62,19 @@ run() {
     echo "== host tests"; hsr_bin timeout 30 "$bin/hsr_gpu_host_test" --gtest_brief=1
     echo "== device query"; hsr_bin timeout 20 "$bin/hsr_gpu_test"
     echo "== device properties (must not skip)"
-    hsr_bin timeout 150 "$bin/hsr_gpu_device_test"
+    hsr_bin timeout 170 "$bin/hsr_gpu_device_test"
     echo "rc=$?"
   } >"$OUT/tests.log" 2>&1
   grep -E "SKIPPED|FAILED|PASSED|rc=" "$OUT/tests.log" | tail -20
 
   local dec=(--n 1048576 --d 128 --heads 32 --kv-heads 8 --repeats 5 --cold off --format json)
   {
-    hsr_bin timeout 110 "$bin/hsr" bench decode "${dec[@]}" --attention softmax \
+    hsr_bin timeout 95 "$bin/hsr" bench decode "${dec[@]}" --attention softmax \
       --backend dense-cuda,dense-cuda-f16,dense-cuda-bf16
-    hsr_bin timeout 110 "$bin/hsr" bench decode "${dec[@]}" --attention relu --alpha 2 \
-      --threshold paper --backend dense-cuda-f16,hsr-cuda-f16,hsr-cuda
+    # hsr-cuda-sketch-f16 builds its int8 sketch on the host (8 kv heads in parallel) in the
+    # bench's untimed Prepare; the target is hsr-cuda-sketch-f16 >= 2.5x SDPA flash.
+    hsr_bin timeout 125 "$bin/hsr" bench decode "${dec[@]}" --attention relu --alpha 2 \
+      --threshold paper --backend dense-cuda-f16,hsr-cuda-f16,hsr-cuda-sketch-f16,hsr-cuda
   } >"$OUT/bench_decode.jsonl" 2>>"$log"
   hsr_bin timeout 60 "$bin/hsr" bench prefill --n 32768 --m 32768 --d 128 --heads 32 --kv-heads 8 \
     --causal --repeats 3 --cold off --format json --backend dense-cuda-f16 \

@@ -2,12 +2,8 @@
 // CPU backends (verify/tests/dense_props.cc) against the float64 oracle with its derived
 // tolerance, for every K/V storage type, plus split-K at large n and bad inputs. Every test
 // skips visibly ("no CUDA device: ...") where there is no usable GPU.
-//
-// float16 / bfloat16 storage: the test rounds K and V to the storage type on the host
-// (kv_dtype.h, checked bit-exact against CUDA's conversions) and gives the ORACLE those rounded
-// values; the device converts them back exactly, so the float32 error model applies unchanged
-// and the check stays as tight as for float32 (the quantization error itself is not a kernel
-// error; `hsr bench` reports it against the unrounded data).
+// float16 / bfloat16 storage: the oracle sees the rounded K/V (cuda_case.h RoundedKv), so the
+// check stays as tight as for float32.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -21,6 +17,7 @@
 #include "core/base/error.h"
 #include "gpu/attention/dense_cuda_backend.h"
 #include "gpu/base/device.h"
+#include "gpu/tests/cuda_case.h"
 #include "verify/oracle.h"
 #include "verify/tests/attention_case.h"
 
@@ -32,33 +29,8 @@ using verify::CaseBuffers;
 using verify::Comparison;
 using verify::Oracle;
 
-const DeviceQuery& Devices() {
-  static const DeviceQuery q = QueryDevices();
-  return q;
-}
-
-#define HSR_SKIP_WITHOUT_DEVICE()                                       \
-  do {                                                                  \
-    if (Devices().devices.empty()) GTEST_SKIP() << Devices().reason;    \
-  } while (0)
-
-// K/V of a case rounded through the storage type, densely laid out.
-struct RoundedKv {
-  std::vector<float> k, v;
-  KvCache kv;
-  RoundedKv(const KvCache& src, KvDtype t) {
-    const size_t h = src.heads(), n = src.n(), d = src.d(), dv = src.dv();
-    k.resize(h * n * d + 1);
-    v.resize(h * n * dv + 1);
-    for (size_t x = 0; x < h; ++x)
-      for (size_t r = 0; r < n; ++r) {
-        for (size_t c = 0; c < d; ++c) k[(x * n + r) * d + c] = RoundTrip(t, src.k().Head(x)(r, c));
-        for (size_t c = 0; c < dv; ++c)
-          v[(x * n + r) * dv + c] = RoundTrip(t, src.v().Head(x)(r, c));
-      }
-    kv = KvCache(ConstHeadsView(k.data(), h, n, d), ConstHeadsView(v.data(), h, n, dv));
-  }
-};
+using cuda_test::Devices;
+using cuda_test::RoundedKv;
 
 DenseCudaBackend& BackendFor(KvDtype t) {
   static std::unique_ptr<DenseCudaBackend> backends[3];

@@ -27,6 +27,7 @@
 #include "core/base/error.h"
 #include "core/index/scan.h"
 #include "gpu/base/device.h"
+#include "gpu/tests/cuda_case.h"
 #include "gpu/hsr/hsr_cuda_backend.h"
 #include "verify/oracle.h"
 #include "verify/tests/attention_case.h"
@@ -39,32 +40,8 @@ using verify::CaseBuffers;
 using verify::Comparison;
 using verify::Oracle;
 
-const DeviceQuery& Devices() {
-  static const DeviceQuery q = QueryDevices();
-  return q;
-}
-
-#define HSR_SKIP_WITHOUT_DEVICE()                                    \
-  do {                                                               \
-    if (Devices().devices.empty()) GTEST_SKIP() << Devices().reason; \
-  } while (0)
-
-struct RoundedKv {
-  std::vector<float> k, v;
-  KvCache kv;
-  RoundedKv(const KvCache& src, KvDtype t) {
-    const size_t h = src.heads(), n = src.n(), d = src.d(), dv = src.dv();
-    k.resize(h * n * d + 1);
-    v.resize(h * n * dv + 1);
-    for (size_t x = 0; x < h; ++x)
-      for (size_t r = 0; r < n; ++r) {
-        for (size_t c = 0; c < d; ++c) k[(x * n + r) * d + c] = RoundTrip(t, src.k().Head(x)(r, c));
-        for (size_t c = 0; c < dv; ++c)
-          v[(x * n + r) * dv + c] = RoundTrip(t, src.v().Head(x)(r, c));
-      }
-    kv = KvCache(ConstHeadsView(k.data(), h, n, d), ConstHeadsView(v.data(), h, n, dv));
-  }
-};
+using cuda_test::Devices;
+using cuda_test::RoundedKv;
 
 HsrCudaBackend& BackendFor(KvDtype t) {
   static std::unique_ptr<HsrCudaBackend> backends[3];
