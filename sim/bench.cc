@@ -94,6 +94,15 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     f.read[t] = MeasureReadBandwidth(t);
     if (cfg.read_cache) (*cfg.read_cache)[t] = f.read[t];
   }
+  // Prefill is compute bound: its FMA roofline, per thread count (~0.25 s each).
+  if (!decode) {
+    for (const auto& name : cfg.backends) {
+      const size_t t = BackendThreads(name, cfg.threads);
+      if (f.fma.count(t)) continue;
+      Progress(cfg, fmt::format("FMA peak, {} thread(s)", t));
+      f.fma[t] = MeasureFmaPeak(t);
+    }
+  }
 
   // Cold K/V: rotate through copies whose total exceeds the caches.
   const size_t kv_bytes = w.kv_heads * w.n * (w.d + w.dv) * sizeof(float);
@@ -336,6 +345,26 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
         row.speedup = other.median_us / row.median_us;
         row.speedup_vs = base;
       }
+    }
+  }
+  // Dense prefill rows against the FMA roofline: 2 (d + dv) flops per visible (query, key) pair
+  // (the two products; softmax's exp and the rescaling are not counted), per query head. HSR
+  // rows skip most of those flops, so a fraction of peak would say nothing about them.
+  if (!decode) {
+    double pairs = 0;
+    for (size_t i = 0; i < w.m; ++i) pairs += static_cast<double>(VisibleKeys(params.causal, i, w.m, w.n));
+    const double flops = pairs * static_cast<double>(w.q_heads) * 2.0 * static_cast<double>(w.d + w.dv);
+    for (const ResultRow& row : res.rows) {
+      const auto it = f.fma.find(row.threads);
+      if (it == f.fma.end() || !(row.median_us > 0) || row.backend.rfind("dense-", 0) != 0) {
+        continue;
+      }
+      const double gflops = flops / (row.median_us * static_cast<double>(w.m) * 1e3);
+      res.notes.push_back(fmt::format(
+          "{}: {:.1f} GFLOP/s = {:.2f} of the FMA peak measured in this run ({:.1f} GFLOP/s with "
+          "{} thread(s), best of {} passes, median {:.1f}; 2 (d + dv) flops per visible pair)",
+          row.backend, gflops, gflops / it->second.gflops, it->second.gflops, row.threads,
+          it->second.passes, it->second.median_gflops));
     }
   }
   return res;

@@ -20,6 +20,7 @@
 #include "core/attention/params.h"
 #include "core/hsr/threshold.h"
 #include "sim/bandwidth.h"
+#include "sim/fma_peak.h"
 #include "sim/result_row.h"
 #include "sim/workload.h"
 
@@ -51,6 +52,7 @@ struct MachineFacts {
   std::string host, cpu_model, commit, cpu_target;
   size_t llc_bytes = 0;
   std::map<size_t, ReadBandwidth> read;  // by thread count
+  std::map<size_t, FmaPeak> fma;         // by thread count (prefill runs only)
 };
 
 struct BenchResult {

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "core/base/error.h"
+#include "sim/fma_peak.h"
 
 namespace hsr::sim {
 namespace {
@@ -49,6 +51,21 @@ TEST(TimingTest, EmptyAndOutOfRangeThrow) {
   const std::vector<double> one = {1};
   EXPECT_THROW(PercentileOfSorted(one, 101), Error);
   EXPECT_THROW(PercentileOfSorted(one, -1), Error);
+}
+
+// The FMA probe: finite, positive, best pass >= median, arguments clamped. Its speed is not
+// asserted (the machine is shared; speed lives in `hsr bench`).
+TEST(FmaPeakTest, BestPassIsAtLeastTheMedianAndFinite) {
+  const FmaPeak one = MeasureFmaPeak(1, 3);
+  EXPECT_EQ(one.threads, 1u);
+  EXPECT_EQ(one.passes, 3u);
+  EXPECT_TRUE(std::isfinite(one.gflops));
+  EXPECT_GT(one.median_gflops, 0.0);
+  EXPECT_GE(one.gflops, one.median_gflops);
+  const FmaPeak zero = MeasureFmaPeak(0, 0);  // clamped to 1 thread, 1 pass
+  EXPECT_EQ(zero.threads, 1u);
+  EXPECT_EQ(zero.passes, 1u);
+  EXPECT_EQ(zero.gflops, zero.median_gflops);
 }
 
 }  // namespace
