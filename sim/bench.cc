@@ -330,8 +330,9 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
       }
       if (!decode) {
         res.notes.push_back(fmt::format(
-            "{}: prefill index build {:.1f} ms inside the call; reports {}",
-            name, hs.build_us / 1e3,
+            "{}: prefill {} {:.1f} ms inside the call; reports {}",
+            name, relu ? "key pass (norm bound; no index is built)" : "index build",
+            hs.build_us / 1e3,
             relu ? "by the batched tile report (core/index/batch_report.h)"
                  : "by one index query per row (per-key sketch certificate)"));
       }

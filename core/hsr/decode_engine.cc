@@ -10,6 +10,7 @@
 #include "core/attention/validate.h"
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
+#include "core/hsr/sample_scores.h"
 #include "core/hsr/softmax_cert.h"
 #include "core/hsr/sparse_kernels.h"
 
@@ -24,9 +25,10 @@ double NowUs() {
 
 // Per-thread buffers, reused across rows.
 struct Scratch {
-  std::vector<uint32_t> ids, sample_ids;
+  std::vector<uint32_t> ids;
   std::vector<float> scores, weights, sample_scores, acc;
   CertScratch cert;
+  SampleScratch sample;
 };
 
 // Everything a row needs (one call).
@@ -43,7 +45,8 @@ struct CallCtx {
 
 }  // namespace
 
-DecodeEngine::DecodeEngine(const KvCache& kv, float scale, const HsrOptions& options, bool copy)
+DecodeEngine::DecodeEngine(const KvCache& kv, float scale, const HsrOptions& options, bool copy,
+                           bool build_index)
     : options_(options) {
   HSR_CHECK(std::isfinite(scale) && scale > 0.0f, "DecodeEngine: expected a finite scale > 0, got {}",
             scale);
@@ -56,10 +59,9 @@ DecodeEngine::DecodeEngine(const KvCache& kv, float scale, const HsrOptions& opt
   dv_ = kv.dv();
   scale_ = scale;
   max_abs_k_ = kv.max_abs_k();
-  IndexOptions io = options.index_options;
-  io.threads = options.index_threads == 0 ? options.threads : options.index_threads;
-  options_.index_threads = io.threads;
-  const double t0 = NowUs();
+  io_ = options.index_options;
+  io_.threads = options.index_threads == 0 ? options.threads : options.index_threads;
+  options_.index_threads = io_.threads;
   heads_.resize(kv.heads());
   for (size_t h = 0; h < kv.heads(); ++h) {
     Head& hd = heads_[h];
@@ -78,13 +80,28 @@ DecodeEngine::DecodeEngine(const KvCache& kv, float scale, const HsrOptions& opt
       hd.k = kh.data;
       hd.v = vh.data;
     }
-    hd.index = MakeIndex(options.index, io);
-    hd.index->Build(ConstMatrixView(hd.k, n_, d_), scale_);
   }
   owned_ = true;
   for (const Head& hd : heads_) owned_ = owned_ && hd.k == hd.k_own.data();
-  build_us_ = NowUs() - t0;
+  if (build_index) BuildIndexes();
   pool_ = std::make_unique<ThreadPool>(options.threads);
+}
+
+void DecodeEngine::BuildIndexes() {
+  if (indexed_) return;
+  const double t0 = NowUs();
+  for (Head& hd : heads_) {
+    hd.index = MakeIndex(options_.index, io_);
+    hd.index->Build(ConstMatrixView(hd.k, n_, d_), scale_);
+  }
+  indexed_ = true;
+  build_us_ += NowUs() - t0;
+}
+
+const HalfSpaceIndex& DecodeEngine::index(size_t kv_head) const {
+  HSR_CHECK(indexed_, "DecodeEngine: expected built indexes (build_index or a query that needs "
+            "them), got none");
+  return *heads_[kv_head].index;
 }
 
 DecodeEngine::~DecodeEngine() = default;
@@ -127,7 +144,7 @@ void DecodeEngine::Append(ConstMatrixView k, ConstMatrixView v) {
   MakeOwned();
   for (size_t h = 0; h < hk; ++h) {
     Head& hd = heads_[h];
-    hd.index->Insert(k.RowSpan(h));
+    if (indexed_) hd.index->Insert(k.RowSpan(h));  // else a later build covers the new key
     hd.k_own.insert(hd.k_own.end(), k.Row(h), k.Row(h) + d_);
     hd.v_own.insert(hd.v_own.end(), v.Row(h), v.Row(h) + dv_);
     hd.k = hd.k_own.data();
@@ -198,6 +215,10 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   }
 
   // ---- Work.
+  // Indexes are built on first need: rows with precomputed reports query them only to lower an
+  // err= threshold (softmax).
+  const bool err_possible = !relu && c.policy && c.policy->kind == ThresholdPolicy::Kind::kErr;
+  if (!pre || err_possible) BuildIndexes();
   c.kern = GetSparseKernels();
   c.q = q;
   c.out = out;
@@ -214,6 +235,27 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   std::vector<HsrRowStats> row_stats(rows);
   std::vector<IndexStats> index_stats(pool_->NumThreads());
   std::vector<Scratch> scratch(pool_->NumThreads());
+  // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h).
+  std::vector<ThresholdEstimate> row_est;
+  std::vector<uint64_t> row_bytes;
+  if (!pre && c.p->b_per_query.empty() && c.policy) {
+    row_est.resize(rows);
+    row_bytes.assign(rows, 0);
+    const size_t blocks = (c.m + kSampleRows - 1) / kSampleRows;
+    auto run_block = [&](size_t task, size_t thread) {
+      const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
+      const size_t i1 = std::min(c.m, i0 + kSampleRows);
+      const Head& hd = heads_[h / c.group];
+      EstimateThresholdRows(*c.policy, c.q.Head(h), ConstMatrixView(hd.k, c.n, c.d), c.scale,
+                            c.causal, i0, i1, &scratch[thread].sample, row_est.data() + h * c.m + i0,
+                            row_bytes.data() + h * c.m + i0);
+    };
+    if (pool_->NumThreads() > 1) {
+      pool_->Run(q.heads * blocks, run_block);
+    } else {
+      for (size_t task = 0; task < q.heads * blocks; ++task) run_block(task, 0);
+    }
+  }
 
   // Rows run in turn when each index query uses its own pool; the engine's pool is then idle
   // during a row's gather, which splits its ids over it (parts of >= kGatherPart ids, summed in
@@ -250,17 +292,9 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     } else if (!c.p->b_per_query.empty()) {
       t = c.p->b_per_query[task];
     } else if (c.policy) {
-      if (c.policy->NeedsSample()) {
-        sc.sample_ids =
-            ThresholdSampleIds(*c.policy, SampleRange(*c.policy, c.causal, i, c.m, c.n));
-        sc.sample_scores.resize(sc.sample_ids.size());
-        c.kern.score_ids(qr, hd.k, c.d, sc.sample_ids.data(), sc.sample_ids.size(), c.scale,
-                         sc.sample_scores.data());
-        rs.bytes_read += sc.sample_ids.size() * c.d * sizeof(float);
-      } else {
-        sc.sample_scores.clear();
-      }
-      const ThresholdEstimate e = EstimateThreshold(*c.policy, sc.sample_scores, visible);
+      const ThresholdEstimate& e = row_est[task];
+      rs.bytes_read += row_bytes[task];
+      sc.sample_scores.clear();
       t = e.b;
       rs.mu = e.mu;
       rs.sigma = e.sigma;
@@ -427,6 +461,11 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       if (static_cast<double>(tau) > want) tau = std::nextafter(tau, -INFINITY);
       if (!(tau < t)) tau = std::nextafter(t, -INFINITY);
       // When the sample says tau' reports most keys, the dense row is cheaper (a fallback).
+      if (step == 0 && c.policy->NeedsSample()) {  // the row's sample scores (same bits)
+        ThresholdEstimate again;
+        EstimateThresholdRows(*c.policy, c.q.Head(h), ConstMatrixView(hd.k, c.n, c.d), c.scale,
+                              c.causal, i, i + 1, &sc.sample, &again, nullptr, &sc.sample_scores);
+      }
       size_t above = 0;
       for (float s : sc.sample_scores) above += s > tau ? 1 : 0;
       if (!sc.sample_scores.empty() && 2 * above > sc.sample_scores.size()) {
@@ -490,25 +529,21 @@ std::vector<float> ResolveThresholds(ConstHeadsView q, const KvCache& kv, float 
             "thresholds: expected Q with d={} and heads a multiple of {}, got d={} heads={}",
             kv.d(), kv.heads(), q.cols, q.heads);
   CheckThresholdFor(policy, kv.n());
-  const SparseKernels kern = GetSparseKernels();
-  const size_t group = q.heads / kv.heads(), m = q.rows, n = kv.n(), d = kv.d();
+  const size_t group = q.heads / kv.heads(), m = q.rows;
   std::vector<float> b(q.heads * m);
+  std::vector<ThresholdEstimate> e(kSampleRows);
   if (est) est->assign(b.size(), ThresholdEstimate{});
-  std::vector<float> row_k, scores;
+  SampleScratch scratch;
+  // Blocks of kSampleRows rows, as the engines (sample_scores.h: the same scores bit for bit).
   for (size_t h = 0; h < q.heads; ++h) {
-    const ConstMatrixView k = kv.k().Head(h / group);
-    for (size_t i = 0; i < m; ++i) {
-      const size_t visible = VisibleKeys(causal, i, m, n);
-      const std::vector<uint32_t> ids =
-          policy.NeedsSample() ? ThresholdSampleIds(policy, SampleRange(policy, causal, i, m, n))
-                               : std::vector<uint32_t>{};
-      scores.resize(ids.size());
-      for (size_t t = 0; t < ids.size(); ++t) {
-        kern.score_run(q.Head(h).Row(i), k.Row(ids[t]), d, 1, scale, &scores[t]);
+    for (size_t i0 = 0; i0 < m; i0 += kSampleRows) {
+      const size_t i1 = std::min(m, i0 + kSampleRows);
+      EstimateThresholdRows(policy, q.Head(h), kv.k().Head(h / group), scale, causal, i0, i1,
+                            &scratch, e.data(), nullptr);
+      for (size_t i = i0; i < i1; ++i) {
+        b[h * m + i] = e[i - i0].b;
+        if (est) (*est)[h * m + i] = e[i - i0];
       }
-      const ThresholdEstimate e = EstimateThreshold(policy, scores, visible);
-      b[h * m + i] = e.b;
-      if (est) (*est)[h * m + i] = e;
     }
   }
   return b;

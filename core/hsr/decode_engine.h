@@ -105,8 +105,10 @@ class DecodeEngine {
  public:
   // kv validated by KvCache; scale finite > 0 (the score scale of every call). copy = false
   // references kv's data (it must outlive the engine and stay unchanged); the first Append
-  // then copies it. Builds the indexes (time in build_us()).
-  DecodeEngine(const KvCache& kv, float scale, const HsrOptions& options, bool copy = true);
+  // then copies it. Builds the indexes (time in build_us()); build_index = false defers that to
+  // the first call that queries them (an Attend without precomputed reports, or index()).
+  DecodeEngine(const KvCache& kv, float scale, const HsrOptions& options, bool copy = true,
+               bool build_index = true);
   ~DecodeEngine();
   DecodeEngine(const DecodeEngine&) = delete;
   DecodeEngine& operator=(const DecodeEngine&) = delete;
@@ -128,9 +130,11 @@ class DecodeEngine {
   size_t d() const { return d_; }
   size_t dv() const { return dv_; }
   float scale() const { return scale_; }
-  double build_us() const { return build_us_; }
+  double build_us() const { return build_us_; }  // index build time so far (0: none built)
+  bool indexed() const { return indexed_; }
   const HsrOptions& options() const { return options_; }
-  const HalfSpaceIndex& index(size_t kv_head) const { return *heads_[kv_head].index; }
+  // Throws hsr::Error when the indexes are not built yet (build_index = false).
+  const HalfSpaceIndex& index(size_t kv_head) const;
   // K of one kv head as the engine scores it (n x d, stride d).
   ConstMatrixView keys(size_t kv_head) const { return {heads_[kv_head].k, n_, d_, d_}; }
 
@@ -142,6 +146,7 @@ class DecodeEngine {
     std::unique_ptr<HalfSpaceIndex> index;
   };
   void MakeOwned();
+  void BuildIndexes();  // once; time added to build_us_
 
   HsrOptions options_;
   std::vector<Head> heads_;
@@ -149,6 +154,8 @@ class DecodeEngine {
   float scale_ = 1.0f;
   float max_abs_k_ = 0.0f;
   bool owned_ = false;
+  bool indexed_ = false;
+  IndexOptions io_;
   double build_us_ = 0.0;
   std::unique_ptr<ThreadPool> pool_;
 };

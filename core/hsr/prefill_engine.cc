@@ -1,6 +1,7 @@
 #include "core/hsr/prefill_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -9,17 +10,24 @@
 
 #include "core/attention/validate.h"
 #include "core/base/thread_pool.h"
-#include "core/hsr/sparse_kernels.h"
+#include "core/hsr/sample_scores.h"
 #include "core/index/batch_report.h"
 #include "core/index/key_store.h"
 
 namespace hsr {
 namespace {
+double NowUs() {
+  return std::chrono::duration<double, std::micro>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 
 // The batched report path: every row's threshold (seeded sample, rows in parallel), then
 // BatchReport per query head over the causal key prefixes, handed to Attend as its first report.
-void Precompute(ConstHeadsView q, const AttentionParams& p, const HsrOptions& options,
-                const DecodeEngine& engine, ThreadPool* pool, PrecomputedReports* pre) {
+// Returns the time of the key pass (norm bound), the batch path's key preprocessing.
+double Precompute(ConstHeadsView q, const AttentionParams& p, const HsrOptions& options,
+                  const DecodeEngine& engine, ThreadPool* pool, PrecomputedReports* pre) {
   const bool relu = p.kind == AttentionKind::kRelu;
   const size_t m = q.rows, n = engine.n(), d = engine.d();
   const size_t rows = q.heads * m, group = q.heads / engine.kv_heads();
@@ -42,49 +50,31 @@ void Precompute(ConstHeadsView q, const AttentionParams& p, const HsrOptions& op
   }
   if (policy) {
     pre->threshold = policy->ToString();
-    const SparseKernels kern = GetSparseKernels();
     const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
-    // One task per (head, block of kSampleRows rows): rows sharing a sample (SampleRange) score
-    // it from one contiguous copy of the sampled keys; the others score their own sample.
-    pool->Run(q.heads * blocks, [&](size_t task, size_t /*thread*/) {
+    // One task per (head, block of kSampleRows rows): rows sharing a sample (SampleRange) are
+    // scored together (sample_scores.h).
+    std::vector<SampleScratch> scratch(pool->NumThreads());
+    pool->Run(q.heads * blocks, [&](size_t task, size_t thread) {
       const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
       const size_t i1 = std::min(m, i0 + kSampleRows);
-      const float* k = engine.keys(h / group).data;
-      std::vector<uint32_t> shared_ids;
-      std::vector<float> shared_keys, scores;
-      size_t shared_range = 0;
+      EstimateThresholdRows(*policy, q.Head(h), engine.keys(h / group), scale, p.causal, i0, i1,
+                            &scratch[thread], pre->est.data() + h * m + i0,
+                            pre->bytes.data() + h * m + i0);
       for (size_t i = i0; i < i1; ++i) {
-        const size_t row = h * m + i;
-        const size_t visible = VisibleKeys(p.causal, i, m, n);
-        if (visible == 0) continue;
-        const float* qr = q.Head(h).Row(i);
-        if (policy->NeedsSample()) {
-          const size_t range = SampleRange(*policy, p.causal, i, m, n);
-          if (range != shared_range || shared_ids.empty()) {
-            shared_range = range;
-            shared_ids = ThresholdSampleIds(*policy, range);
-            shared_keys.resize(shared_ids.size() * d);
-            for (size_t t = 0; t < shared_ids.size(); ++t) {
-              std::copy_n(k + static_cast<size_t>(shared_ids[t]) * d, d, shared_keys.data() + t * d);
-            }
-            pre->bytes[row] += shared_ids.size() * d * sizeof(float);
-          }
-          scores.resize(shared_ids.size());
-          kern.score_run(qr, shared_keys.data(), d, shared_ids.size(), scale, scores.data());
-        }
-        pre->est[row] = EstimateThreshold(*policy, scores, visible);
-        pre->b[row] = pre->est[row].b;
+        if (VisibleKeys(p.causal, i, m, n) > 0) pre->b[h * m + i] = pre->est[h * m + i].b;
       }
     });
   }
   // Reports per query head (rows of a head in parallel inside BatchReport).
   std::vector<uint32_t> limits(m);
   for (size_t i = 0; i < m; ++i) limits[i] = static_cast<uint32_t>(VisibleKeys(p.causal, i, m, n));
+  const double norm_t0 = NowUs();
   std::vector<double> norm_max(engine.kv_heads(), 0.0);
   for (size_t g = 0; g < engine.kv_heads(); ++g) {
     const ConstMatrixView k = engine.keys(g);
     for (size_t j = 0; j < n; ++j) norm_max[g] = std::max(norm_max[g], index_detail::NormUp(k.Row(j), d));
   }
+  const double norm_us = NowUs() - norm_t0;
   pre->ids.offsets.assign(rows + 1, 0);
   pre->ids.ids.clear();
   pre->scores.clear();
@@ -100,17 +90,24 @@ void Precompute(ConstHeadsView q, const AttentionParams& p, const HsrOptions& op
     in.b = std::span<const float>(pre->b).subspan(h * m, m);
     in.limits = limits;
     BatchReport(in, pool, &head, &cand, &head_scores);
-    pre->scores.insert(pre->scores.end(), head_scores.begin(), head_scores.end());
+    // Head h's rows follow the earlier heads' in one CSR (the first head's arrays are taken over).
+    const uint64_t base = pre->ids.ids.size();
+    if (h == 0) {
+      std::swap(pre->ids.ids, head.ids);
+      std::swap(pre->scores, head_scores);
+    } else {
+      pre->ids.ids.insert(pre->ids.ids.end(), head.ids.begin(), head.ids.end());
+      pre->scores.insert(pre->scores.end(), head_scores.begin(), head_scores.end());
+    }
     for (size_t i = 0; i < m; ++i) {
       const size_t task = h * m + i;
-      const auto ids = head.Ids(i);
-      pre->ids.ids.insert(pre->ids.ids.end(), ids.begin(), ids.end());
-      pre->ids.offsets[task + 1] = pre->ids.ids.size();
+      pre->ids.offsets[task + 1] = base + head.offsets[i + 1];
       pre->candidates[task] = cand[i];
       // K streams once per BatchReportRows() rows (candidates are rechecked from cache).
       pre->bytes[task] += limits[i] / BatchReportRows() * d * sizeof(float);
     }
   }
+  return norm_us;
 }
 
 }  // namespace
@@ -120,7 +117,6 @@ void HsrPrefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
   ValidateAttention("hsr prefill", q, kv, p, out);
   HsrOptions o = options;
   o.index_threads = 1;  // rows in parallel over the engine's pool
-  DecodeEngine engine(kv, p.ScaleFor(kv.d()), o, /*copy=*/false);
   // err= rows choose their keys by per-key sketch bounds (softmax_cert.h), not by one report;
   // relu + err= is rejected by Attend.
   const bool err_policy =
@@ -128,15 +124,20 @@ void HsrPrefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
   const bool batch = options.prefill_report == PrefillReport::kBatch ||
                      (options.prefill_report == PrefillReport::kAuto &&
                       p.kind == AttentionKind::kRelu);
-  if (!batch || err_policy || kv.n() == 0) {
+  const bool use_batch = batch && !err_policy && kv.n() > 0;
+  // The batch path never queries the index: the engine builds none (build_us counts only what
+  // is built: the indexes on the other paths, the key norm bound here).
+  DecodeEngine engine(kv, p.ScaleFor(kv.d()), o, /*copy=*/false, /*build_index=*/!use_batch);
+  if (!use_batch) {
     engine.Attend(q, p, p.causal, out, st);
     return;
   }
   if (options.threshold) CheckThresholdFor(*options.threshold, kv.n());
   ThreadPool pool(options.threads);
   PrecomputedReports pre;
-  Precompute(q, p, options, engine, &pool, &pre);
+  const double key_us = Precompute(q, p, options, engine, &pool, &pre);
   engine.Attend(q, p, p.causal, out, st, &pre);
+  if (st) st->build_us += key_us;
 }
 
 }  // namespace hsr

@@ -131,12 +131,23 @@ ThresholdEstimate EstimateThreshold(const ThresholdPolicy& policy,
     e.b = static_cast<float>(policy.value);
     return e;
   }
-  double sum = 0.0;
-  for (float s : scores) sum += s;
-  const double count = static_cast<double>(scores.size());
+  // Sums in four interleaved partial sums (independent add chains; one fixed order, so every
+  // caller gets the same bits).
+  const size_t size = scores.size(), full = size - size % 4;
+  double part[4] = {0.0, 0.0, 0.0, 0.0};
+  for (size_t j = 0; j < full; j += 4) {
+    for (size_t l = 0; l < 4; ++l) part[l] += scores[j + l];
+  }
+  double sum = (part[0] + part[1]) + (part[2] + part[3]);
+  for (size_t j = full; j < size; ++j) sum += scores[j];
+  const double count = static_cast<double>(size);
   e.mu = scores.empty() ? 0.0 : sum / count;
-  double ss = 0.0;
-  for (float s : scores) ss += (s - e.mu) * (s - e.mu);
+  for (double& x : part) x = 0.0;
+  for (size_t j = 0; j < full; j += 4) {
+    for (size_t l = 0; l < 4; ++l) part[l] += (scores[j + l] - e.mu) * (scores[j + l] - e.mu);
+  }
+  double ss = (part[0] + part[1]) + (part[2] + part[3]);
+  for (size_t j = full; j < size; ++j) ss += (scores[j] - e.mu) * (scores[j] - e.mu);
   e.sigma = scores.size() > 1 ? std::sqrt(ss / (count - 1.0)) : 0.0;
   const double nv = static_cast<double>(std::max<size_t>(visible, 1));
   switch (policy.kind) {

@@ -50,7 +50,9 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using batch_report_detail::RowOut;
 
-constexpr size_t kReportTileKeys = 64;  // keys per tile (64 x d floats stay in L1/L2)
+// Keys per tile: a multiple of ScoreTile's register block (kKeyRows), so only a block's last
+// tile takes its remainder path; 48 x d floats (AVX2) stay in L1/L2.
+constexpr size_t kReportTileKeys = 8 * kKeyRows;
 constexpr size_t kReportBlocks = 8;     // sub-blocks of TileRows queries per task
 
 // One task: queries [r0, r0 + count) (count <= kReportBlocks * W); thr: per query (all m).
@@ -200,6 +202,10 @@ uint64_t BatchReport(const BatchReportInput& in, ThreadPool* pool, ReportBatch* 
   out->offsets.assign(m + 1, 0);
   out->ids.clear();
   if (scores) scores->clear();
+  size_t total = 0;
+  for (const auto& r : rows) total += r.ids.size();
+  out->ids.reserve(total);
+  if (scores) scores->reserve(total);
   for (size_t i = 0; i < m; ++i) {
     candidates += rows[i].candidates;
     if (row_candidates) (*row_candidates)[i] = rows[i].candidates;

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "core/base/error.h"
 #include "core/hsr/decode_engine.h"
 #include "core/hsr/prefill_engine.h"
+#include "core/hsr/sample_scores.h"
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
 #include "verify/oracle.h"
@@ -124,6 +126,10 @@ RC_GTEST_PROP(HsrRelu, ExactVsOracleEveryIndexAndPolicy, ()) {
   CheckRelu(c, kv, p, true, out, st, fmt::format("decode index={} policy={}", index,
                                                  o.threshold->ToString()));
   for (const auto& r : st.rows) RC_ASSERT(r.reported <= r.visible);
+  // The engine's per-row path and ResolveThresholds: the same thresholds bit for bit.
+  const std::vector<float> resolved =
+      ResolveThresholds(c.Q(), kv, p.ScaleFor(c.d), *o.threshold, /*causal=*/false, nullptr);
+  for (size_t t = 0; t < st.rows.size(); ++t) RC_ASSERT(resolved[t] == st.rows[t].b);
 }
 
 RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
@@ -477,6 +483,109 @@ TEST(HsrBadInput, EngineUnchangedAfterRejectedCalls) {
   // A valid append still works after the rejected ones.
   engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
   EXPECT_EQ(engine.n(), c.n + 1);
+}
+
+// Threshold sample scores (sample_scores.h): a row's scores do not depend on the rows scored
+// with it (bit for bit), and each is the float dot within its rounding bound.
+RC_GTEST_PROP(SampleScores, BatchEqualsRowsAloneWithinDotBound, ()) {
+  const size_t rows = *rc::gen::inRange<size_t>(1, 41);
+  const size_t n = *rc::gen::inRange<size_t>(1, 90);
+  const size_t d = *rc::gen::element<size_t>(1, 3, 8, 9, 16, 17, 64, 128);
+  const size_t count = *rc::gen::inRange<size_t>(1, 70);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  std::mt19937_64 rng(*rc::gen::arbitrary<uint64_t>());
+  std::vector<float> q, k;
+  Fill(&q, rows * d, &rng, 1.5f);
+  Fill(&k, n * d, &rng, 1.0f);
+  std::vector<uint32_t> ids(count);
+  for (auto& id : ids) id = static_cast<uint32_t>(rng() % n);
+  const ConstMatrixView qm(q.data(), rows, d), km(k.data(), n, d);
+  SampleScratch scratch;
+  std::vector<float> all(rows * count), one(count);
+  ScoreSample(qm, km, ids, scale, &scratch, all.data());
+  const double u = std::ldexp(1.0, -24);
+  const double gamma = (static_cast<double>(d) + 1) * u / (1 - (static_cast<double>(d) + 1) * u);
+  for (size_t r = 0; r < rows; ++r) {
+    ScoreSample(qm.RowRange(r, 1), km, ids, scale, &scratch, one.data());
+    for (size_t t = 0; t < count; ++t) {
+      RC_ASSERT(std::memcmp(&one[t], &all[r * count + t], sizeof(float)) == 0);
+      // |fl dot - dot| <= gamma_{d+1} sum |q_c k_c| (FMA or mul+add chain, Higham 3.1), then
+      // one rounding of the scale multiply (relative u); scale is exact here or rounded, so the
+      // bound on scale * dot is widened by the scale's own rounding (relative u).
+      double dot = 0.0, abs = 0.0;
+      for (size_t c = 0; c < d; ++c) {
+        const double x = static_cast<double>(q[r * d + c]) * k[ids[t] * d + c];
+        dot += x;
+        abs += std::fabs(x);
+      }
+      const double want = static_cast<double>(scale) * dot;
+      const double bound = scale * (gamma * abs) * (1 + u) + std::fabs(want) * 2 * u + 1e-37;
+      RC_ASSERT(std::fabs(static_cast<double>(all[r * count + t]) - want) <= bound);
+    }
+  }
+  // A causal block of rows, as the engines split them: row by row gives the same estimates.
+  ThresholdPolicy policy = ParseThreshold("paper");
+  policy.sample = *rc::gen::element<size_t>(2, 7, 64, 1024);
+  const bool causal = *rc::gen::arbitrary<bool>();
+  std::vector<ThresholdEstimate> block(rows), single(1);
+  EstimateThresholdRows(policy, qm, km, scale, causal, 0, rows, &scratch, block.data(), nullptr);
+  for (size_t r = 0; r < rows; ++r) {
+    EstimateThresholdRows(policy, qm, km, scale, causal, r, r + 1, &scratch, single.data(),
+                          nullptr);
+    RC_ASSERT(single[0].b == block[r].b);
+    RC_ASSERT(single[0].sample == block[r].sample);
+  }
+}
+
+// An engine made without indexes builds them on first need, and Append before that build
+// leaves them complete.
+TEST(HsrEngine, DeferredIndexBuild) {
+  std::mt19937_64 rng(11);
+  Case c;
+  c.hkv = 2;
+  c.group = 2;
+  c.m = 3;
+  c.n = 40;
+  c.d = 16;
+  c.dv = 8;
+  Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
+  Fill(&c.k, c.hkv * c.n * c.d, &rng, 1.0f);
+  Fill(&c.v, c.hkv * c.n * c.dv, &rng, 1.0f);
+  const KvCache kv = c.Kv();
+  AttentionParams p;
+  p.kind = AttentionKind::kRelu;
+  p.alpha = 2;
+  HsrOptions o;
+  o.threshold = ParseThreshold("paper");
+  DecodeEngine engine(kv, p.ScaleFor(c.d), o, /*copy=*/true, /*build_index=*/false);
+  EXPECT_FALSE(engine.indexed());
+  EXPECT_EQ(engine.build_us(), 0.0);
+  ExpectOneLineError([&] { (void)engine.index(0); }, "index before build");
+  std::vector<float> nk, nv;
+  Fill(&nk, c.hkv * c.d, &rng, 1.0f);
+  Fill(&nv, c.hkv * c.dv, &rng, 1.0f);
+  engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
+  std::vector<float> out(c.hq() * c.m * c.dv);
+  HsrCallStats st;
+  engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
+  EXPECT_TRUE(engine.indexed());
+  for (size_t h = 0; h < c.hkv; ++h) EXPECT_EQ(engine.index(h).size(), c.n + 1);
+  // Versus the oracle over the concatenated K/V.
+  std::vector<float> k2, v2;
+  for (size_t h = 0; h < c.hkv; ++h) {
+    k2.insert(k2.end(), c.k.begin() + h * c.n * c.d, c.k.begin() + (h + 1) * c.n * c.d);
+    k2.insert(k2.end(), nk.begin() + h * c.d, nk.begin() + (h + 1) * c.d);
+    v2.insert(v2.end(), c.v.begin() + h * c.n * c.dv, c.v.begin() + (h + 1) * c.n * c.dv);
+    v2.insert(v2.end(), nv.begin() + h * c.dv, nv.begin() + (h + 1) * c.dv);
+  }
+  const KvCache kv2(ConstHeadsView(k2.data(), c.hkv, c.n + 1, c.d),
+                    ConstHeadsView(v2.data(), c.hkv, c.n + 1, c.dv));
+  AttentionParams pb = p;
+  const std::vector<float> b = Thresholds(st);  // b_per_query is a view
+  pb.b_per_query = b;
+  const Comparison cmp = Oracle(c.Q(), kv2, pb, true).Compare(
+      ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
+  EXPECT_TRUE(cmp.ok) << cmp.Describe();
 }
 
 }  // namespace

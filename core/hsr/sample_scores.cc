@@ -1,0 +1,133 @@
+// Threshold sample scores: Highway dispatch unit. See sample_scores.h.
+#include "core/hsr/sample_scores.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/attention/params.h"
+#include "core/base/error.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "core/hsr/sample_scores.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "core/attention/score_tile-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hsr {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Query rows per pass over the sample blocks (their rows stay in L1/L2 across the blocks): a
+// multiple of ScoreTile's register block kKeyRows, so only a call's last chunk has a remainder.
+constexpr size_t kSampleRowChunk = 8 * kKeyRows;
+
+void ScoreSampleT(ConstMatrixView q, ConstMatrixView k, const uint32_t* ids, size_t count,
+                  float scale, SampleScratch* sc, float* out) {
+  const hn::ScalableTag<float> df;
+  const size_t W = TileRows(df), d = k.cols;
+  const size_t blocks = (count + W - 1) / W;
+  if (sc->kt_capacity < blocks * d * W) {
+    sc->kt = hwy::AllocateAligned<float>(blocks * d * W);
+    sc->kt_capacity = blocks * d * W;
+  }
+  if (sc->st_capacity < kSampleRowChunk * W) {
+    sc->st = hwy::AllocateAligned<float>(kSampleRowChunk * W);
+    sc->st_capacity = kSampleRowChunk * W;
+  }
+  float* kt = sc->kt.get();
+  float* st = sc->st.get();
+  // Sample keys in lane blocks: block b holds keys b*W .. b*W + W - 1 as d x W (padding lanes 0).
+  for (size_t b = 0; b < blocks; ++b) {
+    float* blk = kt + b * d * W;
+    for (size_t l = 0; l < W; ++l) {
+      const size_t t = b * W + l;
+      if (t < count) {
+        const float* kr = k.Row(ids[t]);
+        for (size_t c = 0; c < d; ++c) blk[c * W + l] = kr[c];
+      } else {
+        for (size_t c = 0; c < d; ++c) blk[c * W + l] = 0.0f;
+      }
+    }
+  }
+  for (size_t r0 = 0; r0 < q.rows; r0 += kSampleRowChunk) {
+    const size_t rows = std::min(kSampleRowChunk, q.rows - r0);
+    for (size_t b = 0; b < blocks; ++b) {
+      // Lanes: sample keys; broadcast operand: the query rows (one FMA chain per lane).
+      ScoreTile(df, kt + b * d * W, q.Row(r0), q.stride, d, rows, st);
+      const size_t lanes = std::min(W, count - b * W);
+      for (size_t r = 0; r < rows; ++r) {
+        float* o = out + (r0 + r) * count + b * W;
+        const float* s = st + r * W;
+        for (size_t l = 0; l < lanes; ++l) o[l] = s[l] * scale;
+      }
+    }
+  }
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace hsr
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hsr {
+
+HWY_EXPORT(ScoreSampleT);
+
+void ScoreSample(ConstMatrixView q, ConstMatrixView k, std::span<const uint32_t> ids, float scale,
+                 SampleScratch* scratch, float* out) {
+  HSR_CHECK(q.cols == k.cols, "sample scores: expected queries with d={} (as K), got {}", k.cols,
+            q.cols);
+  if (q.rows == 0 || ids.empty()) return;
+  HWY_DYNAMIC_DISPATCH(ScoreSampleT)(q, k, ids.data(), ids.size(), scale, scratch, out);
+}
+
+void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, ConstMatrixView k,
+                           float scale, bool causal, size_t i0, size_t i1, SampleScratch* sc,
+                           ThresholdEstimate* est, uint64_t* bytes,
+                           std::vector<float>* sample_scores) {
+  const size_t m = q.rows, n = k.rows, d = k.cols;
+  HSR_CHECK(i0 <= i1 && i1 <= m, "thresholds: expected rows [{}, {}) within m={}", i0, i1, m);
+  // Rows that need no sample scores: a fixed policy, or no visible key.
+  auto sampled = [&](size_t i) {
+    return policy.NeedsSample() && VisibleKeys(causal, i, m, n) > 0;
+  };
+  size_t i = i0;
+  while (i < i1) {
+    const size_t visible = VisibleKeys(causal, i, m, n);
+    if (!sampled(i)) {
+      est[i - i0] = EstimateThreshold(policy, {}, visible);
+      if (sample_scores) sample_scores->clear();
+      ++i;
+      continue;
+    }
+    // Group [i, e): rows with one sample range, or rows whose sample is their whole range
+    // (ids [0, range), prefixes of [0, largest range)).
+    const size_t range = SampleRange(policy, causal, i, m, n);
+    const bool whole = range <= policy.sample;
+    size_t e = i + 1, ids_range = range;
+    while (e < i1 && sampled(e)) {
+      const size_t r = SampleRange(policy, causal, e, m, n);
+      if (whole ? r > policy.sample : r != range) break;
+      ids_range = std::max(ids_range, r);
+      ++e;
+    }
+    sc->ids = ThresholdSampleIds(policy, ids_range);
+    const size_t count = sc->ids.size();
+    sc->scores.resize((e - i) * count);
+    ScoreSample(q.RowRange(i, e - i), k, sc->ids, scale, sc, sc->scores.data());
+    if (bytes) bytes[i - i0] += count * d * sizeof(float);
+    for (size_t r = i; r < e; ++r) {
+      const size_t used = whole ? SampleRange(policy, causal, r, m, n) : count;
+      const std::span<const float> s(sc->scores.data() + (r - i) * count, used);
+      est[r - i0] = EstimateThreshold(policy, s, VisibleKeys(causal, r, m, n));
+      if (sample_scores && r == i0) sample_scores->assign(s.begin(), s.end());
+    }
+    i = e;
+  }
+}
+
+}  // namespace hsr
+#endif  // HWY_ONCE
