@@ -41,6 +41,7 @@
 #include "sim/cert_inspect.h"
 #include "sim/workload.h"
 #include "verify/oracle.h"
+#include "verify/tests/kv_append.h"
 
 namespace hsr::verify {
 namespace {
@@ -341,15 +342,8 @@ RC_GTEST_PROP(CertProps, ErrPolicyDecodeWithAppends, ()) {
     Fill(&nk, c.hkv * c.d, &rng, 1.0f);
     Fill(&nv, c.hkv * c.dv, &rng, 1.0f);
     engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
-    std::vector<float> k2, v2;
-    for (size_t h = 0; h < c.hkv; ++h) {
-      k2.insert(k2.end(), c.k.begin() + h * c.n * c.d, c.k.begin() + (h + 1) * c.n * c.d);
-      k2.insert(k2.end(), nk.begin() + h * c.d, nk.begin() + (h + 1) * c.d);
-      v2.insert(v2.end(), c.v.begin() + h * c.n * c.dv, c.v.begin() + (h + 1) * c.n * c.dv);
-      v2.insert(v2.end(), nv.begin() + h * c.dv, nv.begin() + (h + 1) * c.dv);
-    }
-    c.k = std::move(k2);
-    c.v = std::move(v2);
+    c.k = AppendRowPerHead(c.k, nk, c.hkv, c.n, c.d);
+    c.v = AppendRowPerHead(c.v, nv, c.hkv, c.n, c.dv);
     ++c.n;
     Fill(&c.q, c.hq() * c.m * c.d, &rng, 3.0f);
     std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);

@@ -29,6 +29,8 @@
 #include "core/hsr/sample_scores.h"
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
+#include "verify/cert_check.h"
+#include "verify/tests/kv_append.h"
 #include "verify/oracle.h"
 
 namespace hsr::verify {
@@ -197,15 +199,8 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
     Fill(&nv, c.hkv * c.dv, &rng, 1.0f);
     engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
     // Model: insert the new row at the end of each head.
-    std::vector<float> k2, v2;
-    for (size_t h = 0; h < c.hkv; ++h) {
-      k2.insert(k2.end(), c.k.begin() + h * c.n * c.d, c.k.begin() + (h + 1) * c.n * c.d);
-      k2.insert(k2.end(), nk.begin() + h * c.d, nk.begin() + (h + 1) * c.d);
-      v2.insert(v2.end(), c.v.begin() + h * c.n * c.dv, c.v.begin() + (h + 1) * c.n * c.dv);
-      v2.insert(v2.end(), nv.begin() + h * c.dv, nv.begin() + (h + 1) * c.dv);
-    }
-    c.k = std::move(k2);
-    c.v = std::move(v2);
+    c.k = AppendRowPerHead(c.k, nk, c.hkv, c.n, c.d);
+    c.v = AppendRowPerHead(c.v, nv, c.hkv, c.n, c.dv);
     ++c.n;
     RC_ASSERT(engine.n() == c.n);
     Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
@@ -216,7 +211,8 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
   }
 }
 
-// Softmax: measured error <= 2 eps max|v| + the oracle's tolerance on every element.
+// Softmax: measured error <= 2 eps max|v| + 2 x the oracle's tolerance on every element
+// (verify/cert_check.h, the same check `hsr verify` runs).
 void CheckSoftmax(const Case& c, const KvCache& kv, bool decode, const AttentionParams& p,
                   const std::vector<float>& out, const HsrCallStats& st, double err_target,
                   const std::string& what) {
@@ -224,34 +220,9 @@ void CheckSoftmax(const Case& c, const KvCache& kv, bool decode, const Attention
   dense.kind = AttentionKind::kSoftmax;
   dense.b_per_query = {};
   const Oracle oracle(c.Q(), kv, dense, decode);
-  for (size_t h = 0; h < c.hq(); ++h) {
-    const size_t g = h / c.group;
-    for (size_t i = 0; i < c.m; ++i) {
-      const HsrRowStats& r = st.rows[h * c.m + i];
-      RC_ASSERT(r.eps >= 0.0);
-      RC_ASSERT(r.eps <= 1.0);
-      if (err_target > 0 && !r.fallback) RC_ASSERT(r.eps <= err_target);
-      double vmax = 0.0;
-      for (size_t j = 0; j < r.visible; ++j) {
-        for (size_t col = 0; col < c.dv; ++col) {
-          vmax = std::max(vmax, std::fabs(static_cast<double>(c.v[(g * c.n + j) * c.dv + col])));
-        }
-      }
-      for (size_t col = 0; col < c.dv; ++col) {
-        const double got = out[(h * c.m + i) * c.dv + col];
-        const double want = oracle.Expected(h, i, col);
-        // Certificate on float scores + the float32 slack the oracle derives for a dense run
-        // (covers the score rounding and the summations), doubled for the two sums we do.
-        const double bound = 2.0 * r.eps * vmax + 2.0 * oracle.Tolerance(h, i, col);
-        if (!(std::fabs(got - want) <= bound)) {
-          RC_FAIL(fmt::format("{}: {} row [{}, {}] col {}: got {} want {} |err| {} > bound {} "
-                              "(eps {} tau {} |S| {} of {}, fallback {})",
-                              what, c.Describe(), h, i, col, got, want, std::fabs(got - want),
-                              bound, r.eps, r.b, r.reported, r.visible, r.fallback));
-        }
-      }
-    }
-  }
+  const CertCheck cc = CheckSoftmaxCertificate(
+      oracle, kv, c.group, ConstHeadsView(out.data(), c.hq(), c.m, c.dv), st.rows, err_target);
+  if (!cc.ok) RC_FAIL(fmt::format("{}: {} {}", what, c.Describe(), cc.detail));
 }
 
 RC_GTEST_PROP(HsrSoftmax, CertificateBoundsErrorEveryIndexAndPolicy, ()) {
@@ -391,18 +362,24 @@ TEST(HsrBadInput, ThresholdStrings) {
   EXPECT_NO_THROW(CheckThresholdFor(ParseThreshold("count=10"), 10));
 }
 
-TEST(HsrBadInput, EngineUnchangedAfterRejectedCalls) {
-  std::mt19937_64 rng(7);
+// A small fixed GQA case (2 kv heads x group 2, d = 16, dv = 8) drawn from rng.
+Case SmallCase(std::mt19937_64* rng, size_t m, size_t n) {
   Case c;
   c.hkv = 2;
   c.group = 2;
-  c.m = 2;
-  c.n = 50;
+  c.m = m;
+  c.n = n;
   c.d = 16;
   c.dv = 8;
-  Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
-  Fill(&c.k, c.hkv * c.n * c.d, &rng, 1.0f);
-  Fill(&c.v, c.hkv * c.n * c.dv, &rng, 1.0f);
+  Fill(&c.q, c.hq() * c.m * c.d, rng, 1.5f);
+  Fill(&c.k, c.hkv * c.n * c.d, rng, 1.0f);
+  Fill(&c.v, c.hkv * c.n * c.dv, rng, 1.0f);
+  return c;
+}
+
+TEST(HsrBadInput, EngineUnchangedAfterRejectedCalls) {
+  std::mt19937_64 rng(7);
+  const Case c = SmallCase(&rng, 2, 50);
   const KvCache kv = c.Kv();
   AttentionParams p;
   p.kind = AttentionKind::kRelu;
@@ -541,16 +518,7 @@ RC_GTEST_PROP(SampleScores, BatchEqualsRowsAloneWithinDotBound, ()) {
 // leaves them complete.
 TEST(HsrEngine, DeferredIndexBuild) {
   std::mt19937_64 rng(11);
-  Case c;
-  c.hkv = 2;
-  c.group = 2;
-  c.m = 3;
-  c.n = 40;
-  c.d = 16;
-  c.dv = 8;
-  Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
-  Fill(&c.k, c.hkv * c.n * c.d, &rng, 1.0f);
-  Fill(&c.v, c.hkv * c.n * c.dv, &rng, 1.0f);
+  const Case c = SmallCase(&rng, 3, 40);
   const KvCache kv = c.Kv();
   AttentionParams p;
   p.kind = AttentionKind::kRelu;
@@ -571,13 +539,8 @@ TEST(HsrEngine, DeferredIndexBuild) {
   EXPECT_TRUE(engine.indexed());
   for (size_t h = 0; h < c.hkv; ++h) EXPECT_EQ(engine.index(h).size(), c.n + 1);
   // Versus the oracle over the concatenated K/V.
-  std::vector<float> k2, v2;
-  for (size_t h = 0; h < c.hkv; ++h) {
-    k2.insert(k2.end(), c.k.begin() + h * c.n * c.d, c.k.begin() + (h + 1) * c.n * c.d);
-    k2.insert(k2.end(), nk.begin() + h * c.d, nk.begin() + (h + 1) * c.d);
-    v2.insert(v2.end(), c.v.begin() + h * c.n * c.dv, c.v.begin() + (h + 1) * c.n * c.dv);
-    v2.insert(v2.end(), nv.begin() + h * c.dv, nv.begin() + (h + 1) * c.dv);
-  }
+  const std::vector<float> k2 = AppendRowPerHead(c.k, nk, c.hkv, c.n, c.d);
+  const std::vector<float> v2 = AppendRowPerHead(c.v, nv, c.hkv, c.n, c.dv);
   const KvCache kv2(ConstHeadsView(k2.data(), c.hkv, c.n + 1, c.d),
                     ConstHeadsView(v2.data(), c.hkv, c.n + 1, c.dv));
   AttentionParams pb = p;
