@@ -45,6 +45,7 @@ HWY_AFTER_NAMESPACE();
 #include <string>
 #include <vector>
 
+#include "core/base/huge_pages.h"
 #include "core/base/thread_pool.h"
 #include "hwy/aligned_allocator.h"
 #include "sim/bandwidth.h"
@@ -101,6 +102,7 @@ ReadBandwidth MeasureReadBandwidth(size_t threads, size_t bytes, size_t passes) 
   // One chunk per thread, each a multiple of 64 floats (4 KiB-aligned starts via the allocator).
   const size_t floats = std::max<size_t>(bytes / sizeof(float) / 1024 * 1024, 1024);
   auto buf = hwy::AllocateAligned<float>(floats);
+  AdviseHugePages(buf.get(), floats * sizeof(float));  // as the K/V tensors it is compared with
   const size_t chunk = (floats / threads + 1023) / 1024 * 1024;
   ThreadPool pool(threads);
   auto range = [&](size_t t) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/base/error.h"
+#include "core/base/huge_pages.h"
 
 namespace hsr::index_detail {
 namespace {
@@ -35,10 +36,12 @@ void KeyStore::ValidateBuild(std::string_view where, ConstMatrixView keys, float
 
 void KeyStore::Assign(std::string_view where, ConstMatrixView keys, float scale) {
   ValidateBuild(where, keys, scale);
-  std::vector<float> copy(keys.rows * keys.cols);
+  std::vector<float> copy;
+  copy.reserve(keys.rows * keys.cols);
+  AdviseHugePages(copy.data(), keys.rows * keys.cols * sizeof(float));  // before the first write
   double max_norm = 0.0;
   for (size_t j = 0; j < keys.rows; ++j) {
-    std::copy(keys.Row(j), keys.Row(j) + keys.cols, copy.data() + j * keys.cols);
+    copy.insert(copy.end(), keys.Row(j), keys.Row(j) + keys.cols);
     max_norm = std::max(max_norm, NormUp(keys.Row(j), keys.cols));
   }
   keys_.swap(copy);

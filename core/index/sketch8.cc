@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "core/base/huge_pages.h"
 #include "core/base/thread_pool.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -350,6 +351,7 @@ void Sketch8Index::Build(ConstMatrixView keys, float scale) {
   a_.clear();
   w_.clear();
   codes_.reserve(keys_.n() * d_pad_);
+  AdviseHugePages(codes_.data(), codes_.capacity());  // the filter streams these
   a_.reserve(keys_.n());
   w_.reserve(keys_.n());
   for (size_t j = 0; j < keys_.n(); ++j) AppendRow(keys_.Row(j));

@@ -4,6 +4,7 @@
 #include <new>
 
 #include "core/base/error.h"
+#include "core/base/huge_pages.h"
 
 namespace hsr {
 
@@ -14,9 +15,13 @@ Tensor::Tensor(size_t heads, size_t rows, size_t cols)
             "Tensor: expected a size that fits in memory, got [{}, {}, {}]", heads, rows, cols);
   const size_t bytes = size() * sizeof(float);
   if (bytes == 0) return;
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
+  // Large tensors (K/V caches) start on a huge-page boundary and ask for huge pages before the
+  // first write (core/base/huge_pages.h); small ones stay 64-byte aligned.
+  const size_t align = bytes >= kHugePageMinBytes ? kHugePageBytes : 64;
+  const size_t rounded = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, rounded);
   if (p == nullptr) throw std::bad_alloc();
+  AdviseHugePages(p, rounded);
   data_.reset(static_cast<float*>(p));
 }
 
