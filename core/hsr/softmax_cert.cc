@@ -48,9 +48,7 @@ SketchSelection SelectBySketch(const SparseKernels& kern, const HalfSpaceIndex& 
     return out;
   }
   ids->clear();
-  for (size_t j = 0; j < visible; ++j) {
-    if (sc->bucket[j] < c0) ids->push_back(static_cast<uint32_t>(j));
-  }
+  kern.select_buckets(sc->bucket.data(), nullptr, visible, 0, static_cast<uint32_t>(c0), ids);
   scores->resize(ids->size());
   kern.score_ids(q, k, d, ids->data(), ids->size(), scale, scores->data());
   double z = 0.0;
@@ -64,16 +62,11 @@ SketchSelection SelectBySketch(const SparseKernels& kern, const HalfSpaceIndex& 
     out.status = Status::kFallback;
     return out;
   }
-  float beta = -std::numeric_limits<float>::infinity();
+  // Keys in buckets [c0, c1) join S; beta = the largest bound left out.
   sc->more_ids.clear();
-  for (size_t j = 0; j < visible; ++j) {
-    const uint16_t b = sc->bucket[j];
-    if (b >= c1) {
-      beta = std::max(beta, sc->ub[j]);
-    } else if (b >= c0) {
-      sc->more_ids.push_back(static_cast<uint32_t>(j));
-    }
-  }
+  const float beta = kern.select_buckets(sc->bucket.data(), sc->ub.data(), visible,
+                                         static_cast<uint32_t>(c0), static_cast<uint32_t>(c1),
+                                         &sc->more_ids);
   if (!sc->more_ids.empty()) {
     out.rounds = 2;
     sc->more_scores.resize(sc->more_ids.size());

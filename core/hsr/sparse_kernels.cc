@@ -31,12 +31,18 @@ void BoundBucketsK(const float* ub, size_t n, float max_ub, uint16_t* bucket, do
   BoundBucketsImpl(ub, n, max_ub, bucket, sums, counts);
 }
 
+float SelectBucketsK(const uint16_t* bucket, const float* ub, size_t n, uint32_t lo, uint32_t hi,
+                     std::vector<uint32_t>* ids) {
+  return SelectBucketsImpl(bucket, ub, n, lo, hi, ids);
+}
+
 SparseKernels GetSparseKernelsT() {
   SparseKernels k;
   k.score_run = &ScoreRunK;
   k.score_ids = &ScoreIdsK;
   k.gather_accumulate = &GatherAccumulateK;
   k.bound_buckets = &BoundBucketsK;
+  k.select_buckets = &SelectBucketsK;
   return k;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace hsr {
 
@@ -21,6 +22,10 @@ struct SparseKernels {
   // Sketch certificate buckets (cert-inl.h BoundBucketsImpl; core/hsr/softmax_cert.h).
   void (*bound_buckets)(const float* ub, size_t n, float max_ub, uint16_t* bucket, double* sums,
                         uint32_t* counts) = nullptr;
+  // Appends j with lo <= bucket[j] < hi to ids; returns max ub[j] over bucket[j] >= hi (-Inf if
+  // none or ub is null) (cert-inl.h SelectBucketsImpl).
+  float (*select_buckets)(const uint16_t* bucket, const float* ub, size_t n, uint32_t lo,
+                          uint32_t hi, std::vector<uint32_t>* ids) = nullptr;
 };
 
 // The kernels of the Highway target dispatch picks now (respects SetSupportedTargetsForTest).

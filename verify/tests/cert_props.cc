@@ -18,6 +18,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <hwy/targets.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -416,6 +418,44 @@ TEST(CertErrors, CorruptedSketchIsAnError) {
 TEST(CertErrors, ErrTargetOutsideUnitInterval) {
   for (const char* bad : {"err=0", "err=1", "err=-0.1", "err=1.5", "err=nan", "err=inf"}) {
     ExpectError([&] { ParseThreshold(bad); }, "E in (0, 1)");
+  }
+}
+
+// The bucket selection kernel equals its scalar definition on every compiled target: ids with
+// lo <= bucket < hi in order, max ub over bucket >= hi (-Inf if none or ub null). Bucket values
+// sit at and around lo / hi; n covers non-multiples of every vector width.
+RC_GTEST_PROP(CertProps, SelectBucketsEqualsScalarOnEveryTarget, ()) {
+  const size_t n = *rc::gen::inRange<size_t>(0, 300);
+  const uint32_t lo = *rc::gen::inRange<uint32_t>(0, 6);
+  const uint32_t hi = lo + *rc::gen::inRange<uint32_t>(0, 6);
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+  std::mt19937_64 rng(seed);
+  std::vector<uint16_t> bucket(n);
+  std::vector<float> ub(n);
+  for (size_t j = 0; j < n; ++j) {
+    bucket[j] = static_cast<uint16_t>(rng() % 14);
+    ub[j] = std::normal_distribution<float>(0.0f, 3.0f)(rng);
+  }
+  std::vector<uint32_t> want;
+  float want_max = -std::numeric_limits<float>::infinity();
+  for (size_t j = 0; j < n; ++j) {
+    if (bucket[j] >= hi) want_max = std::max(want_max, ub[j]);
+    else if (bucket[j] >= lo) want.push_back(static_cast<uint32_t>(j));
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    const SparseKernels k = GetSparseKernels();
+    std::vector<uint32_t> got = {7u};  // appended to
+    const float m = k.select_buckets(bucket.data(), ub.data(), n, lo, hi, &got);
+    std::vector<uint32_t> got2;
+    const float m2 = k.select_buckets(bucket.data(), nullptr, n, lo, hi, &got2);
+    hwy::SetSupportedTargetsForTest(0);
+    RC_ASSERT(got.size() == want.size() + 1 && got[0] == 7u);
+    RC_ASSERT(std::equal(want.begin(), want.end(), got.begin() + 1));
+    RC_ASSERT(got2 == want);
+    RC_ASSERT(m == want_max);
+    RC_ASSERT(m2 == -std::numeric_limits<float>::infinity());
   }
 }
 
