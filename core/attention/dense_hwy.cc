@@ -187,22 +187,28 @@ void DenseHwyAttention(std::string_view where, ConstHeadsView q, const KvCache& 
                        const AttentionParams& p, HeadsView out, ThreadPool& pool,
                        AttentionStats* stats) {
   ValidateAttention(where, q, kv, p, out);
+  DenseHwyAttentionValidated(q, kv.k(), kv.v(), p, out, pool, stats);
+}
+
+void DenseHwyAttentionValidated(ConstHeadsView q, ConstHeadsView k, ConstHeadsView v,
+                                const AttentionParams& p, HeadsView out, ThreadPool& pool,
+                                AttentionStats* stats) {
   dense_hwy_detail::Job job;
   job.q = q;
-  job.k = kv.k();
-  job.v = kv.v();
+  job.k = k;
+  job.v = v;
   job.out = out;
   job.p = &p;
   job.causal = p.causal;
   job.relu = p.kind == AttentionKind::kRelu;
   job.alpha = p.alpha;
   job.hq = q.heads;
-  job.hkv = kv.heads();
+  job.hkv = k.heads;
   job.group = job.hq / job.hkv;
   job.m = q.rows;
-  job.n = kv.n();
-  job.d = kv.d();
-  job.dv = kv.dv();
+  job.n = k.rows;
+  job.d = k.cols;
+  job.dv = v.cols;
   job.scale = p.ScaleFor(job.d);
   uint64_t empty = 0;
   HWY_DYNAMIC_DISPATCH(RunDenseHwy)(job, &pool, &empty);

@@ -26,6 +26,13 @@ void DenseHwyAttention(std::string_view where, ConstHeadsView q, const KvCache& 
                        const AttentionParams& p, HeadsView out, ThreadPool& pool,
                        AttentionStats* stats);
 
+// The same on inputs the caller has already validated at its own API boundary (the HSR engine's
+// dense fallback rows, over a key prefix of a validated cache): K and V as plain views (a
+// KvCache would scan them for non-finite values again).
+void DenseHwyAttentionValidated(ConstHeadsView q, ConstHeadsView k, ConstHeadsView v,
+                                const AttentionParams& p, HeadsView out, ThreadPool& pool,
+                                AttentionStats* stats);
+
 // Name of the Highway target dispatch picks now (e.g. "AVX3_ZEN4"; respects
 // hwy::SetSupportedTargetsForTest).
 std::string DenseHwyTargetName();

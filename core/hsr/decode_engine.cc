@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/attention/dense_hwy.h"
 #include "core/attention/validate.h"
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
@@ -29,6 +30,7 @@ struct Scratch {
   std::vector<float> scores, weights, sample_scores, acc;
   CertScratch cert;
   SampleScratch sample;
+  std::unique_ptr<ThreadPool> solo;  // dense fallback rows inside a pool task (one thread)
 };
 
 // Everything a row needs (one call).
@@ -370,15 +372,19 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       rs.eps_tau = 0.0;
       rs.eps_sketch = -1.0;
       rs.b = thr;
-      sc.ids.resize(visible);
-      for (size_t j = 0; j < visible; ++j) sc.ids[j] = static_cast<uint32_t>(j);
-      sc.scores.resize(visible);
-      c.kern.score_run(qr, hd.k, c.d, visible, c.scale, sc.scores.data());
-      double mx = -std::numeric_limits<double>::infinity();
-      for (float s : sc.scores) mx = std::max(mx, static_cast<double>(s));
       rs.reported = static_cast<uint32_t>(visible);
-      rs.bytes_read += visible * c.d * sizeof(float);
-      accumulate_softmax(mx);
+      rs.bytes_read += visible * (c.d + c.dv) * sizeof(float);
+      // dense-hwy's decode kernel over the visible prefix (split-K over the engine's pool when
+      // rows run in turn; the row's own thread otherwise): the same output as a dense-hwy run.
+      AttentionParams dp;
+      dp.kind = AttentionKind::kSoftmax;
+      dp.scale = c.scale;
+      if (rows_parallel && !sc.solo) sc.solo = std::make_unique<ThreadPool>(1);
+      DenseHwyAttentionValidated(ConstHeadsView(qr, 1, 1, c.d),
+                                 ConstHeadsView(hd.k, 1, visible, c.d),
+                                 ConstHeadsView(hd.v, 1, visible, c.dv), dp,
+                                 HeadsView(o, 1, 1, c.dv), rows_parallel ? *sc.solo : *pool_,
+                                 nullptr);
     };
     const bool err_policy = !c.relu && c.policy && c.policy->kind == ThresholdPolicy::Kind::kErr;
     if (err_policy) {
