@@ -17,8 +17,29 @@
 #include "core/tensor/view.h"
 #include "gpu/base/device.h"
 #include "gpu/base/kv_dtype.h"
+#include "verify/cases.h"
 
 namespace hsr::gpu::cuda_test {
+
+// The large decode case of the HSR device tests: many key splits (n = 2^15), GQA 4 (8 q / 2 kv
+// heads), m = 2, d = dv = 128, ReLU^alpha with per-query b at the 0.9 quantile; lattice = 1:
+// exact lattice values and alpha 3, else Gaussian values and alpha 1.
+inline verify::AttentionCase LargeReluDecodeCase(int lattice) {
+  verify::AttentionCase c;
+  c.hq = 8;
+  c.hkv = 2;
+  c.m = 2;
+  c.n = size_t{1} << 15;
+  c.d = c.dv = 128;
+  c.kind = AttentionKind::kRelu;
+  c.alpha = 1 + lattice * 2;
+  c.decode = true;
+  c.lattice = lattice != 0;
+  c.b_quantile = 0.9;
+  c.per_query_b = true;
+  c.seed = 7 + static_cast<uint64_t>(lattice);
+  return c;
+}
 
 inline const DeviceQuery& Devices() {
   static const DeviceQuery q = QueryDevices();

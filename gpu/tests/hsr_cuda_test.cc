@@ -156,19 +156,7 @@ TEST(HsrCudaProps, LargeCases) {
   HSR_SKIP_WITHOUT_DEVICE();
   for (KvDtype t : {KvDtype::kF32, KvDtype::kF16, KvDtype::kBf16}) {
     for (int lattice = 0; lattice < 2; ++lattice) {
-      AttentionCase c;
-      c.hq = 8;
-      c.hkv = 2;
-      c.m = 2;
-      c.n = size_t{1} << 15;
-      c.d = c.dv = 128;
-      c.kind = AttentionKind::kRelu;
-      c.alpha = 1 + lattice * 2;
-      c.decode = true;
-      c.lattice = lattice != 0;
-      c.b_quantile = 0.9;
-      c.per_query_b = true;
-      c.seed = 7 + lattice;
+      const AttentionCase c = cuda_test::LargeReluDecodeCase(lattice);
       const bool ok = rc::check(c.Describe(), [&] { CheckCase(c, t); });
       EXPECT_TRUE(ok);
       EXPECT_GT(BackendFor(t).last_plan().splits, 1u);
