@@ -10,7 +10,8 @@
 //   largest term), then lowered by 2^-40 (|b| + ScoreAbsErr) / scale + 2^-40 |X| and rounded
 //   down to a float thr. Every key with s > b therefore has t > thr: a key is a candidate iff
 //   t > thr, and candidates are rechecked with ScoreRun against b. Untrusted norms (possible
-//   float overflow) and non-finite thresholds give thr = -Inf: every key is rechecked.
+//   float overflow) and non-finite thresholds give thr = -Inf: every key is rechecked, whatever
+//   its tile score (which may have overflowed to -Inf or NaN).
 #include "core/index/batch_report.h"
 
 #include <algorithm>
@@ -91,10 +92,14 @@ void ReportTask(const BatchReportInput& in, const float* thr, size_t r0, size_t 
       ScoreTile(df, qt.get() + sb * d * W, in.keys.Row(j0), in.keys.stride, d, bk, st.get());
       const auto t0 = hn::Load(df, th.get() + sb * W);
       const auto t1 = hn::Load(df, th.get() + sb * W + N);
+      // thr = -Inf (untrusted norms): every key is a candidate, also when the tile score
+      // overflowed to -Inf or NaN (then t > thr is false although ScoreRun may clear b).
+      const auto ninf = hn::Set(df, -std::numeric_limits<float>::infinity());
+      const auto all0 = hn::Eq(t0, ninf), all1 = hn::Eq(t1, ninf);
       for (size_t jj = 0; jj < bk; ++jj) {
         const float* s = st.get() + jj * W;
-        const auto m0 = hn::Gt(hn::Load(df, s), t0);
-        const auto m1 = hn::Gt(hn::Load(df, s + N), t1);
+        const auto m0 = hn::Or(hn::Gt(hn::Load(df, s), t0), all0);
+        const auto m1 = hn::Or(hn::Gt(hn::Load(df, s + N), t1), all1);
         if (hn::AllFalse(df, m0) && hn::AllFalse(df, m1)) continue;
         const size_t j = j0 + jj;
         const float* key = in.keys.Row(j);
