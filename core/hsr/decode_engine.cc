@@ -392,7 +392,8 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       IndexStats one;
       const SketchSelection sel =
           SelectBySketch(c.kern, *hd.index, qr, hd.k, c.d, c.scale, visible, c.policy->value,
-                         &sc.cert, &sc.ids, &sc.scores, &one);
+                         &sc.cert, &sc.ids, &sc.scores, &one,
+                         rows_parallel ? nullptr : pool_.get());
       ist.Merge(one);
       rs.bytes_read += one.bytes_read;
       if (sel.status != SketchSelection::Status::kUnsupported) {

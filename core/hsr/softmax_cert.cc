@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/base/thread_pool.h"
+
 namespace hsr {
 
 double CertEps(double tail, double z) { return tail > 0.0 ? tail / (z + tail) : 0.0; }
@@ -13,7 +15,7 @@ SketchSelection SelectBySketch(const SparseKernels& kern, const HalfSpaceIndex& 
                                const float* q, const float* k, size_t d, float scale,
                                size_t visible, double target, CertScratch* sc,
                                std::vector<uint32_t>* ids, std::vector<float>* scores,
-                               IndexStats* st) {
+                               IndexStats* st, ThreadPool* pool) {
   using Status = SketchSelection::Status;
   SketchSelection out;
   sc->ub.resize(visible);
@@ -28,8 +30,28 @@ SketchSelection SelectBySketch(const SparseKernels& kern, const HalfSpaceIndex& 
   sc->bucket.resize(visible);
   sc->sums.assign(K + 1, 0.0);
   sc->counts.assign(K + 1, 0);
-  kern.bound_buckets(sc->ub.data(), visible, U, sc->bucket.data(), sc->sums.data(),
-                     sc->counts.data());
+  // Blocks of kCertBucketTask keys, each into its own sums / counts, merged in block order (the
+  // sums' rounding bound in softmax_cert.h holds for any order of the double additions).
+  const size_t blocks = (visible + kCertBucketTask - 1) / kCertBucketTask;
+  sc->block_sums.assign(blocks * (K + 1), 0.0);
+  sc->block_counts.assign(blocks * (K + 1), 0);
+  auto bucket_block = [&](size_t blk, size_t /*thread*/) {
+    const size_t begin = blk * kCertBucketTask;
+    kern.bound_buckets(sc->ub.data() + begin, std::min(kCertBucketTask, visible - begin), U,
+                       sc->bucket.data() + begin, sc->block_sums.data() + blk * (K + 1),
+                       sc->block_counts.data() + blk * (K + 1));
+  };
+  if (pool != nullptr && pool->NumThreads() > 1 && blocks > 1) {
+    pool->Run(blocks, bucket_block);
+  } else {
+    for (size_t blk = 0; blk < blocks; ++blk) bucket_block(blk, 0);
+  }
+  for (size_t blk = 0; blk < blocks; ++blk) {
+    for (size_t c = 0; c <= K; ++c) {
+      sc->sums[c] += sc->block_sums[blk * (K + 1) + c];
+      sc->counts[c] += sc->block_counts[blk * (K + 1) + c];
+    }
+  }
   // suffix[c] >= sum of e^(ub_j + tiny - U) over the keys in buckets >= c (margin in the header).
   sc->suffix.assign(K + 2, 0.0);
   for (size_t c = K + 1; c-- > 0;) sc->suffix[c] = sc->suffix[c + 1] + sc->sums[c] * kCertTailMargin;

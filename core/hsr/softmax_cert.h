@@ -34,6 +34,8 @@
 
 namespace hsr {
 
+class ThreadPool;
+
 inline constexpr int kCertBucketsPerNat = 16;
 inline constexpr int kCertBuckets = 512;  // 32 nats; bucket kCertBuckets holds everything below
 inline constexpr float kCertExpFloor = -80.0f;
@@ -52,8 +54,8 @@ double CertEps(double tail, double z);
 struct CertScratch {
   std::vector<float> ub;
   std::vector<uint16_t> bucket;
-  std::vector<double> sums, suffix;
-  std::vector<uint32_t> counts;
+  std::vector<double> sums, suffix, block_sums;
+  std::vector<uint32_t> counts, block_counts;
   std::vector<float> more_scores;
   std::vector<uint32_t> more_ids;
 };
@@ -71,11 +73,15 @@ struct SketchSelection {
 // err=E row over keys [0, visible) of index (whose float32 keys are k, stride d): on kSelected
 // ids / scores hold the set and its ScoreRun scores (the keys read from K); st gets the index's
 // counters. kUnsupported: the index has no trusted per-key bounds
-// for q (use the tau path); kFallback: more than half the keys would be needed (answer dense).
+// for q (use the tau path); kFallback: more than kCertMaxKeptFrac of the keys would be needed
+// (answer dense). The bucketing runs in blocks of kCertBucketTask keys, spread over pool when
+// it has more than one thread (may be null); the blocks and their merge order do not depend on
+// the thread count, so neither does the result.
+inline constexpr size_t kCertBucketTask = size_t{1} << 16;
 SketchSelection SelectBySketch(const SparseKernels& kern, const HalfSpaceIndex& index,
                                const float* q, const float* k, size_t d, float scale,
                                size_t visible, double target, CertScratch* sc,
                                std::vector<uint32_t>* ids, std::vector<float>* scores,
-                               IndexStats* st);
+                               IndexStats* st, ThreadPool* pool = nullptr);
 
 }  // namespace hsr
