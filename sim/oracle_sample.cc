@@ -9,6 +9,7 @@
 #include "core/attention/validate.h"
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
+#include "verify/oracle.h"
 
 namespace hsr::sim {
 
@@ -33,14 +34,21 @@ OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const Atte
     s.rows.emplace_back(r / m, r % m);
   }
   s.expected.assign(k * dv, 0.0);
+  s.tolerance.assign(k * dv, 0.0);
+  s.ambiguous.assign(k, 0);
   const size_t group = hq / kv.heads();
   const double scale = p.ScaleFor(q.cols);
   ThreadPool pool(std::max<size_t>(threads, 1));
   pool.Run(k, [&](size_t t, size_t) {
     const auto [h, i] = s.rows[t];
-    DenseRefRow(q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group),
-                VisibleKeys(p.causal, i, m, n), p.kind, p.alpha, p.ThresholdFor(h, m, i), scale,
-                std::span<double>(s.expected.data() + t * dv, dv));
+    const size_t visible = VisibleKeys(p.causal, i, m, n);
+    const std::span<double> expected(s.expected.data() + t * dv, dv);
+    DenseRefRow(q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group), visible,
+                p.kind, p.alpha, p.ThresholdFor(h, m, i), scale, expected);
+    s.ambiguous[t] = verify::OracleRowTolerance(
+        q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group), visible, scale,
+        p.ThresholdFor(h, m, i), static_cast<double>(kv.max_abs_k()), p.kind, p.alpha, expected,
+        std::span<double>(s.tolerance.data() + t * dv, dv));
   });
   return s;
 }
@@ -54,10 +62,14 @@ SampleError CompareToSample(const OracleSample& s, ConstHeadsView out) {
   for (size_t t = 0; t < s.rows.size(); ++t) {
     const auto [h, i] = s.rows[t];
     const float* o = out.Head(h).Row(i);
+    const bool ambiguous = !s.ambiguous.empty() && s.ambiguous[t];
+    e.ambiguous_rows += ambiguous ? 1 : 0;
     for (size_t c = 0; c < s.dv; ++c) {
       const double ref = s.expected[t * s.dv + c];
       const double err = std::isfinite(o[c]) ? std::abs(static_cast<double>(o[c]) - ref)
                                              : std::numeric_limits<double>::infinity();
+      if (!s.tolerance.empty() && !(err <= s.tolerance[t * s.dv + c])) ++e.beyond_tol;
+      if (ambiguous) continue;
       e.max_abs_err = std::max(e.max_abs_err, err);
       diff2 += err * err;
       ref2 += ref * ref;

@@ -60,6 +60,8 @@ nlohmann::ordered_json ToJson(const ResultRow& r) {
   j["rel_l2_err"] = Opt(r.rel_l2_err);
   j["oracle_rows"] = r.oracle_rows;
   j["total_rows"] = r.total_rows;
+  j["ambiguous_rows"] = r.ambiguous_rows;
+  j["beyond_tol"] = r.beyond_tol;
   j["eps_max"] = Opt(r.eps_max);
   j["eps_mean"] = Opt(r.eps_mean);
   j["eps_tau_max"] = Opt(r.eps_tau_max);
@@ -87,8 +89,9 @@ void PrintTable(std::FILE* out, const std::vector<ResultRow>& rows) {
         fmt::format("{:.1f}", r.median_us), fmt::format("{:.1f}", r.p10_us),
         fmt::format("{:.1f}", r.p90_us), Num(r.gbs, "{:.1f}"), Num(r.roofline_frac, "{:.2f}"),
         Num(r.max_abs_err, "{:.2e}"), Num(r.rel_l2_err, "{:.2e}"),
-        r.oracle_rows == r.total_rows ? fmt::format("all {}", r.total_rows)
-                                      : fmt::format("{}/{}", r.oracle_rows, r.total_rows),
+        (r.oracle_rows == r.total_rows ? fmt::format("all {}", r.total_rows)
+                                       : fmt::format("{}/{}", r.oracle_rows, r.total_rows)) +
+            (r.ambiguous_rows > 0 ? fmt::format(" ({} at b)", r.ambiguous_rows) : std::string()),
         r.speedup ? fmt::format("{:.2f}x vs {}", *r.speedup, r.speedup_vs.value_or("?"))
                   : std::string("-")});
   }

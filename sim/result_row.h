@@ -41,6 +41,11 @@ struct ResultRow {
   // Versus the float64 oracle on oracle_rows of the heads * m query rows (sampled when large).
   std::optional<double> max_abs_err, rel_l2_err;
   size_t oracle_rows = 0, total_rows = 0;
+  // Oracle rows left out of max_abs_err / rel_l2_err because a score at the threshold may flip
+  // the ReLU row between empty and not (sim/oracle_sample.h), and the elements of all oracle
+  // rows beyond their derived float32 tolerance (verify/oracle.h; 0 for a correct dense
+  // backend, and for hsr-cpu ReLU; softmax HSR rows are judged by their certificate instead).
+  size_t ambiguous_rows = 0, beyond_tol = 0;
   std::optional<double> eps_max, eps_mean;
   // Softmax HSR, issue 9: the tau certificate and the sketch per-key-bound certificate of each
   // row (eps_* is the one the row meets: eps_sketch where the index has per-key bounds), and

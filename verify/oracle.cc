@@ -226,6 +226,20 @@ Oracle::Oracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, bo
   }
 }
 
+bool OracleRowTolerance(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
+                        size_t visible, double scale, double threshold, double max_abs_k,
+                        AttentionKind kind, int alpha, std::span<const double> expected,
+                        std::span<double> tol) {
+  HSR_CHECK(q.size() == k.cols && expected.size() == v.cols && tol.size() == v.cols &&
+                visible <= k.rows && visible <= v.rows,
+            "OracleRowTolerance: expected q of {} and rows of {} values, got {}, {} and {}",
+            k.cols, v.cols, q.size(), expected.size(), tol.size());
+  const RowInputs in{q.data(), k, v, visible, scale, threshold, max_abs_k, kind, alpha};
+  bool ambiguous = false;
+  RowTolerance(in, expected, tol, &ambiguous);
+  return ambiguous;
+}
+
 Comparison Oracle::Compare(ConstHeadsView actual) const {
   HSR_CHECK(actual.heads == heads_ && actual.rows == rows_ && actual.cols == cols_,
             "Oracle::Compare: expected output [{}, {}, {}], got [{}, {}, {}]", heads_, rows_,

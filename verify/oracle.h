@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,16 @@ class Oracle {
   std::vector<double> expected_, tolerance_;
   size_t empty_rows_ = 0, ambiguous_rows_ = 0;
 };
+
+// The derived tolerance of one output row (the error model in oracle.cc) given its float64
+// expected output (DenseRefRow): tol[c] bounds |actual - expected| of any float32 backend.
+// Returns true when the row is ambiguous: a ReLU row whose float32 weights may all but vanish
+// or flip (a key's score within rounding of the threshold decides whether the row is empty),
+// so that only the hull bound holds and the output may jump by a whole value row.
+bool OracleRowTolerance(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
+                        size_t visible, double scale, double threshold, double max_abs_k,
+                        AttentionKind kind, int alpha, std::span<const double> expected,
+                        std::span<double> tol);
 
 // Oracle(q, kv, p, decode).Compare(actual).
 Comparison CompareToOracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
