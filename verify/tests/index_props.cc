@@ -295,8 +295,19 @@ RC_GTEST_PROP(IndexProps, BatchReportEqualsScanOnEveryTarget, ()) {
     in.b = b;
     in.limits = limits;
     ReportBatch got;
-    const uint64_t candidates = BatchReport(in, &pool, &got);
+    std::vector<float> got_scores;
+    const uint64_t candidates = BatchReport(in, &pool, &got, nullptr, &got_scores);
     RC_ASSERT(got.queries() == c.m);
+    // The scores returned are ScoreRun's, bit for bit (the engines weight keys with them).
+    RC_ASSERT(got_scores.size() == got.ids.size());
+    for (size_t i = 0; i < c.m; ++i) {
+      for (size_t t = got.offsets[i]; t < got.offsets[i + 1]; ++t) {
+        float s = 0.0f;
+        GetSparseKernels().score_ids(in.q.Row(i), data.keys.data(), c.d, &got.ids[t], 1,
+                                     c.scale, &s);
+        RC_ASSERT(std::bit_cast<uint32_t>(s) == std::bit_cast<uint32_t>(got_scores[t]));
+      }
+    }
     for (size_t i = 0; i < c.m; ++i) {
       std::vector<uint32_t> expected;
       scan.Query(in.q.RowSpan(i), b[i], &expected, nullptr);
