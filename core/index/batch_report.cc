@@ -67,6 +67,10 @@ void ReportTask(const BatchReportInput& in, const float* thr, size_t r0, size_t 
   auto th = hwy::AllocateAligned<float>(blocks * W);
   auto st = hwy::AllocateAligned<float>(kReportTileKeys * W);
   std::vector<size_t> lim(blocks * W, 0), blk_end(blocks, 0);
+  // The task's query rows, contiguous (the recheck's ScoreRun reads them; same values, so the
+  // same scores bit for bit).
+  auto qrows = hwy::AllocateAligned<float>(count * d);
+  for (size_t r = 0; r < count; ++r) std::copy_n(in.q.Row(r0 + r), d, qrows.get() + r * d);
   for (size_t sb = 0; sb < blocks; ++sb) {
     for (size_t l = 0; l < W; ++l) {
       const size_t r = sb * W + l;
@@ -115,7 +119,7 @@ void ReportTask(const BatchReportInput& in, const float* thr, size_t r0, size_t 
             RowOut& row = rows[lane];
             ++row.candidates;
             float score;
-            ScoreRun(in.q.Row(r0 + lane), key, in.keys.stride, d, 1, in.scale, &score);
+            ScoreRun(qrows.get() + lane * d, key, in.keys.stride, d, 1, in.scale, &score);
             if (score > in.b[r0 + lane]) {
               row.ids.push_back(static_cast<uint32_t>(j));
               row.scores.push_back(score);
