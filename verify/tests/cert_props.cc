@@ -401,20 +401,18 @@ void ExpectError(F&& f, const std::string& needle) {
 // 50 planted keys k = 3q dominate (score 9 |q|^2 / sqrt(d) vs ~N(0, |q|^2 / d) for the rest), so
 // the row is selected, not a fallback.
 TEST(CertBlocks, SelectionIndependentOfThreads) {
-  constexpr size_t kD = 8;
-  const size_t n = 3 * kCertBucketTask + 123;
+  Data c;
+  c.d = 8;
+  c.n = 3 * kCertBucketTask + 123;
   std::mt19937_64 rng(7);
-  std::normal_distribution<float> g;
-  std::vector<float> q(kD), k(n * kD);
-  for (float& x : q) x = 2.0f * g(rng);  // |q|^2 ~ 32: planted scores ~ 34, the rest ~ N(0, 4)
-  for (float& x : k) x = g(rng);
+  Fill(&c.q, c.d, &rng, 2.0f);  // |q|^2 ~ 32: planted scores ~ 34, the rest ~ N(0, 4)
+  Fill(&c.k, c.n * c.d, &rng, 1.0f);
   for (size_t t = 0; t < 50; ++t) {
-    const size_t j = (t * 7919 + 11) % n;
-    for (size_t c = 0; c < kD; ++c) k[j * kD + c] = 3.0f * q[c];
+    const size_t j = (t * 7919 + 11) % c.n;
+    for (size_t col = 0; col < c.d; ++col) c.k[j * c.d + col] = 3.0f * c.q[col];
   }
-  const float scale = 1.0f / std::sqrt(static_cast<float>(kD));
   Sketch8Index index(1);
-  index.Build(ConstMatrixView(k.data(), n, kD), scale);
+  index.Build(ConstMatrixView(c.K(0), c.n, c.d), c.Scale());
   const SparseKernels kern = GetSparseKernels();
   const double target = 1e-3;
   struct Run {
@@ -427,8 +425,8 @@ TEST(CertBlocks, SelectionIndependentOfThreads) {
     CertScratch scratch;
     std::unique_ptr<ThreadPool> pool;
     if (threads > 0) pool = std::make_unique<ThreadPool>(threads);
-    r.sel = SelectBySketch(kern, index, q.data(), k.data(), kD, scale, n, target, &scratch,
-                           &r.ids, &r.scores, nullptr, pool.get());
+    r.sel = SelectBySketch(kern, index, c.Qrow(0, 0), c.K(0), c.d, c.Scale(), c.n, target,
+                           &scratch, &r.ids, &r.scores, nullptr, pool.get());
     return r;
   };
   const Run base = run(0);
@@ -443,30 +441,8 @@ TEST(CertBlocks, SelectionIndependentOfThreads) {
     EXPECT_EQ(r.sel.eps_sketch, base.sel.eps_sketch) << threads;
     EXPECT_EQ(r.sel.tau, base.sel.tau) << threads;
   }
-  // Exact dropped mass (float64 scores). ScoreRun's float32 scores differ from them by at most
-  // delta = ScoreRelErr(d) scale ||q|| max ||k|| + ScoreAbsErr (key_store.h), which moves the
-  // ratio by at most e^(2 delta) (file header).
-  std::vector<char> kept(n, 0);
-  for (uint32_t id : base.ids) kept[id] = 1;
-  std::vector<double> s(n);
-  double mx = -std::numeric_limits<double>::infinity();
-  for (size_t j = 0; j < n; ++j) {
-    double dot = 0.0;
-    for (size_t c = 0; c < kD; ++c) dot += double{q[c]} * double{k[j * kD + c]};
-    s[j] = dot * scale;
-    mx = std::max(mx, s[j]);
-  }
-  double dropped = 0.0, total = 0.0;
-  for (size_t j = 0; j < n; ++j) {
-    const double e = std::exp(s[j] - mx);
-    total += e;
-    if (!kept[j]) dropped += e;
-  }
-  double kmax = 0.0;
-  for (size_t j = 0; j < n; ++j) kmax = std::max(kmax, index_detail::NormUp(k.data() + j * kD, kD));
-  const double delta = index_detail::ScoreRelErr(kD) * scale * index_detail::NormUp(q.data(), kD) *
-                           kmax + index_detail::ScoreAbsErr(kD, scale);
-  EXPECT_LE(dropped / total, base.sel.eps_sketch * std::exp(2.0 * delta) * (1.0 + 1e-12));
+  EXPECT_LE(TrueDroppedMass(c, 0, 0, c.n, base.ids),
+            base.sel.eps_sketch * MassSlack(c, 0, 0, c.n));
 }
 
 TEST(CertErrors, CorruptedSketchIsAnError) {
