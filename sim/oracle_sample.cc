@@ -5,7 +5,6 @@
 #include <limits>
 #include <span>
 
-#include "core/attention/dense_ref.h"
 #include "core/attention/validate.h"
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
@@ -37,18 +36,16 @@ OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const Atte
   s.tolerance.assign(k * dv, 0.0);
   s.ambiguous.assign(k, 0);
   const size_t group = hq / kv.heads();
-  const double scale = p.ScaleFor(q.cols);
   ThreadPool pool(std::max<size_t>(threads, 1));
   pool.Run(k, [&](size_t t, size_t) {
     const auto [h, i] = s.rows[t];
-    const size_t visible = VisibleKeys(p.causal, i, m, n);
-    const std::span<double> expected(s.expected.data() + t * dv, dv);
-    DenseRefRow(q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group), visible,
-                p.kind, p.alpha, p.ThresholdFor(h, m, i), scale, expected);
-    s.ambiguous[t] = verify::OracleRowTolerance(
-        q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group), visible, scale,
-        p.ThresholdFor(h, m, i), static_cast<double>(kv.max_abs_k()), p.kind, p.alpha, expected,
-        std::span<double>(s.tolerance.data() + t * dv, dv));
+    s.ambiguous[t] =
+        verify::OracleRow(q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group),
+                          VisibleKeys(p.causal, i, m, n), p, h, m, i,
+                          static_cast<double>(kv.max_abs_k()),
+                          std::span<double>(s.expected.data() + t * dv, dv),
+                          std::span<double>(s.tolerance.data() + t * dv, dv))
+            .ambiguous;
   });
   return s;
 }

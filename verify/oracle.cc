@@ -205,39 +205,36 @@ Oracle::Oracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, bo
   tolerance_.assign(heads_ * rows_ * cols_, 0.0);
   const size_t group = heads_ / kv.heads();
   const size_t n = kv.n();
-  const double scale = params.ScaleFor(q.cols);
   for (size_t h = 0; h < heads_; ++h) {
     const ConstMatrixView kh = kv.k().Head(h / group);
     const ConstMatrixView vh = kv.v().Head(h / group);
     for (size_t i = 0; i < rows_; ++i) {
-      const size_t visible = VisibleKeys(params.causal, i, rows_, n);
-      const double threshold = params.ThresholdFor(h, rows_, i);
-      std::span<double> o(expected_.data() + Index(h, i, 0), cols_);
-      const bool nonempty = DenseRefRow(q.Head(h).RowSpan(i), kh, vh, visible, params.kind,
-                                        params.alpha, threshold, scale, o);
-      empty_rows_ += nonempty ? 0 : 1;
-      const RowInputs in{q.Head(h).Row(i), kh, vh, visible, scale, threshold,
-                         static_cast<double>(kv.max_abs_k()), params.kind, params.alpha};
-      bool ambiguous = false;
-      RowTolerance(in, o, std::span<double>(tolerance_.data() + Index(h, i, 0), cols_),
-                   &ambiguous);
-      ambiguous_rows_ += ambiguous ? 1 : 0;
+      const OracleRowResult r =
+          OracleRow(q.Head(h).RowSpan(i), kh, vh, VisibleKeys(params.causal, i, rows_, n),
+                    params, h, rows_, i, static_cast<double>(kv.max_abs_k()),
+                    std::span<double>(expected_.data() + Index(h, i, 0), cols_),
+                    std::span<double>(tolerance_.data() + Index(h, i, 0), cols_));
+      empty_rows_ += r.nonempty ? 0 : 1;
+      ambiguous_rows_ += r.ambiguous ? 1 : 0;
     }
   }
 }
 
-bool OracleRowTolerance(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
-                        size_t visible, double scale, double threshold, double max_abs_k,
-                        AttentionKind kind, int alpha, std::span<const double> expected,
-                        std::span<double> tol) {
+OracleRowResult OracleRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
+                          size_t visible, const AttentionParams& p, size_t q_head, size_t m,
+                          size_t i, double max_abs_k, std::span<double> expected,
+                          std::span<double> tol) {
   HSR_CHECK(q.size() == k.cols && expected.size() == v.cols && tol.size() == v.cols &&
                 visible <= k.rows && visible <= v.rows,
-            "OracleRowTolerance: expected q of {} and rows of {} values, got {}, {} and {}",
-            k.cols, v.cols, q.size(), expected.size(), tol.size());
-  const RowInputs in{q.data(), k, v, visible, scale, threshold, max_abs_k, kind, alpha};
-  bool ambiguous = false;
-  RowTolerance(in, expected, tol, &ambiguous);
-  return ambiguous;
+            "OracleRow: expected q of {} and rows of {} values, got {}, {} and {}", k.cols,
+            v.cols, q.size(), expected.size(), tol.size());
+  const double threshold = p.ThresholdFor(q_head, m, i);
+  const double scale = p.ScaleFor(q.size());
+  OracleRowResult r;
+  r.nonempty = DenseRefRow(q, k, v, visible, p.kind, p.alpha, threshold, scale, expected);
+  const RowInputs in{q.data(), k, v, visible, scale, threshold, max_abs_k, p.kind, p.alpha};
+  RowTolerance(in, expected, tol, &r.ambiguous);
+  return r;
 }
 
 Comparison Oracle::Compare(ConstHeadsView actual) const {

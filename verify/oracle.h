@@ -60,15 +60,21 @@ class Oracle {
   size_t empty_rows_ = 0, ambiguous_rows_ = 0;
 };
 
-// The derived tolerance of one output row (the error model in oracle.cc) given its float64
-// expected output (DenseRefRow): tol[c] bounds |actual - expected| of any float32 backend.
-// Returns true when the row is ambiguous: a ReLU row whose float32 weights may all but vanish
-// or flip (a key's score within rounding of the threshold decides whether the row is empty),
-// so that only the hull bound holds and the output may jump by a whole value row.
-bool OracleRowTolerance(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
-                        size_t visible, double scale, double threshold, double max_abs_k,
-                        AttentionKind kind, int alpha, std::span<const double> expected,
-                        std::span<double> tol);
+// One oracle row: the float64 expected output (DenseRefRow, dense_ref.h) of query row i of head
+// q_head (of m rows) over the first `visible` keys of k / v, and its derived tolerance (the error
+// model in oracle.cc): tol[c] bounds |actual - expected| of any float32 backend. Threshold and
+// scale come from p. The Oracle class and the bench's sampled oracle (sim/oracle_sample.h) both
+// build their rows here.
+struct OracleRowResult {
+  bool nonempty = false;   // some key has a positive weight in float64
+  bool ambiguous = false;  // ReLU row whose float32 weights may all but vanish or flip (a score
+                           // within rounding of b decides whether it is empty): only the hull
+                           // bound holds, the output may jump by a whole value row
+};
+OracleRowResult OracleRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
+                          size_t visible, const AttentionParams& p, size_t q_head, size_t m,
+                          size_t i, double max_abs_k, std::span<double> expected,
+                          std::span<double> tol);
 
 // Oracle(q, kv, p, decode).Compare(actual).
 Comparison CompareToOracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
