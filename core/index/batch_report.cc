@@ -67,16 +67,16 @@ void ReportTask(const BatchReportInput& in, const float* thr, size_t r0, size_t 
   auto th = hwy::AllocateAligned<float>(blocks * W);
   auto st = hwy::AllocateAligned<float>(kReportTileKeys * W);
   std::vector<size_t> lim(blocks * W, 0), blk_end(blocks, 0);
-  // The task's query rows, contiguous (the recheck's ScoreRun reads them; same values, so the
-  // same scores bit for bit).
+  // The task's query rows: transposed for ScoreTile (qt) and copied contiguous for the
+  // recheck's ScoreRun (same values, so the same scores bit for bit).
   auto qrows = hwy::AllocateAligned<float>(count * d);
-  for (size_t r = 0; r < count; ++r) std::copy_n(in.q.Row(r0 + r), d, qrows.get() + r * d);
   for (size_t sb = 0; sb < blocks; ++sb) {
     for (size_t l = 0; l < W; ++l) {
       const size_t r = sb * W + l;
       float* col = qt.get() + sb * d * W + l;
       if (r < count) {
         const float* qr = in.q.Row(r0 + r);
+        std::copy_n(qr, d, qrows.get() + r * d);
         for (size_t c = 0; c < d; ++c) col[c * W] = qr[c];
         th[sb * W + l] = thr[r0 + r];
         lim[sb * W + l] = in.limits.empty() ? in.keys.rows : in.limits[r0 + r];
