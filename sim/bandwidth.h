@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <string>
 
+#include "core/base/cache_info.h"
+
 namespace hsr::sim {
 
 struct ReadBandwidth {
@@ -26,8 +28,8 @@ ReadBandwidth MeasureReadBandwidth(size_t threads, size_t bytes = 0, size_t pass
 // Highway target the dispatcher picks on this CPU for sim's kernels, e.g. "AVX3".
 std::string HighwayTargetName();
 
-// Last-level cache size in bytes (sysconf / sysfs); 32 MiB when unknown.
-size_t LastLevelCacheBytes();
+// LastLevelCacheBytes() lives in core/base/cache_info.h (dense-hwy uses it too).
+using hsr::LastLevelCacheBytes;
 // Physical memory in bytes; 0 when unknown.
 size_t PhysicalMemoryBytes();
 
