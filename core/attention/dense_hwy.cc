@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/attention/validate.h"
+#include "core/base/cache_info.h"
 #include "core/base/thread_pool.h"
 
 #ifndef HSR_CORE_ATTENTION_DENSE_HWY_SHARED_
@@ -27,6 +28,7 @@ struct Job {
   int alpha = 1;
   size_t hq = 0, hkv = 0, group = 1, m = 0, n = 0, d = 0, dv = 0;
   float scale = 1.0f;
+  bool stream = false;   // K/V larger than the stream threshold: score keys in row order
   size_t splits = 1;     // key splits; > 1 writes partials instead of out
   float* partials = nullptr;  // [hq * m][splits][2 + dv]: ref, l, acc
 
@@ -185,14 +187,14 @@ HWY_EXPORT(RunDenseHwy);
 
 void DenseHwyAttention(std::string_view where, ConstHeadsView q, const KvCache& kv,
                        const AttentionParams& p, HeadsView out, ThreadPool& pool,
-                       AttentionStats* stats) {
+                       AttentionStats* stats, size_t stream_bytes) {
   ValidateAttention(where, q, kv, p, out);
-  DenseHwyAttentionValidated(q, kv.k(), kv.v(), p, out, pool, stats);
+  DenseHwyAttentionValidated(q, kv.k(), kv.v(), p, out, pool, stats, stream_bytes);
 }
 
 void DenseHwyAttentionValidated(ConstHeadsView q, ConstHeadsView k, ConstHeadsView v,
                                 const AttentionParams& p, HeadsView out, ThreadPool& pool,
-                                AttentionStats* stats) {
+                                AttentionStats* stats, size_t stream_bytes) {
   dense_hwy_detail::Job job;
   job.q = q;
   job.k = k;
@@ -210,6 +212,8 @@ void DenseHwyAttentionValidated(ConstHeadsView q, ConstHeadsView k, ConstHeadsVi
   job.d = k.cols;
   job.dv = v.cols;
   job.scale = p.ScaleFor(job.d);
+  if (stream_bytes == kDenseHwyStreamAuto) stream_bytes = LastLevelCacheBytes();
+  job.stream = (k.heads * k.rows * k.cols + v.heads * v.rows * v.cols) * sizeof(float) > stream_bytes;
   uint64_t empty = 0;
   HWY_DYNAMIC_DISPATCH(RunDenseHwy)(job, &pool, &empty);
   if (stats) {
@@ -229,19 +233,20 @@ std::string DenseHwyTargetName() {
   return hwy::TargetName(targets);
 }
 
-DenseHwyBackend::DenseHwyBackend(size_t threads) : pool_(std::make_unique<ThreadPool>(threads)) {}
+DenseHwyBackend::DenseHwyBackend(size_t threads, size_t stream_bytes)
+    : pool_(std::make_unique<ThreadPool>(threads)), stream_bytes_(stream_bytes) {}
 DenseHwyBackend::~DenseHwyBackend() = default;
 
 void DenseHwyBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                              HeadsView out, AttentionStats* stats) {
   AttentionParams non_causal = p;
   non_causal.causal = false;
-  DenseHwyAttention("dense-hwy Decode", q, kv, non_causal, out, *pool_, stats);
+  DenseHwyAttention("dense-hwy Decode", q, kv, non_causal, out, *pool_, stats, stream_bytes_);
 }
 
 void DenseHwyBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                               HeadsView out, AttentionStats* stats) {
-  DenseHwyAttention("dense-hwy Prefill", q, kv, p, out, *pool_, stats);
+  DenseHwyAttention("dense-hwy Prefill", q, kv, p, out, *pool_, stats, stream_bytes_);
 }
 
 }  // namespace hsr

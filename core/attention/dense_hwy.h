@@ -19,19 +19,26 @@
 
 namespace hsr {
 
+// stream_bytes: when a call's K plus V exceed this many bytes they are taken to stream from
+// DRAM and the decode rows kernel scores keys in row order (the prefetch-friendly order; see
+// score_block-inl.h); below it, in the order with more independent FMA chains. Both orders give
+// bit-identical scores. kDenseHwyStreamAuto = the last-level cache size (cache_info.h).
+inline constexpr size_t kDenseHwyStreamAuto = ~size_t{0};
+
 // Validated attention (validate.h) on `pool`'s threads: q [Hq, m, d], kv [Hkv, n, d|dv],
 // out [Hq, m, dv]. Decode semantics are p.causal == false. Dispatches the SIMD target once,
 // in the calling thread. stats (may be null) are incremented.
 void DenseHwyAttention(std::string_view where, ConstHeadsView q, const KvCache& kv,
                        const AttentionParams& p, HeadsView out, ThreadPool& pool,
-                       AttentionStats* stats);
+                       AttentionStats* stats, size_t stream_bytes = kDenseHwyStreamAuto);
 
 // The same on inputs the caller has already validated at its own API boundary (the HSR engine's
 // dense fallback rows, over a key prefix of a validated cache): K and V as plain views (a
 // KvCache would scan them for non-finite values again).
 void DenseHwyAttentionValidated(ConstHeadsView q, ConstHeadsView k, ConstHeadsView v,
                                 const AttentionParams& p, HeadsView out, ThreadPool& pool,
-                                AttentionStats* stats);
+                                AttentionStats* stats,
+                                size_t stream_bytes = kDenseHwyStreamAuto);
 
 // Name of the Highway target dispatch picks now (e.g. "AVX3_ZEN4"; respects
 // hwy::SetSupportedTargetsForTest).
@@ -40,7 +47,8 @@ std::string DenseHwyTargetName();
 class DenseHwyBackend final : public AttentionBackend {
  public:
   // threads >= 1; 0 means all hardware threads. One call at a time per backend object.
-  explicit DenseHwyBackend(size_t threads = 1);
+  // stream_bytes: see kDenseHwyStreamAuto (tests pass 0 and SIZE_MAX to force each order).
+  explicit DenseHwyBackend(size_t threads = 1, size_t stream_bytes = kDenseHwyStreamAuto);
   ~DenseHwyBackend() override;
 
   std::string_view Name() const override { return "dense-hwy"; }
@@ -54,6 +62,7 @@ class DenseHwyBackend final : public AttentionBackend {
 
  private:
   std::unique_ptr<ThreadPool> pool_;
+  size_t stream_bytes_;
 };
 
 }  // namespace hsr

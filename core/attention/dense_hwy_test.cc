@@ -10,7 +10,9 @@
 
 #include "core/attention/dense_hwy.h"
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstddef>
 #include <random>
 #include <string>
@@ -101,14 +103,29 @@ void Check(const Case& c) {
   }
   const std::vector<float> before = out.storage;
 
-  DenseHwyBackend backend(c.threads);
-  AttentionStats stats;
+  // Both key orders of the decode rows kernel (score_block-inl.h): stream_bytes = SIZE_MAX
+  // keeps the interleaved order, 0 forces the row (streaming) order. Their scores are
+  // ScoreRun's bit for bit, so the outputs must be bit-identical, not merely close.
+  Buffer out_stream = out;
+  out_stream.view.data = out_stream.storage.data() + c.offset;
+  DenseHwyBackend backend(c.threads, ~size_t{0});
+  DenseHwyBackend backend_stream(c.threads, 0);
+  AttentionStats stats, stats_stream;
   if (c.decode) {
     backend.Decode(q.view, kv, p, out.view, &stats);
+    backend_stream.Decode(q.view, kv, p, out_stream.view, &stats_stream);
   } else {
     backend.Prefill(q.view, kv, p, out.view, &stats);
+    backend_stream.Prefill(q.view, kv, p, out_stream.view, &stats_stream);
   }
   const std::string where = "target " + DenseHwyTargetName() + ": " + c.Describe();
+  for (size_t idx = 0; idx < out.storage.size(); ++idx) {
+    ASSERT_EQ(std::bit_cast<uint32_t>(out.storage[idx]),
+              std::bit_cast<uint32_t>(out_stream.storage[idx]))
+        << where << ": streaming key order differs at storage index " << idx << ": "
+        << out_stream.storage[idx] << " vs " << out.storage[idx];
+  }
+  EXPECT_EQ(stats_stream.empty_rows, stats.empty_rows) << where;
 
   const verify::Oracle oracle(q.view, kv, p, c.decode);
   const verify::Comparison cmp = oracle.Compare(out.view);

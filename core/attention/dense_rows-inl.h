@@ -5,7 +5,8 @@
 //   rescaling, skipped when the max did not change), then acc += w_j v_j with FMAs: softmax
 //   accumulates the whole chunk (contiguous V rows), ReLU^alpha only its nonzero weights.
 // The K and V chunk stays in L2 while the rows of the group reuse it, so K and V are read
-// from memory once per kv head. No software prefetch: it measured no gain over the hardware
+// from memory once per kv head; when K/V stream from DRAM (job.stream) keys are scored in
+// row order (score_block-inl.h). No software prefetch: it measured no gain over the hardware
 // prefetchers. Included by dense_hwy.cc after dense_hwy_detail::Job.
 // Reference: dense_ref.cc. Test: dense_hwy_test.cc.
 
@@ -190,7 +191,7 @@ inline size_t RowsTask(const dense_hwy_detail::Job& job, size_t g, size_t r0, si
     for (size_t i = 0; i < count; ++i) {
       if (lim[i] <= j0) continue;
       const size_t cnt = std::min(kChunk, lim[i] - j0);
-      ScoreBlock(job.QRow(g, r0 + i), K.Row(j0), K.stride, d, cnt, job.scale, s);
+      ScoreBlock(job.QRow(g, r0 + i), K.Row(j0), K.stride, d, cnt, job.scale, s, job.stream);
       const size_t padded = (cnt + N - 1) / N * N;
       for (size_t j = cnt; j < padded; ++j) s[j] = kLowest;
       float new_ref, corr;
