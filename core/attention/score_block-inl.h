@@ -11,7 +11,7 @@
 // Two key orders, the same scores: `stream` reads the keys one row after the other (the order
 // the hardware prefetchers follow best when K comes from DRAM: dense decode at n = 2^20,
 // d = 128, one thread, measured 12-16% faster than four interleaved rows), otherwise four
-// rows are interleaved (more independent FMA chains: ~17% faster when K is in cache).
+// rows are interleaved (more independent FMA chains: 15-17% faster when K is in cache).
 // Test: core/attention/dense_hwy_test.cc (both orders bit-identical; dense-hwy vs the oracle).
 //
 // Include inside a Highway dispatch unit (after hwy/highway.h), as hwy/examples/skeleton-inl.h.
