@@ -188,10 +188,14 @@ inline size_t RowsTask(const dense_hwy_detail::Job& job, size_t g, size_t r0, si
   const auto min_arg = hn::Set(df, kMinExpArg);
   const auto zero = hn::Zero(df);
   for (size_t j0 = kb; j0 < end; j0 += kChunk) {
+    // Only the first row to score a chunk reads its K from DRAM (row order when streaming);
+    // the group's later rows find it in L2, where the interleaved order is faster.
+    bool from_dram = job.stream;
     for (size_t i = 0; i < count; ++i) {
       if (lim[i] <= j0) continue;
       const size_t cnt = std::min(kChunk, lim[i] - j0);
-      ScoreBlock(job.QRow(g, r0 + i), K.Row(j0), K.stride, d, cnt, job.scale, s, job.stream);
+      ScoreBlock(job.QRow(g, r0 + i), K.Row(j0), K.stride, d, cnt, job.scale, s, from_dram);
+      from_dram = false;
       const size_t padded = (cnt + N - 1) / N * N;
       for (size_t j = cnt; j < padded; ++j) s[j] = kLowest;
       float new_ref, corr;
