@@ -21,7 +21,8 @@ namespace hsr {
 
 // stream_bytes: when a call's K plus V exceed this many bytes they are taken to stream from
 // DRAM and the decode rows kernel scores keys in row order (the prefetch-friendly order; see
-// score_block-inl.h); below it, in the order with more independent FMA chains. Both orders give
+// score_block-inl.h) for the first row that reads each key chunk (later rows of a GQA group
+// find it in L2); below it, in the order with more independent FMA chains. Both orders give
 // bit-identical scores. kDenseHwyStreamAuto = the last-level cache size (cache_info.h).
 inline constexpr size_t kDenseHwyStreamAuto = ~size_t{0};
 

@@ -89,6 +89,7 @@ HWY_INLINE void DotSums4(const float* HWY_RESTRICT q, const float* k0, size_t k_
   t[2] = hn::Add(a2, b2).raw;
   t[3] = hn::Add(a3, b3).raw;
 }
+
 // One key's a + b (ScoreRun's loop body, dim % 8 == 0), reading the row front to back.
 HWY_INLINE __m256 DotSums1(const float* HWY_RESTRICT q, const float* k0, size_t dim) {
   const hn::Full256<float> df;
