@@ -36,11 +36,12 @@ HWY_INLINE float DotTail(const float* HWY_RESTRICT q, const float* HWY_RESTRICT 
   return sum;
 }
 
-// Unscaled <q, k> over the full vectors [0, full) of dim plus the scalar tail: the one
-// definition of a score (two accumulators: even and odd vectors).
+// The two accumulators of one key over the full vectors [0, full) of dim (even vectors into
+// the first, odd into the second), summed: the vector DotOne reduces. Also used by
+// ScoreBlock (score_block-inl.h), which reduces eight keys' vectors at once.
 template <class D>
-HWY_INLINE float DotOne(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
-                        size_t full, size_t dim) {
+HWY_INLINE hn::Vec<D> DotChains(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
+                                size_t full) {
   const size_t N = hn::Lanes(df);
   auto a0 = hn::Zero(df), b0 = hn::Zero(df);
   size_t c = 0;
@@ -49,7 +50,15 @@ HWY_INLINE float DotOne(D df, const float* HWY_RESTRICT q, const float* HWY_REST
     b0 = hn::MulAdd(hn::LoadU(df, q + c + N), hn::LoadU(df, k + c + N), b0);
   }
   if (c < full) a0 = hn::MulAdd(hn::LoadU(df, q + c), hn::LoadU(df, k + c), a0);
-  return DotTail(q, k, full, dim, hn::GetLane(hn::SumOfLanes(df, hn::Add(a0, b0))));
+  return hn::Add(a0, b0);
+}
+
+// Unscaled <q, k> over the full vectors [0, full) of dim plus the scalar tail: the one
+// definition of a score (two accumulators: even and odd vectors).
+template <class D>
+HWY_INLINE float DotOne(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
+                        size_t full, size_t dim) {
+  return DotTail(q, k, full, dim, hn::GetLane(hn::SumOfLanes(df, DotChains(df, q, k, full))));
 }
 
 // Unscaled <q, k> with q, k of length dim (any alignment).

@@ -90,20 +90,6 @@ HWY_INLINE void DotSums4(const float* HWY_RESTRICT q, const float* k0, size_t k_
   t[3] = hn::Add(a3, b3).raw;
 }
 
-// One key's a + b (ScoreRun's loop body, dim % 8 == 0), reading the row front to back.
-HWY_INLINE __m256 DotSums1(const float* HWY_RESTRICT q, const float* k0, size_t dim) {
-  const hn::Full256<float> df;
-  constexpr size_t N = 8;
-  auto a0 = hn::Zero(df), b0 = hn::Zero(df);
-  size_t c = 0;
-  for (; c + 2 * N <= dim; c += 2 * N) {
-    a0 = hn::MulAdd(hn::LoadU(df, q + c), hn::LoadU(df, k0 + c), a0);
-    b0 = hn::MulAdd(hn::LoadU(df, q + c + N), hn::LoadU(df, k0 + c + N), b0);
-  }
-  if (c < dim) a0 = hn::MulAdd(hn::LoadU(df, q + c), hn::LoadU(df, k0 + c), a0);
-  return hn::Add(a0, b0).raw;
-}
-
 #endif  // HWY_TARGET == HWY_AVX2
 
 // scores[j] = ScoreRun's score of key j (bit-identical), j in [0, count).
@@ -117,7 +103,8 @@ HWY_INLINE void ScoreBlock(const float* HWY_RESTRICT q, const float* HWY_RESTRIC
     for (; j + 8 <= count; j += 8) {
       __m256 t[8];
       if (stream) {
-        for (size_t r = 0; r < 8; ++r) t[r] = DotSums1(q, k + (j + r) * k_stride, dim);
+        const hn::Full256<float> df;  // dim % 8 == 0: every vector is full
+        for (size_t r = 0; r < 8; ++r) t[r] = DotChains(df, q, k + (j + r) * k_stride, dim).raw;
       } else {
         DotSums4(q, k + j * k_stride, k_stride, dim, t);
         DotSums4(q, k + (j + 4) * k_stride, k_stride, dim, t + 4);
