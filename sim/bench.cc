@@ -11,6 +11,7 @@
 #include "core/base/error.h"
 #include "core/hsr/decode_engine.h"
 #include "core/hsr/hsr_backend.h"
+#include "core/index/batch_report.h"
 #include "sim/backends.h"
 #include "sim/build_info.h"
 #include "sim/io/npy.h"
@@ -298,8 +299,9 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     if (hsr_backend) {
       // Per-row facts of the warm-up call (the one whose output is checked).
       const HsrCallStats& hs = hsr_backend->LastStats();
-      // ReLU prefill reports through the batched tile report, not through an index.
-      row.index = !decode && relu ? std::optional<std::string>("batch-report") : cfg.index;
+      // The engine says what reported: its index, or the prefill batched report.
+      row.index = hs.reporter;
+      const bool batch_report = hs.reporter == kBatchReportName;
       row.threshold = hs.threshold;
       std::vector<double> reported;
       double cand = 0, bytes = 0, eps_max = 0, eps_sum = 0, b_sum = 0;
@@ -334,9 +336,9 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
       if (!decode) {
         res.notes.push_back(fmt::format(
             "{}: prefill {} {:.1f} ms inside the call; reports {}",
-            name, relu ? "key pass (norm bound; no index is built)" : "index build",
+            name, batch_report ? "key pass (norm bound; no index is built)" : "index build",
             hs.build_us / 1e3,
-            relu ? "by the batched tile report (core/index/batch_report.h)"
+            batch_report ? "by the batched tile report (core/index/batch_report.h)"
                  : "by one index query per row (per-key sketch certificate)"));
       }
     }

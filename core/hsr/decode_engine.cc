@@ -14,6 +14,7 @@
 #include "core/hsr/sample_scores.h"
 #include "core/hsr/softmax_cert.h"
 #include "core/hsr/sparse_kernels.h"
+#include "core/index/batch_report.h"
 
 namespace hsr {
 namespace {
@@ -513,6 +514,7 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       st->attention.empty_rows += r.empty ? 1 : 0;
       st->attention.fallbacks += r.fallback ? 1 : 0;
     }
+    st->reporter = pre ? std::string(kBatchReportName) : options_.index;
     if (pre) {
       st->threshold = pre->threshold;
     } else if (!p.b_per_query.empty()) {

@@ -81,6 +81,9 @@ struct HsrCallStats {
   AttentionStats attention;       // merged into the caller's AttentionStats
   IndexStats index;               // summed over every index query of the call
   std::string threshold;          // policy description ("paper", "b=0.5", "per-query b", ...)
+  // What reported the keys: the engine's index name (HsrOptions::index), or kBatchReportName
+  // when the prefill engine's batched tile report answered (prefill_engine.h).
+  std::string reporter;
   uint64_t sample_seed = 0;
   size_t sample_size = 0;
   double build_us = 0.0;          // index build time (prefill engine, backend Prepare)

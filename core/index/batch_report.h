@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "core/index/half_space_index.h"
@@ -42,5 +43,9 @@ uint64_t BatchReport(const BatchReportInput& in, ThreadPool* pool, ReportBatch* 
 
 // Queries that share one pass over K on the current target (8 x TileRows).
 size_t BatchReportRows();
+
+// The name under which results report this path (HsrCallStats::reporter, `hsr bench`'s index
+// column): the prefill engine's batched report is not an index.
+inline constexpr std::string_view kBatchReportName = "batch-report";
 
 }  // namespace hsr
