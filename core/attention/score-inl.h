@@ -36,29 +36,63 @@ HWY_INLINE float DotTail(const float* HWY_RESTRICT q, const float* HWY_RESTRICT 
   return sum;
 }
 
-// The two accumulators of one key over the full vectors [0, full) of dim (even vectors into
-// the first, odd into the second), summed: the vector DotOne reduces. Also used by
-// ScoreBlock (score_block-inl.h), which reduces eight keys' vectors at once.
-template <class D>
-HWY_INLINE hn::Vec<D> DotChains(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
-                                size_t full) {
+// The two accumulators of each of kKeys keys (k, k + k_stride, ...) over the full vectors
+// [0, full) of dim, summed: sums[r] is key r's vector a_r + b_r, where a_r takes the FMAs of
+// the even vectors and b_r those of the odd ones. The one definition of a score's vector part:
+// every key gets exactly this sequence of operations whatever kKeys is (more keys only share
+// the loads of q: 2 kKeys independent FMA chains), so a score never depends on how many keys
+// were computed with it. DotOne and ScoreRun reduce sums one key at a time; ScoreBlock
+// (score_block-inl.h) reduces eight keys' sums at once.
+template <size_t kKeys, class D>
+HWY_INLINE void DotChains(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
+                          size_t k_stride, size_t full, hn::Vec<D>* HWY_RESTRICT sums) {
   const size_t N = hn::Lanes(df);
-  auto a0 = hn::Zero(df), b0 = hn::Zero(df);
+  hn::Vec<D> a[kKeys], b[kKeys];
+  HWY_UNROLL(4)
+  for (size_t r = 0; r < kKeys; ++r) {
+    a[r] = hn::Zero(df);
+    b[r] = hn::Zero(df);
+  }
   size_t c = 0;
   for (; c + 2 * N <= full; c += 2 * N) {
-    a0 = hn::MulAdd(hn::LoadU(df, q + c), hn::LoadU(df, k + c), a0);
-    b0 = hn::MulAdd(hn::LoadU(df, q + c + N), hn::LoadU(df, k + c + N), b0);
+    const auto qa = hn::LoadU(df, q + c);
+    const auto qb = hn::LoadU(df, q + c + N);
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < kKeys; ++r) {
+      a[r] = hn::MulAdd(qa, hn::LoadU(df, k + r * k_stride + c), a[r]);
+    }
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < kKeys; ++r) {
+      b[r] = hn::MulAdd(qb, hn::LoadU(df, k + r * k_stride + c + N), b[r]);
+    }
   }
-  if (c < full) a0 = hn::MulAdd(hn::LoadU(df, q + c), hn::LoadU(df, k + c), a0);
-  return hn::Add(a0, b0);
+  if (c < full) {
+    const auto qa = hn::LoadU(df, q + c);
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < kKeys; ++r) {
+      a[r] = hn::MulAdd(qa, hn::LoadU(df, k + r * k_stride + c), a[r]);
+    }
+  }
+  HWY_UNROLL(4)
+  for (size_t r = 0; r < kKeys; ++r) sums[r] = hn::Add(a[r], b[r]);
 }
 
-// Unscaled <q, k> over the full vectors [0, full) of dim plus the scalar tail: the one
-// definition of a score (two accumulators: even and odd vectors).
+// Unscaled <q, k> from the key's DotChains vector: SumOfLanes, then the scalar tail
+// c in [full, dim).
+template <class D>
+HWY_INLINE float ReduceDot(D df, hn::Vec<D> sum, const float* HWY_RESTRICT q,
+                           const float* HWY_RESTRICT k, size_t full, size_t dim) {
+  return DotTail(q, k, full, dim, hn::GetLane(hn::SumOfLanes(df, sum)));
+}
+
+// Unscaled <q, k> over the full vectors [0, full) of dim plus the scalar tail: one key's
+// DotChains and ReduceDot.
 template <class D>
 HWY_INLINE float DotOne(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
                         size_t full, size_t dim) {
-  return DotTail(q, k, full, dim, hn::GetLane(hn::SumOfLanes(df, DotChains(df, q, k, full))));
+  hn::Vec<D> sum;
+  DotChains<1>(df, q, k, /*k_stride=*/0, full, &sum);
+  return ReduceDot(df, sum, q, k, full, dim);
 }
 
 // Unscaled <q, k> with q, k of length dim (any alignment).
@@ -70,7 +104,7 @@ HWY_INLINE float DotF32(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k
 
 // scores[j] = scale * <q, k + j * k_stride> for j in [0, count). q and every key row hold dim
 // floats; no alignment required. scores must not alias q or k. Four keys at a time share the
-// loads of q (8 independent FMA chains); each key's operations are exactly DotOne's.
+// loads of q (DotChains<4>); each key's operations are exactly DotOne's.
 HWY_INLINE void ScoreRun(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
                          size_t k_stride, size_t dim, size_t count, float scale,
                          float* HWY_RESTRICT scores) {
@@ -80,35 +114,12 @@ HWY_INLINE void ScoreRun(const float* HWY_RESTRICT q, const float* HWY_RESTRICT 
   size_t j = 0;
   for (; j + 4 <= count; j += 4) {
     const float* k0 = k + j * k_stride;
-    const float* k1 = k0 + k_stride;
-    const float* k2 = k1 + k_stride;
-    const float* k3 = k2 + k_stride;
-    auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
-    auto b0 = hn::Zero(df), b1 = hn::Zero(df), b2 = hn::Zero(df), b3 = hn::Zero(df);
-    size_t c = 0;
-    for (; c + 2 * N <= full; c += 2 * N) {
-      const auto qa = hn::LoadU(df, q + c);
-      const auto qb = hn::LoadU(df, q + c + N);
-      a0 = hn::MulAdd(qa, hn::LoadU(df, k0 + c), a0);
-      a1 = hn::MulAdd(qa, hn::LoadU(df, k1 + c), a1);
-      a2 = hn::MulAdd(qa, hn::LoadU(df, k2 + c), a2);
-      a3 = hn::MulAdd(qa, hn::LoadU(df, k3 + c), a3);
-      b0 = hn::MulAdd(qb, hn::LoadU(df, k0 + c + N), b0);
-      b1 = hn::MulAdd(qb, hn::LoadU(df, k1 + c + N), b1);
-      b2 = hn::MulAdd(qb, hn::LoadU(df, k2 + c + N), b2);
-      b3 = hn::MulAdd(qb, hn::LoadU(df, k3 + c + N), b3);
+    hn::Vec<decltype(df)> sums[4];
+    DotChains<4>(df, q, k0, k_stride, full, sums);
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < 4; ++r) {
+      scores[j + r] = scale * ReduceDot(df, sums[r], q, k0 + r * k_stride, full, dim);
     }
-    if (c < full) {
-      const auto qa = hn::LoadU(df, q + c);
-      a0 = hn::MulAdd(qa, hn::LoadU(df, k0 + c), a0);
-      a1 = hn::MulAdd(qa, hn::LoadU(df, k1 + c), a1);
-      a2 = hn::MulAdd(qa, hn::LoadU(df, k2 + c), a2);
-      a3 = hn::MulAdd(qa, hn::LoadU(df, k3 + c), a3);
-    }
-    scores[j + 0] = scale * DotTail(q, k0, full, dim, hn::GetLane(hn::SumOfLanes(df, hn::Add(a0, b0))));
-    scores[j + 1] = scale * DotTail(q, k1, full, dim, hn::GetLane(hn::SumOfLanes(df, hn::Add(a1, b1))));
-    scores[j + 2] = scale * DotTail(q, k2, full, dim, hn::GetLane(hn::SumOfLanes(df, hn::Add(a2, b2))));
-    scores[j + 3] = scale * DotTail(q, k3, full, dim, hn::GetLane(hn::SumOfLanes(df, hn::Add(a3, b3))));
   }
   for (; j < count; ++j) scores[j] = scale * DotOne(df, q, k + j * k_stride, full, dim);
 }

@@ -34,8 +34,10 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_TARGET == HWY_AVX2
-// t[i] = a_i + b_i of key i; returns the vector of the eight keys' SumOfLanes.
-HWY_INLINE __m256 SumOfLanes8(const __m256* t) {
+// v[i] = key i's DotChains vector; returns the vector of the eight keys' SumOfLanes.
+HWY_INLINE __m256 SumOfLanes8(const hn::Vec256<float>* v) {
+  const __m256 t[8] = {v[0].raw, v[1].raw, v[2].raw, v[3].raw,
+                       v[4].raw, v[5].raw, v[6].raw, v[7].raw};
   const __m256 y04 = _mm256_add_ps(_mm256_permute2f128_ps(t[0], t[4], 0x20),
                                    _mm256_permute2f128_ps(t[0], t[4], 0x31));
   const __m256 y15 = _mm256_add_ps(_mm256_permute2f128_ps(t[1], t[5], 0x20),
@@ -54,42 +56,6 @@ HWY_INLINE __m256 SumOfLanes8(const __m256* t) {
                        _mm256_shuffle_ps(z01, z23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-// Four keys' a_i + b_i (ScoreRun's loop body, dim % 8 == 0) into t[0..4).
-HWY_INLINE void DotSums4(const float* HWY_RESTRICT q, const float* k0, size_t k_stride,
-                         size_t dim, __m256* t) {
-  const hn::Full256<float> df;
-  constexpr size_t N = 8;
-  const float* k1 = k0 + k_stride;
-  const float* k2 = k1 + k_stride;
-  const float* k3 = k2 + k_stride;
-  auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
-  auto b0 = hn::Zero(df), b1 = hn::Zero(df), b2 = hn::Zero(df), b3 = hn::Zero(df);
-  size_t c = 0;
-  for (; c + 2 * N <= dim; c += 2 * N) {
-    const auto qa = hn::LoadU(df, q + c);
-    const auto qb = hn::LoadU(df, q + c + N);
-    a0 = hn::MulAdd(qa, hn::LoadU(df, k0 + c), a0);
-    a1 = hn::MulAdd(qa, hn::LoadU(df, k1 + c), a1);
-    a2 = hn::MulAdd(qa, hn::LoadU(df, k2 + c), a2);
-    a3 = hn::MulAdd(qa, hn::LoadU(df, k3 + c), a3);
-    b0 = hn::MulAdd(qb, hn::LoadU(df, k0 + c + N), b0);
-    b1 = hn::MulAdd(qb, hn::LoadU(df, k1 + c + N), b1);
-    b2 = hn::MulAdd(qb, hn::LoadU(df, k2 + c + N), b2);
-    b3 = hn::MulAdd(qb, hn::LoadU(df, k3 + c + N), b3);
-  }
-  if (c < dim) {
-    const auto qa = hn::LoadU(df, q + c);
-    a0 = hn::MulAdd(qa, hn::LoadU(df, k0 + c), a0);
-    a1 = hn::MulAdd(qa, hn::LoadU(df, k1 + c), a1);
-    a2 = hn::MulAdd(qa, hn::LoadU(df, k2 + c), a2);
-    a3 = hn::MulAdd(qa, hn::LoadU(df, k3 + c), a3);
-  }
-  t[0] = hn::Add(a0, b0).raw;
-  t[1] = hn::Add(a1, b1).raw;
-  t[2] = hn::Add(a2, b2).raw;
-  t[3] = hn::Add(a3, b3).raw;
-}
-
 #endif  // HWY_TARGET == HWY_AVX2
 
 // scores[j] = ScoreRun's score of key j (bit-identical), j in [0, count).
@@ -100,16 +66,18 @@ HWY_INLINE void ScoreBlock(const float* HWY_RESTRICT q, const float* HWY_RESTRIC
 #if HWY_TARGET == HWY_AVX2
   if (dim % 8 == 0) {
     const __m256 sv = _mm256_set1_ps(scale);
+    const hn::Full256<float> df;  // dim % 8 == 0: every vector is full
     for (; j + 8 <= count; j += 8) {
-      __m256 t[8];
+      hn::Vec<decltype(df)> sums[8];
       if (stream) {
-        const hn::Full256<float> df;  // dim % 8 == 0: every vector is full
-        for (size_t r = 0; r < 8; ++r) t[r] = DotChains(df, q, k + (j + r) * k_stride, dim).raw;
+        for (size_t r = 0; r < 8; ++r) {
+          DotChains<1>(df, q, k + (j + r) * k_stride, /*k_stride=*/0, dim, sums + r);
+        }
       } else {
-        DotSums4(q, k + j * k_stride, k_stride, dim, t);
-        DotSums4(q, k + (j + 4) * k_stride, k_stride, dim, t + 4);
+        DotChains<4>(df, q, k + j * k_stride, k_stride, dim, sums);
+        DotChains<4>(df, q, k + (j + 4) * k_stride, k_stride, dim, sums + 4);
       }
-      _mm256_storeu_ps(scores + j, _mm256_mul_ps(sv, SumOfLanes8(t)));
+      _mm256_storeu_ps(scores + j, _mm256_mul_ps(sv, SumOfLanes8(sums)));
     }
   }
 #else
