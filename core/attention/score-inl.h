@@ -20,6 +20,7 @@
 #endif
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
@@ -124,10 +125,29 @@ HWY_INLINE void ScoreRun(const float* HWY_RESTRICT q, const float* HWY_RESTRICT 
   for (; j < count; ++j) scores[j] = scale * DotOne(df, q, k + j * k_stride, full, dim);
 }
 
-// Prefetches every cache line of one row of `len` floats (scattered rows: the recheck and
-// gathers of reported keys issue it a few ids ahead of use).
+// Prefetches every cache line of one row of `len` floats (scattered rows: the loops over
+// reported or sampled key ids issue it kScatterAhead ids ahead of use).
 HWY_INLINE void PrefetchRow(const float* row, size_t len) {
   for (size_t off = 0; off < len; off += 16) hwy::Prefetch(row + off);
+}
+
+// Ids ahead that every loop over scattered K / V rows prefetches (ScoreIds, GatherBlock in
+// core/hsr/gather-inl.h, the threshold sample copy in core/hsr/sample_scores.cc).
+constexpr size_t kScatterAhead = 8;
+
+// f(i, s_i) for i in [0, count) in order, s_i = ScoreRun(q, K[ids[i]]) (K rows of d floats,
+// stride d): the one loop over scattered key rows (index rechecks, rescoring a report).
+template <class F>
+HWY_INLINE void ScoreIds(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, size_t d,
+                         const uint32_t* HWY_RESTRICT ids, size_t count, float scale, F&& f) {
+  for (size_t i = 0; i < count; ++i) {
+    if (i + kScatterAhead < count) {
+      PrefetchRow(k + static_cast<size_t>(ids[i + kScatterAhead]) * d, d);
+    }
+    float s;
+    ScoreRun(q, k + static_cast<size_t>(ids[i]) * d, d, d, 1, scale, &s);
+    f(i, s);
+  }
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)

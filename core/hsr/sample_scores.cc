@@ -40,14 +40,13 @@ void ScoreSampleT(ConstMatrixView q, ConstMatrixView k, const uint32_t* ids, siz
   float* kt = sc->kt.get();
   float* st = sc->st.get();
   // Sample keys in lane blocks: block b holds keys b*W .. b*W + W - 1 as d x W (padding lanes 0).
-  // The sampled rows are scattered: each is prefetched kSampleAhead keys before its copy (the
+  // The sampled rows are scattered: each is prefetched kScatterAhead keys before its copy (the
   // copy was DRAM-latency bound in a single-query decode).
-  constexpr size_t kSampleAhead = 8;
   for (size_t b = 0; b < blocks; ++b) {
     float* blk = kt + b * d * W;
     for (size_t l = 0; l < W; ++l) {
       const size_t t = b * W + l;
-      if (t + kSampleAhead < count) PrefetchRow(k.Row(ids[t + kSampleAhead]), d);
+      if (t + kScatterAhead < count) PrefetchRow(k.Row(ids[t + kScatterAhead]), d);
       if (t < count) {
         const float* kr = k.Row(ids[t]);
         for (size_t c = 0; c < d; ++c) blk[c * W + l] = kr[c];

@@ -19,7 +19,7 @@ void ScoreRunK(const float* q, const float* k, size_t d, size_t count, float sca
 }
 void ScoreIdsK(const float* q, const float* k, size_t d, const uint32_t* ids, size_t count,
                float scale, float* scores) {
-  ScoreIdsImpl(q, k, d, ids, count, scale, scores);
+  ScoreIds(q, k, d, ids, count, scale, [scores](size_t i, float s) { scores[i] = s; });
 }
 void GatherAccumulateK(const float* v, size_t dv, const uint32_t* ids, const float* w,
                        size_t count, float* acc) {

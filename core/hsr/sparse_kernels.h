@@ -1,5 +1,6 @@
-// SparseKernels: the per-target kernels of HSR attention (gather-inl.h), chosen once per API
-// call by Highway dynamic dispatch and then called from plain C++ worker code (the engines).
+// SparseKernels: the per-target kernels of HSR attention (score-inl.h, gather-inl.h,
+// cert-inl.h), chosen once per API call by Highway dynamic dispatch and then called from plain
+// C++ worker code (the engines).
 // Reference: dense_ref.cc. Test: verify/tests/hsr_props.cc.
 #pragma once
 

@@ -50,18 +50,14 @@ HWY_INLINE size_t RecheckIds(const float* HWY_RESTRICT q, const float* HWY_RESTR
                              size_t d, float scale, float b, const uint32_t* cand,
                              size_t count, std::vector<uint32_t>* out,
                              std::vector<float>* scores = nullptr) {
-  constexpr size_t kAhead = 4;  // scattered rows: prefetch every line of the row 4 ids ahead
   size_t found = 0;
-  float s;
-  for (size_t i = 0; i < count; ++i) {
-    if (i + kAhead < count) PrefetchRow(keys + static_cast<size_t>(cand[i + kAhead]) * d, d);
-    ScoreRun(q, keys + static_cast<size_t>(cand[i]) * d, d, d, 1, scale, &s);
+  ScoreIds(q, keys, d, cand, count, scale, [&](size_t i, float s) {
     if (s > b) {
       out->push_back(cand[i]);
       if (scores) scores->push_back(s);
       ++found;
     }
-  }
+  });
   return found;
 }
 
