@@ -2,13 +2,17 @@
 #include "core/hsr/decode_engine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "core/attention/dense_hwy.h"
 #include "core/attention/validate.h"
+#include "core/base/clock.h"
 #include "core/base/error.h"
 #include "core/base/thread_pool.h"
 #include "core/hsr/sample_scores.h"
@@ -18,12 +22,6 @@
 
 namespace hsr {
 namespace {
-
-double NowUs() {
-  return std::chrono::duration<double, std::micro>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Per-thread buffers, reused across rows.
 struct Scratch {
@@ -41,12 +39,26 @@ struct CallCtx {
   HeadsView out;
   const AttentionParams* p = nullptr;
   bool relu = false, causal = false;
-  std::optional<ThresholdPolicy> policy;  // none: fixed from params
+  std::optional<ThresholdPolicy> policy;  // CallPolicy; none: thresholds from params
   size_t m = 0, n = 0, d = 0, dv = 0, group = 1;
   float scale = 1.0f;
 };
 
 }  // namespace
+
+std::optional<ThresholdPolicy> CallPolicy(const HsrOptions& options, const AttentionParams& p) {
+  if (!p.b_per_query.empty()) return std::nullopt;
+  if (options.threshold) return options.threshold;
+  if (p.kind != AttentionKind::kRelu) return ThresholdPolicy{};  // softmax default: paper
+  return std::nullopt;
+}
+
+std::string CallThresholdName(const std::optional<ThresholdPolicy>& policy,
+                              const AttentionParams& p) {
+  if (!p.b_per_query.empty()) return "per-query b";
+  if (policy) return policy->ToString();
+  return fmt::format("b={}", p.b);
+}
 
 DecodeEngine::DecodeEngine(const KvCache& kv, float scale, const HsrOptions& options, bool copy,
                            bool build_index)
@@ -203,13 +215,7 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
               pre->ids.queries());
   }
   CallCtx c;
-  if (p.b_per_query.empty()) {
-    if (options_.threshold) {
-      c.policy = options_.threshold;
-    } else if (!relu) {
-      c.policy = ThresholdPolicy{};  // softmax default: paper
-    }
-  }
+  c.policy = CallPolicy(options_, p);
   if (c.policy) {
     CheckThresholdFor(*c.policy, n_);
     HSR_CHECK(!(relu && c.policy->kind == ThresholdPolicy::Kind::kErr),
@@ -241,23 +247,11 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h).
   std::vector<ThresholdEstimate> row_est;
   std::vector<uint64_t> row_bytes;
-  if (!pre && c.p->b_per_query.empty() && c.policy) {
-    row_est.resize(rows);
-    row_bytes.assign(rows, 0);
-    const size_t blocks = (c.m + kSampleRows - 1) / kSampleRows;
-    auto run_block = [&](size_t task, size_t thread) {
-      const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
-      const size_t i1 = std::min(c.m, i0 + kSampleRows);
-      const Head& hd = heads_[h / c.group];
-      EstimateThresholdRows(*c.policy, c.q.Head(h), ConstMatrixView(hd.k, c.n, c.d), c.scale,
-                            c.causal, i0, i1, &scratch[thread].sample, row_est.data() + h * c.m + i0,
-                            row_bytes.data() + h * c.m + i0);
-    };
-    if (pool_->NumThreads() > 1) {
-      pool_->Run(q.heads * blocks, run_block);
-    } else {
-      for (size_t task = 0; task < q.heads * blocks; ++task) run_block(task, 0);
-    }
+  if (!pre && c.policy) {
+    std::vector<ConstMatrixView> kv_keys;
+    for (size_t g = 0; g < hk; ++g) kv_keys.push_back(keys(g));
+    row_est = EstimateThresholdHeads(*c.policy, q, kv_keys, scale_, causal, pool_.get(),
+                                     &row_bytes);
   }
 
   // Rows run in turn when each index query uses its own pool; the engine's pool is then idle
@@ -515,16 +509,10 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
       st->attention.fallbacks += r.fallback ? 1 : 0;
     }
     st->reporter = pre ? std::string(kBatchReportName) : options_.index;
-    if (pre) {
-      st->threshold = pre->threshold;
-    } else if (!p.b_per_query.empty()) {
-      st->threshold = "per-query b";
-    } else if (c.policy) {
-      st->threshold = c.policy->ToString();
+    st->threshold = CallThresholdName(c.policy, p);
+    if (!pre && c.policy) {
       st->sample_seed = c.policy->seed;
       st->sample_size = c.policy->NeedsSample() ? std::min(c.policy->sample, n_) : 0;
-    } else {
-      st->threshold = fmt::format("b={}", p.b);
     }
     st->build_us = build_us_;
   }
@@ -538,23 +526,14 @@ std::vector<float> ResolveThresholds(ConstHeadsView q, const KvCache& kv, float 
             "thresholds: expected Q with d={} and heads a multiple of {}, got d={} heads={}",
             kv.d(), kv.heads(), q.cols, q.heads);
   CheckThresholdFor(policy, kv.n());
-  const size_t group = q.heads / kv.heads(), m = q.rows;
-  std::vector<float> b(q.heads * m);
-  std::vector<ThresholdEstimate> e(kSampleRows);
-  if (est) est->assign(b.size(), ThresholdEstimate{});
-  SampleScratch scratch;
-  // Blocks of kSampleRows rows, as the engines (sample_scores.h: the same scores bit for bit).
-  for (size_t h = 0; h < q.heads; ++h) {
-    for (size_t i0 = 0; i0 < m; i0 += kSampleRows) {
-      const size_t i1 = std::min(m, i0 + kSampleRows);
-      EstimateThresholdRows(policy, q.Head(h), kv.k().Head(h / group), scale, causal, i0, i1,
-                            &scratch, e.data(), nullptr);
-      for (size_t i = i0; i < i1; ++i) {
-        b[h * m + i] = e[i - i0].b;
-        if (est) (*est)[h * m + i] = e[i - i0];
-      }
-    }
-  }
+  std::vector<ConstMatrixView> kv_keys;
+  for (size_t g = 0; g < kv.heads(); ++g) kv_keys.push_back(kv.k().Head(g));
+  // The engines' pre-pass, run in turn (sample_scores.h: the same thresholds bit for bit).
+  std::vector<ThresholdEstimate> e =
+      EstimateThresholdHeads(policy, q, kv_keys, scale, causal, nullptr, nullptr);
+  std::vector<float> b(e.size());
+  for (size_t r = 0; r < e.size(); ++r) b[r] = e[r].b;
+  if (est) *est = std::move(e);
   return b;
 }
 

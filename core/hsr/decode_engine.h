@@ -101,8 +101,15 @@ struct PrecomputedReports {
   ReportBatch ids;
   std::vector<float> scores;  // ScoreRun score of each id (parallel to ids.ids)
   std::vector<uint64_t> candidates, bytes;
-  std::string threshold;  // policy description for HsrCallStats
 };
+
+// The threshold policy of a call with these options (the rule in the header comment): none
+// when p.b_per_query is set or for ReLU without options.threshold (then p.b); otherwise
+// options.threshold, or `paper` for softmax.
+std::optional<ThresholdPolicy> CallPolicy(const HsrOptions& options, const AttentionParams& p);
+// HsrCallStats::threshold of such a call: "per-query b", the policy, or "b=VALUE".
+std::string CallThresholdName(const std::optional<ThresholdPolicy>& policy,
+                              const AttentionParams& p);
 
 class DecodeEngine {
  public:

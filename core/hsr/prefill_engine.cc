@@ -1,14 +1,12 @@
 #include "core/hsr/prefill_engine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "core/attention/validate.h"
+#include "core/base/clock.h"
 #include "core/base/thread_pool.h"
 #include "core/hsr/sample_scores.h"
 #include "core/index/batch_report.h"
@@ -16,54 +14,32 @@
 
 namespace hsr {
 namespace {
-double NowUs() {
-  return std::chrono::duration<double, std::micro>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 
 // The batched report path: every row's threshold (seeded sample, rows in parallel), then
 // BatchReport per query head over the causal key prefixes, handed to Attend as its first report.
 // Returns the time of the key pass (norm bound), the batch path's key preprocessing.
-double Precompute(ConstHeadsView q, const AttentionParams& p, const HsrOptions& options,
-                  const DecodeEngine& engine, ThreadPool* pool, PrecomputedReports* pre) {
-  const bool relu = p.kind == AttentionKind::kRelu;
+double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine& engine,
+                  ThreadPool* pool, PrecomputedReports* pre) {
   const size_t m = q.rows, n = engine.n(), d = engine.d();
   const size_t rows = q.heads * m, group = q.heads / engine.kv_heads();
   const float scale = engine.scale();
   pre->b.assign(rows, p.b);
-  pre->est.assign(rows, ThresholdEstimate{});
   pre->candidates.assign(rows, 0);
-  pre->bytes.assign(rows, 0);
-  // Policy as Attend picks it: per-query b, else the engine's policy (softmax: `paper`), else p.b.
-  std::optional<ThresholdPolicy> policy;
   if (!p.b_per_query.empty()) {
     std::copy(p.b_per_query.begin(), p.b_per_query.end(), pre->b.begin());
-    pre->threshold = "per-query b";
-  } else if (options.threshold) {
-    policy = options.threshold;
-  } else if (!relu) {
-    policy = ThresholdPolicy{};
-  } else {
-    pre->threshold = fmt::format("b={}", p.b);
   }
+  // Policy as Attend picks it; rows sharing a sample (SampleRange) are scored together.
+  const std::optional<ThresholdPolicy> policy = CallPolicy(engine.options(), p);
   if (policy) {
-    pre->threshold = policy->ToString();
-    const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
-    // One task per (head, block of kSampleRows rows): rows sharing a sample (SampleRange) are
-    // scored together (sample_scores.h).
-    std::vector<SampleScratch> scratch(pool->NumThreads());
-    pool->Run(q.heads * blocks, [&](size_t task, size_t thread) {
-      const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
-      const size_t i1 = std::min(m, i0 + kSampleRows);
-      EstimateThresholdRows(*policy, q.Head(h), engine.keys(h / group), scale, p.causal, i0, i1,
-                            &scratch[thread], pre->est.data() + h * m + i0,
-                            pre->bytes.data() + h * m + i0);
-      for (size_t i = i0; i < i1; ++i) {
-        if (VisibleKeys(p.causal, i, m, n) > 0) pre->b[h * m + i] = pre->est[h * m + i].b;
-      }
-    });
+    std::vector<ConstMatrixView> kv_keys;
+    for (size_t g = 0; g < engine.kv_heads(); ++g) kv_keys.push_back(engine.keys(g));
+    pre->est = EstimateThresholdHeads(*policy, q, kv_keys, scale, p.causal, pool, &pre->bytes);
+    for (size_t task = 0; task < rows; ++task) {
+      if (VisibleKeys(p.causal, task % m, m, n) > 0) pre->b[task] = pre->est[task].b;
+    }
+  } else {
+    pre->est.assign(rows, ThresholdEstimate{});
+    pre->bytes.assign(rows, 0);
   }
   // Reports per query head (rows of a head in parallel inside BatchReport).
   std::vector<uint32_t> limits(m);
@@ -135,7 +111,7 @@ void HsrPrefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
   if (options.threshold) CheckThresholdFor(*options.threshold, kv.n());
   ThreadPool pool(options.threads);
   PrecomputedReports pre;
-  const double key_us = Precompute(q, p, options, engine, &pool, &pre);
+  const double key_us = Precompute(q, p, engine, &pool, &pre);
   engine.Attend(q, p, p.causal, out, st, &pre);
   if (st) st->build_us += key_us;
 }

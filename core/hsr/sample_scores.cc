@@ -7,6 +7,7 @@
 
 #include "core/attention/params.h"
 #include "core/base/error.h"
+#include "core/base/thread_pool.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/hsr/sample_scores.cc"
@@ -131,6 +132,34 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
     }
     i = e;
   }
+}
+
+std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& policy,
+                                                      ConstHeadsView q,
+                                                      std::span<const ConstMatrixView> keys,
+                                                      float scale, bool causal, ThreadPool* pool,
+                                                      std::vector<uint64_t>* bytes) {
+  HSR_CHECK(!keys.empty() && q.heads % keys.size() == 0,
+            "thresholds: expected query heads a multiple of {} kv heads, got {}", keys.size(),
+            q.heads);
+  const size_t m = q.rows, group = q.heads / keys.size();
+  const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
+  std::vector<ThresholdEstimate> est(q.heads * m);
+  if (bytes) bytes->assign(q.heads * m, 0);
+  std::vector<SampleScratch> scratch(pool ? pool->NumThreads() : 1);
+  auto run_block = [&](size_t task, size_t thread) {
+    const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
+    const size_t i1 = std::min(m, i0 + kSampleRows);
+    EstimateThresholdRows(policy, q.Head(h), keys[h / group], scale, causal, i0, i1,
+                          &scratch[thread], est.data() + h * m + i0,
+                          bytes ? bytes->data() + h * m + i0 : nullptr);
+  };
+  if (pool) {
+    pool->Run(q.heads * blocks, run_block);
+  } else {
+    for (size_t task = 0; task < q.heads * blocks; ++task) run_block(task, 0);
+  }
+  return est;
 }
 
 }  // namespace hsr

@@ -1,7 +1,7 @@
 // Threshold sample scores (threshold.h): the scaled scores of query rows against a threshold
 // sample, and the per-row estimates built on them. The one implementation behind every path
-// that computes thresholds (DecodeEngine::Attend, the prefill engine, ResolveThresholds), so
-// they agree bit for bit.
+// that computes thresholds (DecodeEngine::Attend, the prefill engine, ResolveThresholds: all
+// through EstimateThresholdHeads), so they agree bit for bit.
 //
 // Score of query q and sample key k: fl(scale * t), t the plain float FMA chain over
 // c = 0..d-1 from 0 (the shared tile kernel ScoreTile, core/attention/score_tile-inl.h, run with
@@ -23,6 +23,8 @@
 #include "hwy/aligned_allocator.h"
 
 namespace hsr {
+
+class ThreadPool;
 
 // Per-thread scratch for ScoreSample / EstimateThresholdRows (buffers reused across calls).
 struct SampleScratch {
@@ -49,5 +51,16 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
                            float scale, bool causal, size_t i0, size_t i1, SampleScratch* scratch,
                            ThresholdEstimate* est, uint64_t* bytes,
                            std::vector<float>* sample_scores = nullptr);
+
+// The threshold estimates of every row of q [Hq, m, d]: result[h * m + i] is row i of query
+// head h, whose keys are keys[h / (Hq / keys.size())] (n x d each, any stride), as
+// EstimateThresholdRows gives it. Tasks of kSampleRows rows of one head (the rows that may share
+// a sample) spread over pool (may be null: in turn); the result does not depend on the thread
+// count. bytes (may be null): resized to Hq * m, the sample key bytes read (EstimateThresholdRows).
+std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& policy,
+                                                      ConstHeadsView q,
+                                                      std::span<const ConstMatrixView> keys,
+                                                      float scale, bool causal, ThreadPool* pool,
+                                                      std::vector<uint64_t>* bytes);
 
 }  // namespace hsr
