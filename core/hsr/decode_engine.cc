@@ -32,7 +32,8 @@ struct Scratch {
   std::unique_ptr<ThreadPool> solo;  // dense fallback rows inside a pool task (one thread)
 };
 
-// Everything a row needs (one call).
+// What every row of one call shares. Read-only while the rows run, except *gather_parts (used
+// only when the rows run in turn).
 struct CallCtx {
   SparseKernels kern;
   ConstHeadsView q;
@@ -40,8 +41,303 @@ struct CallCtx {
   const AttentionParams* p = nullptr;
   bool relu = false, causal = false;
   std::optional<ThresholdPolicy> policy;  // CallPolicy; none: thresholds from params
+  bool err_policy = false;                // softmax err=E
   size_t m = 0, n = 0, d = 0, dv = 0, group = 1;
   float scale = 1.0f;
+  const PrecomputedReports* pre = nullptr;      // thresholds and first reports, or null
+  std::vector<ThresholdEstimate> est;           // the policy's estimates (without pre)
+  std::vector<uint64_t> est_bytes;              // their sample bytes
+  ThreadPool* pool = nullptr;                   // the engine's
+  // Rows spread over pool (single-threaded indexes); otherwise rows run in turn and a row's
+  // gather, dense fallback and sketch selection use pool.
+  bool rows_parallel = false;
+  std::vector<float>* gather_parts = nullptr;
+};
+
+// One kv head as a row reads it.
+struct HeadData {
+  const float* k = nullptr;  // n x d, stride d
+  const float* v = nullptr;  // n x dv, stride dv
+  const HalfSpaceIndex* index = nullptr;  // null when not built (precomputed reports)
+};
+
+// Parts of >= kGatherPart ids, summed in part order: a row's gather over the engine's pool (rows
+// in turn) depends on the thread count only.
+constexpr size_t kGatherPart = 1024;
+// err=E without per-key bounds: tau is lowered at most this many times.
+constexpr int kErrSteps = 4;
+
+// The softmax certificate of the row's set S (the ids and ScoreRun scores in Scratch).
+struct Certificate {
+  double M = 0.0;  // max_S s
+  double Z = 0.0;  // sum_S e^(s - M)
+  double eps = 1.0, eps_tau = 1.0, eps_sketch = -1.0;  // as HsrRowStats
+};
+
+// One query row (task h * m + i) of a call, answered by Run() (decode_engine.h, header comment).
+class RowSolver {
+ public:
+  RowSolver(const CallCtx& c, HeadData hd, size_t task, Scratch* sc, IndexStats* ist,
+            HsrRowStats* rs)
+      : c_(c), hd_(hd), task_(task), h_(task / c.m), i_(task % c.m), sc_(*sc), ist_(*ist),
+        rs_(*rs) {
+    qr_ = c.q.Head(h_).Row(i_);
+    o_ = c.out.Head(h_).Row(i_);
+    visible_ = VisibleKeys(c.causal, i_, c.m, c.n);
+  }
+
+  void Run() {
+    rs_.visible = static_cast<uint32_t>(visible_);
+    if (visible_ == 0) return ZeroRow();
+    const float t = Threshold();
+    if (c_.err_policy && SketchRow(t)) return;
+    rs_.b = t;
+    Report(t);
+    rs_.reported = static_cast<uint32_t>(sc_.ids.size());
+    if (c_.relu) {
+      ReluRow(t);
+    } else {
+      SoftmaxRow(t);
+    }
+  }
+
+ private:
+  // The row's threshold (decode_engine.h): precomputed, per-query b, the policy's estimate, or
+  // p.b. The sample scores kept for an err= lowering are cleared (recomputed when needed).
+  float Threshold() {
+    if (c_.pre) {
+      rs_.mu = c_.pre->est[task_].mu;
+      rs_.sigma = c_.pre->est[task_].sigma;
+      sc_.sample_scores.clear();
+      return c_.pre->b[task_];
+    }
+    if (!c_.p->b_per_query.empty()) return c_.p->b_per_query[task_];
+    if (c_.policy) {
+      const ThresholdEstimate& e = c_.est[task_];
+      rs_.bytes_read += c_.est_bytes[task_];
+      sc_.sample_scores.clear();
+      rs_.mu = e.mu;
+      rs_.sigma = e.sigma;
+      return e.b;
+    }
+    return c_.p->b;
+  }
+
+  // R(q, thr) among the visible keys into sc.ids, with the ScoreRun score of each in sc.scores;
+  // softmax rows also get the index's bound on the unreported keys' sum of e^(s_j - thr)
+  // (have_tail_). The first report of a row with precomputed reports is taken from them.
+  void Report(float thr) {
+    IndexStats one;
+    if (c_.pre && rs_.queries == 0) {  // computed ahead with the same thr
+      const size_t begin = c_.pre->ids.offsets[task_], end = c_.pre->ids.offsets[task_ + 1];
+      sc_.ids.assign(c_.pre->ids.ids.begin() + begin, c_.pre->ids.ids.begin() + end);
+      sc_.scores.assign(c_.pre->scores.begin() + begin, c_.pre->scores.begin() + end);
+      one.queries = 1;
+      one.candidates = c_.pre->candidates[task_];
+      one.reported = end - begin;
+      one.bytes_read = c_.pre->bytes[task_];
+      have_tail_ = false;  // no per-key bounds on this path: the tau certificate applies
+    } else {
+      have_tail_ = hd_.index->QueryPrefixTail(std::span<const float>(qr_, c_.d), thr, visible_,
+                                              &sc_.ids, &one, c_.relu ? nullptr : &tail_,
+                                              &sc_.scores);
+      if (sc_.scores.size() != sc_.ids.size()) {  // the index did not score its report
+        sc_.scores.resize(sc_.ids.size());
+        c_.kern.score_ids(qr_, hd_.k, c_.d, sc_.ids.data(), sc_.ids.size(), c_.scale,
+                          sc_.scores.data());
+        rs_.bytes_read += sc_.ids.size() * c_.d * sizeof(float);  // rescored K rows
+      }
+    }
+    ist_.Merge(one);
+    ++rs_.queries;
+    rs_.candidates += one.candidates;
+    rs_.bytes_read += one.bytes_read;
+  }
+
+  // ReLU^alpha over R(q, t): w_j = ((s_j - t) / (smax - t))^alpha (relative to the largest
+  // weight, as dense). Empty R or no positive weight: a zero row.
+  void ReluRow(float t) {
+    const size_t count = sc_.ids.size();
+    double smax = -std::numeric_limits<double>::infinity();
+    for (float s : sc_.scores) smax = std::max(smax, static_cast<double>(s));
+    const double top = smax - static_cast<double>(t);
+    if (count == 0 || !(top > 0.0)) return ZeroRow();
+    sc_.weights.resize(count);
+    double total = 0.0;
+    for (size_t j = 0; j < count; ++j) {
+      const double x = std::max(0.0, (static_cast<double>(sc_.scores[j]) - t) / top);
+      double w = x;
+      for (int a = 1; a < c_.p->alpha; ++a) w *= x;
+      sc_.weights[j] = static_cast<float>(w);
+      total += static_cast<double>(sc_.weights[j]);
+    }
+    if (!(total > 0.0)) return ZeroRow();
+    Accumulate(total);
+  }
+
+  // Softmax over S = R(q, t) with its certificate; err=E lowers t until eps <= E. An empty S,
+  // or an err= row that cannot meet E cheaply, is answered dense.
+  void SoftmaxRow(float t) {
+    if (sc_.ids.empty()) return DenseRow(t);
+    Certificate cert = Certify(t);
+    if (c_.err_policy && cert.eps > c_.policy->value && !LowerToTarget(&t, &cert)) {
+      return DenseRow(t);
+    }
+    rs_.b = t;
+    rs_.eps = cert.eps;
+    rs_.eps_tau = cert.eps_tau;
+    rs_.eps_sketch = cert.eps_sketch;
+    rs_.reported = static_cast<uint32_t>(sc_.ids.size());
+    AccumulateSoftmax(cert.M);
+  }
+
+  // eps_tau of S at threshold tau, and eps_sketch when the report came with a tail bound.
+  Certificate Certify(float tau) const {
+    Certificate cert;
+    cert.M = -std::numeric_limits<double>::infinity();
+    for (float s : sc_.scores) cert.M = std::max(cert.M, static_cast<double>(s));
+    for (float s : sc_.scores) cert.Z += std::exp(static_cast<double>(s) - cert.M);
+    const double r = static_cast<double>(visible_ - sc_.ids.size());
+    const double shift = std::exp(static_cast<double>(tau) - cert.M);
+    cert.eps_tau = CertEps(r * shift, cert.Z);
+    // Each dropped key bounded by min(its bound, tau) (softmax_cert.h); the index caps the
+    // tail at r, so eps_sketch <= eps_tau up to CertEps's rounding.
+    cert.eps_sketch = have_tail_ ? CertEps(tail_ * shift, cert.Z) : -1.0;
+    cert.eps = have_tail_ ? cert.eps_sketch : cert.eps_tau;
+    return cert;
+  }
+
+  // err=E from the first report: tau' = M + ln(E Z / r) gives eps(tau') <= r e^(tau'-M) / Z = E
+  // since Z grows and r shrinks; reported again and certified, up to kErrSteps times. *t and
+  // *cert follow the last report. False when the row is to be answered dense: the threshold
+  // sample puts more than half the keys above tau', or eps is still above E.
+  bool LowerToTarget(float* t, Certificate* cert) {
+    const double target = c_.policy->value;
+    for (int step = 0; cert->eps > target && step < kErrSteps; ++step) {
+      const double r = static_cast<double>(visible_ - sc_.ids.size());
+      const double want = cert->M + std::log(target * cert->Z / r);
+      float tau = static_cast<float>(want);
+      if (static_cast<double>(tau) > want) tau = std::nextafter(tau, -INFINITY);
+      if (!(tau < *t)) tau = std::nextafter(*t, -INFINITY);
+      if (step == 0 && c_.policy->NeedsSample()) {  // the row's sample scores (same bits)
+        ThresholdEstimate again;
+        EstimateThresholdRows(*c_.policy, c_.q.Head(h_), ConstMatrixView(hd_.k, c_.n, c_.d),
+                              c_.scale, c_.causal, i_, i_ + 1, &sc_.sample, &again, nullptr,
+                              &sc_.sample_scores);
+      }
+      // When the sample says tau' reports most keys, the dense row is cheaper (a fallback).
+      size_t above = 0;
+      for (float s : sc_.sample_scores) above += s > tau ? 1 : 0;
+      if (!sc_.sample_scores.empty() && 2 * above > sc_.sample_scores.size()) return false;
+      *t = tau;
+      Report(*t);
+      *cert = Certify(*t);
+    }
+    return !(cert->eps > target);
+  }
+
+  // err=E with per-key bounds: keys in order of their bound until eps_sketch <= E
+  // (softmax_cert.h). False when the index has no trusted bounds for q (the tau path answers).
+  bool SketchRow(float t) {
+    IndexStats one;
+    const SketchSelection sel =
+        SelectBySketch(c_.kern, *hd_.index, qr_, hd_.k, c_.d, c_.scale, visible_,
+                       c_.policy->value, &sc_.cert, &sc_.ids, &sc_.scores, &one,
+                       c_.rows_parallel ? nullptr : c_.pool);
+    ist_.Merge(one);
+    rs_.bytes_read += one.bytes_read;
+    if (sel.status == SketchSelection::Status::kUnsupported) return false;
+    rs_.queries += 1;
+    if (sel.status == SketchSelection::Status::kFallback) {
+      DenseRow(t);
+      return true;
+    }
+    rs_.candidates += sc_.ids.size();
+    rs_.bytes_read += sc_.ids.size() * c_.d * sizeof(float);
+    rs_.b = sel.tau;
+    rs_.eps = sel.eps_sketch;
+    rs_.eps_sketch = sel.eps_sketch;
+    rs_.eps_tau = sel.eps_tau;
+    rs_.reported = static_cast<uint32_t>(sc_.ids.size());
+    AccumulateSoftmax(sel.m);
+    return true;
+  }
+
+  // o = sum_j w_j V[id_j] / total over the row's ids and sc.weights.
+  void Accumulate(double total) {
+    const std::vector<uint32_t>& ids = sc_.ids;
+    sc_.acc.assign(c_.dv, 0.0f);
+    const size_t parts =
+        c_.rows_parallel ? 1 : std::min(c_.pool->NumThreads(), ids.size() / kGatherPart);
+    if (parts <= 1) {
+      c_.kern.gather_accumulate(hd_.v, c_.dv, ids.data(), sc_.weights.data(), ids.size(),
+                                sc_.acc.data());
+    } else {
+      std::vector<float>& gp = *c_.gather_parts;
+      gp.assign(parts * c_.dv, 0.0f);
+      c_.pool->Run(parts, [&](size_t part, size_t /*thread*/) {
+        const size_t b0 = ids.size() * part / parts, b1 = ids.size() * (part + 1) / parts;
+        c_.kern.gather_accumulate(hd_.v, c_.dv, ids.data() + b0, sc_.weights.data() + b0,
+                                  b1 - b0, gp.data() + part * c_.dv);
+      });
+      for (size_t part = 0; part < parts; ++part) {
+        for (size_t col = 0; col < c_.dv; ++col) sc_.acc[col] += gp[part * c_.dv + col];
+      }
+    }
+    rs_.bytes_read += ids.size() * c_.dv * sizeof(float);
+    const double inv = 1.0 / total;
+    for (size_t col = 0; col < c_.dv; ++col) o_[col] = static_cast<float>(sc_.acc[col] * inv);
+  }
+
+  // Softmax weights w_j = e^(s_j - M) over the row's ids, then Accumulate.
+  void AccumulateSoftmax(double M) {
+    sc_.weights.resize(sc_.ids.size());
+    double total = 0.0;
+    for (size_t j = 0; j < sc_.ids.size(); ++j) {
+      sc_.weights[j] = static_cast<float>(std::exp(static_cast<double>(sc_.scores[j]) - M));
+      total += static_cast<double>(sc_.weights[j]);
+    }
+    Accumulate(total);
+  }
+
+  // Dense row over the visible keys (never silent: counted as a fallback): dense-hwy's decode
+  // kernel over the visible prefix (split-K over the engine's pool when rows run in turn; the
+  // row's own thread otherwise), so the same output as a dense-hwy run.
+  void DenseRow(float thr) {
+    rs_.fallback = true;
+    rs_.eps = 0.0;
+    rs_.eps_tau = 0.0;
+    rs_.eps_sketch = -1.0;
+    rs_.b = thr;
+    rs_.reported = static_cast<uint32_t>(visible_);
+    rs_.bytes_read += visible_ * (c_.d + c_.dv) * sizeof(float);
+    AttentionParams dp;
+    dp.kind = AttentionKind::kSoftmax;
+    dp.scale = c_.scale;
+    if (c_.rows_parallel && !sc_.solo) sc_.solo = std::make_unique<ThreadPool>(1);
+    DenseHwyAttentionValidated(ConstHeadsView(qr_, 1, 1, c_.d),
+                               ConstHeadsView(hd_.k, 1, visible_, c_.d),
+                               ConstHeadsView(hd_.v, 1, visible_, c_.dv), dp,
+                               HeadsView(o_, 1, 1, c_.dv),
+                               c_.rows_parallel ? *sc_.solo : *c_.pool, nullptr);
+  }
+
+  void ZeroRow() {
+    std::fill(o_, o_ + c_.dv, 0.0f);
+    rs_.empty = true;
+  }
+
+  const CallCtx& c_;
+  const HeadData hd_;
+  const size_t task_, h_, i_;
+  Scratch& sc_;
+  IndexStats& ist_;
+  HsrRowStats& rs_;
+  const float* qr_ = nullptr;
+  float* o_ = nullptr;
+  size_t visible_ = 0;
+  double tail_ = 0.0;       // the last report's tail bound (when have_tail_)
+  bool have_tail_ = false;
 };
 
 }  // namespace
@@ -174,10 +470,10 @@ void DecodeEngine::Decode(ConstHeadsView q, const AttentionParams& p, HeadsView 
   Attend(q, p, /*causal=*/false, out, st);
 }
 
-void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causal, HeadsView out,
-                          HsrCallStats* st, const PrecomputedReports* pre) {
+void DecodeEngine::CheckCall(ConstHeadsView q, const AttentionParams& p, HeadsView out,
+                             const std::optional<ThresholdPolicy>& policy,
+                             const PrecomputedReports* pre) const {
   constexpr const char* kWhere = "hsr";
-  // ---- Validation (nothing is touched before it passes).
   const float max_q = CheckHeads(kWhere, "q", q);
   const size_t hk = heads_.size();
   HSR_CHECK(q.cols == d_, "{}: expected Q with d={} (as K), got d={}", kWhere, d_, q.cols);
@@ -214,308 +510,90 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
               "{}: expected precomputed reports for {} rows, got {}", kWhere, rows,
               pre->ids.queries());
   }
-  CallCtx c;
-  c.policy = CallPolicy(options_, p);
-  if (c.policy) {
-    CheckThresholdFor(*c.policy, n_);
-    HSR_CHECK(!(relu && c.policy->kind == ThresholdPolicy::Kind::kErr),
+  if (policy) {
+    CheckThresholdFor(*policy, n_);
+    HSR_CHECK(!(relu && policy->kind == ThresholdPolicy::Kind::kErr),
               "{}: expected a ReLU threshold policy (b=, paper, count=, frac=), got '{}' (err= "
-              "applies to softmax)", kWhere, c.policy->ToString());
+              "applies to softmax)", kWhere, policy->ToString());
   }
+}
 
-  // ---- Work.
-  // Indexes are built on first need: rows with precomputed reports query them only to lower an
-  // err= threshold (softmax).
-  const bool err_possible = !relu && c.policy && c.policy->kind == ThresholdPolicy::Kind::kErr;
-  if (!pre || err_possible) BuildIndexes();
+void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causal, HeadsView out,
+                          HsrCallStats* st, const PrecomputedReports* pre) {
+  const std::optional<ThresholdPolicy> policy = CallPolicy(options_, p);
+  CheckCall(q, p, out, policy, pre);  // nothing is touched before it passes
+
+  CallCtx c;
   c.kern = GetSparseKernels();
   c.q = q;
   c.out = out;
   c.p = &p;
-  c.relu = relu;
+  c.relu = p.kind == AttentionKind::kRelu;
   c.causal = causal;
+  c.policy = policy;
+  c.err_policy = !c.relu && policy && policy->kind == ThresholdPolicy::Kind::kErr;
   c.m = q.rows;
   c.n = n_;
   c.d = d_;
   c.dv = dv_;
-  c.group = q.heads / hk;
+  c.group = q.heads / heads_.size();
   c.scale = scale_;
+  c.pre = pre;
+  c.pool = pool_.get();
+  c.rows_parallel = options_.index_threads == 1 && pool_->NumThreads() > 1;
+  std::vector<float> gather_parts;
+  c.gather_parts = &gather_parts;
+  // Indexes are built on first need: rows with precomputed reports query them only to lower an
+  // err= threshold (softmax).
+  if (!pre || c.err_policy) BuildIndexes();
+  // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h).
+  if (!pre && policy) {
+    std::vector<ConstMatrixView> kv_keys;
+    for (size_t g = 0; g < heads_.size(); ++g) kv_keys.push_back(keys(g));
+    c.est = EstimateThresholdHeads(*policy, q, kv_keys, scale_, causal, pool_.get(),
+                                   &c.est_bytes);
+  }
+
   const size_t rows = q.heads * q.rows;
   std::vector<HsrRowStats> row_stats(rows);
   std::vector<IndexStats> index_stats(pool_->NumThreads());
   std::vector<Scratch> scratch(pool_->NumThreads());
-  // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h).
-  std::vector<ThresholdEstimate> row_est;
-  std::vector<uint64_t> row_bytes;
-  if (!pre && c.policy) {
-    std::vector<ConstMatrixView> kv_keys;
-    for (size_t g = 0; g < hk; ++g) kv_keys.push_back(keys(g));
-    row_est = EstimateThresholdHeads(*c.policy, q, kv_keys, scale_, causal, pool_.get(),
-                                     &row_bytes);
-  }
-
-  // Rows run in turn when each index query uses its own pool; the engine's pool is then idle
-  // during a row's gather, which splits its ids over it (parts of >= kGatherPart ids, summed in
-  // part order, so the result depends on the thread count only).
-  const bool rows_parallel = options_.index_threads == 1 && pool_->NumThreads() > 1;
-  constexpr size_t kGatherPart = 1024;
-  std::vector<float> gather_parts;
-
   auto run_row = [&](size_t task, size_t thread) {
-    Scratch& sc = scratch[thread];
-    IndexStats& ist = index_stats[thread];
-    const size_t h = task / c.m, i = task % c.m;
-    const Head& hd = heads_[h / c.group];
-    const float* qr = c.q.Head(h).Row(i);
-    float* o = c.out.Head(h).Row(i);
-    HsrRowStats& rs = row_stats[task];
-    const size_t visible = VisibleKeys(c.causal, i, c.m, c.n);
-    rs.visible = static_cast<uint32_t>(visible);
-    auto zero_row = [&] {
-      std::fill(o, o + c.dv, 0.0f);
-      rs.empty = true;
-    };
-    if (visible == 0) {
-      zero_row();
-      return;
-    }
-    // Threshold.
-    float t;
-    if (pre) {
-      t = pre->b[task];
-      rs.mu = pre->est[task].mu;
-      rs.sigma = pre->est[task].sigma;
-      sc.sample_scores.clear();
-    } else if (!c.p->b_per_query.empty()) {
-      t = c.p->b_per_query[task];
-    } else if (c.policy) {
-      const ThresholdEstimate& e = row_est[task];
-      rs.bytes_read += row_bytes[task];
-      sc.sample_scores.clear();
-      t = e.b;
-      rs.mu = e.mu;
-      rs.sigma = e.sigma;
-    } else {
-      t = c.p->b;
-    }
-    // Report R(q, t) among the visible keys, with the ScoreRun score of each; softmax rows also
-    // get the index's bound on the unreported keys' sum of e^(s_j - t) (have_tail).
-    double tail = 0.0;
-    bool have_tail = false;
-    auto report = [&](float thr) {
-      IndexStats one;
-      if (pre && rs.queries == 0) {  // the first report was computed ahead (same thr)
-        const size_t begin = pre->ids.offsets[task], end = pre->ids.offsets[task + 1];
-        sc.ids.assign(pre->ids.ids.begin() + begin, pre->ids.ids.begin() + end);
-        sc.scores.assign(pre->scores.begin() + begin, pre->scores.begin() + end);  // ScoreRun's
-        one.queries = 1;
-        one.candidates = pre->candidates[task];
-        one.reported = end - begin;
-        one.bytes_read = pre->bytes[task];
-        have_tail = false;  // no per-key bounds on this path: the tau certificate applies
-      } else {
-        have_tail = hd.index->QueryPrefixTail(std::span<const float>(qr, c.d), thr, visible,
-                                              &sc.ids, &one, c.relu ? nullptr : &tail,
-                                              &sc.scores);
-        if (sc.scores.size() != sc.ids.size()) {  // the index did not score its report
-          sc.scores.resize(sc.ids.size());
-          c.kern.score_ids(qr, hd.k, c.d, sc.ids.data(), sc.ids.size(), c.scale,
-                           sc.scores.data());
-          rs.bytes_read += sc.ids.size() * c.d * sizeof(float);  // rescored K rows
-        }
-      }
-      ist.Merge(one);
-      ++rs.queries;
-      rs.candidates += one.candidates;
-      rs.bytes_read += one.bytes_read;
-    };
-    auto accumulate = [&](const std::vector<uint32_t>& ids, double total) {
-      sc.acc.assign(c.dv, 0.0f);
-      const size_t parts =
-          rows_parallel ? 1 : std::min(pool_->NumThreads(), ids.size() / kGatherPart);
-      if (parts <= 1) {
-        c.kern.gather_accumulate(hd.v, c.dv, ids.data(), sc.weights.data(), ids.size(),
-                                 sc.acc.data());
-      } else {
-        gather_parts.assign(parts * c.dv, 0.0f);
-        pool_->Run(parts, [&](size_t part, size_t /*thread*/) {
-          const size_t b0 = ids.size() * part / parts, b1 = ids.size() * (part + 1) / parts;
-          c.kern.gather_accumulate(hd.v, c.dv, ids.data() + b0, sc.weights.data() + b0, b1 - b0,
-                                   gather_parts.data() + part * c.dv);
-        });
-        for (size_t part = 0; part < parts; ++part) {
-          for (size_t col = 0; col < c.dv; ++col) sc.acc[col] += gather_parts[part * c.dv + col];
-        }
-      }
-      rs.bytes_read += ids.size() * c.dv * sizeof(float);
-      const double inv = 1.0 / total;
-      for (size_t col = 0; col < c.dv; ++col) o[col] = static_cast<float>(sc.acc[col] * inv);
-    };
-    auto accumulate_softmax = [&](double M) {
-      sc.weights.resize(sc.ids.size());
-      double total = 0.0;
-      for (size_t j = 0; j < sc.ids.size(); ++j) {
-        sc.weights[j] = static_cast<float>(std::exp(static_cast<double>(sc.scores[j]) - M));
-        total += static_cast<double>(sc.weights[j]);
-      }
-      accumulate(sc.ids, total);
-    };
-    // Dense row over the visible keys (never silent: counted as a fallback).
-    auto dense_row = [&](float thr) {
-      rs.fallback = true;
-      rs.eps = 0.0;
-      rs.eps_tau = 0.0;
-      rs.eps_sketch = -1.0;
-      rs.b = thr;
-      rs.reported = static_cast<uint32_t>(visible);
-      rs.bytes_read += visible * (c.d + c.dv) * sizeof(float);
-      // dense-hwy's decode kernel over the visible prefix (split-K over the engine's pool when
-      // rows run in turn; the row's own thread otherwise): the same output as a dense-hwy run.
-      AttentionParams dp;
-      dp.kind = AttentionKind::kSoftmax;
-      dp.scale = c.scale;
-      if (rows_parallel && !sc.solo) sc.solo = std::make_unique<ThreadPool>(1);
-      DenseHwyAttentionValidated(ConstHeadsView(qr, 1, 1, c.d),
-                                 ConstHeadsView(hd.k, 1, visible, c.d),
-                                 ConstHeadsView(hd.v, 1, visible, c.dv), dp,
-                                 HeadsView(o, 1, 1, c.dv), rows_parallel ? *sc.solo : *pool_,
-                                 nullptr);
-    };
-    const bool err_policy = !c.relu && c.policy && c.policy->kind == ThresholdPolicy::Kind::kErr;
-    if (err_policy) {
-      // Keys in order of their per-key bound until eps_sketch <= E (softmax_cert.h).
-      IndexStats one;
-      const SketchSelection sel =
-          SelectBySketch(c.kern, *hd.index, qr, hd.k, c.d, c.scale, visible, c.policy->value,
-                         &sc.cert, &sc.ids, &sc.scores, &one,
-                         rows_parallel ? nullptr : pool_.get());
-      ist.Merge(one);
-      rs.bytes_read += one.bytes_read;
-      if (sel.status != SketchSelection::Status::kUnsupported) {
-        rs.queries += 1;
-        if (sel.status == SketchSelection::Status::kFallback) {
-          dense_row(t);
-          return;
-        }
-        rs.candidates += sc.ids.size();
-        rs.bytes_read += sc.ids.size() * c.d * sizeof(float);
-        rs.b = sel.tau;
-        rs.eps = sel.eps_sketch;
-        rs.eps_sketch = sel.eps_sketch;
-        rs.eps_tau = sel.eps_tau;
-        rs.reported = static_cast<uint32_t>(sc.ids.size());
-        accumulate_softmax(sel.m);
-        return;
-      }
-    }
-    rs.b = t;
-    report(t);
-    const size_t count = sc.ids.size();
-    rs.reported = static_cast<uint32_t>(count);
-    if (c.relu) {
-      // w_j = (s_j - t)^alpha relative to the largest weight (as dense): ((s_j - t)/(smax - t))^a.
-      double smax = -std::numeric_limits<double>::infinity();
-      for (float s : sc.scores) smax = std::max(smax, static_cast<double>(s));
-      const double top = smax - static_cast<double>(t);
-      if (count == 0 || !(top > 0.0)) {
-        zero_row();
-        return;
-      }
-      sc.weights.resize(count);
-      double total = 0.0;
-      for (size_t j = 0; j < count; ++j) {
-        const double x = std::max(0.0, (static_cast<double>(sc.scores[j]) - t) / top);
-        double w = x;
-        for (int a = 1; a < c.p->alpha; ++a) w *= x;
-        sc.weights[j] = static_cast<float>(w);
-        total += static_cast<double>(sc.weights[j]);
-      }
-      if (!(total > 0.0)) {
-        zero_row();
-        return;
-      }
-      accumulate(sc.ids, total);
-      return;
-    }
-    // Softmax over S = R(q, tau) with the certificate.
-    const double target = err_policy ? c.policy->value : 1.0;
-    double M = 0.0, Z = 0.0, eps = 1.0, eps_tau = 1.0, eps_sketch = -1.0;
-    auto certify = [&](float tau) {
-      M = -std::numeric_limits<double>::infinity();
-      for (float s : sc.scores) M = std::max(M, static_cast<double>(s));
-      Z = 0.0;
-      for (float s : sc.scores) Z += std::exp(static_cast<double>(s) - M);
-      const double r = static_cast<double>(visible - sc.ids.size());
-      const double shift = std::exp(static_cast<double>(tau) - M);
-      eps_tau = CertEps(r * shift, Z);
-      // Each dropped key bounded by min(its bound, tau) (softmax_cert.h); the index caps the
-      // tail at r, so eps_sketch <= eps_tau up to CertEps's rounding.
-      eps_sketch = have_tail ? CertEps(tail * shift, Z) : -1.0;
-      eps = have_tail ? eps_sketch : eps_tau;
-    };
-    bool ok = !sc.ids.empty();
-    if (ok) certify(t);
-    for (int step = 0; ok && err_policy && eps > target && step < 4; ++step) {
-      // tau' = M + ln(E Z / r): eps(tau') <= r e^(tau'-M) / Z = E since Z grows, r shrinks.
-      const double r = static_cast<double>(visible - sc.ids.size());
-      const double want = M + std::log(target * Z / r);
-      float tau = static_cast<float>(want);
-      if (static_cast<double>(tau) > want) tau = std::nextafter(tau, -INFINITY);
-      if (!(tau < t)) tau = std::nextafter(t, -INFINITY);
-      // When the sample says tau' reports most keys, the dense row is cheaper (a fallback).
-      if (step == 0 && c.policy->NeedsSample()) {  // the row's sample scores (same bits)
-        ThresholdEstimate again;
-        EstimateThresholdRows(*c.policy, c.q.Head(h), ConstMatrixView(hd.k, c.n, c.d), c.scale,
-                              c.causal, i, i + 1, &sc.sample, &again, nullptr, &sc.sample_scores);
-      }
-      size_t above = 0;
-      for (float s : sc.sample_scores) above += s > tau ? 1 : 0;
-      if (!sc.sample_scores.empty() && 2 * above > sc.sample_scores.size()) {
-        ok = false;
-        break;
-      }
-      t = tau;
-      report(t);
-      certify(t);
-    }
-    if (ok && err_policy && eps > target) ok = false;
-    if (!ok) {
-      dense_row(t);
-      return;
-    }
-    rs.b = t;
-    rs.eps = eps;
-    rs.eps_tau = eps_tau;
-    rs.eps_sketch = eps_sketch;
-    rs.reported = static_cast<uint32_t>(sc.ids.size());
-    accumulate_softmax(M);
+    const Head& hd = heads_[task / c.m / c.group];
+    RowSolver(c, HeadData{hd.k, hd.v, hd.index.get()}, task, &scratch[thread],
+              &index_stats[thread], &row_stats[task])
+        .Run();
   };
-
-  if (rows_parallel) {
+  if (c.rows_parallel) {
     pool_->Run(rows, run_row);
   } else {
     for (size_t task = 0; task < rows; ++task) run_row(task, 0);
   }
+  if (st) FillCallStats(std::move(row_stats), index_stats, policy, p, pre != nullptr, st);
+}
 
-  if (st) {
-    st->rows = std::move(row_stats);
-    st->attention = AttentionStats{};
-    st->index = IndexStats{};
-    for (const auto& s : index_stats) st->index.Merge(s);
-    st->attention.queries = rows;
-    for (const auto& r : st->rows) {
-      st->attention.keys_scored += r.candidates + r.reported;
-      st->attention.empty_rows += r.empty ? 1 : 0;
-      st->attention.fallbacks += r.fallback ? 1 : 0;
-    }
-    st->reporter = pre ? std::string(kBatchReportName) : options_.index;
-    st->threshold = CallThresholdName(c.policy, p);
-    if (!pre && c.policy) {
-      st->sample_seed = c.policy->seed;
-      st->sample_size = c.policy->NeedsSample() ? std::min(c.policy->sample, n_) : 0;
-    }
-    st->build_us = build_us_;
+void DecodeEngine::FillCallStats(std::vector<HsrRowStats> row_stats,
+                                 const std::vector<IndexStats>& index_stats,
+                                 const std::optional<ThresholdPolicy>& policy,
+                                 const AttentionParams& p, bool precomputed,
+                                 HsrCallStats* st) const {
+  st->rows = std::move(row_stats);
+  st->attention = AttentionStats{};
+  st->index = IndexStats{};
+  for (const auto& s : index_stats) st->index.Merge(s);
+  st->attention.queries = st->rows.size();
+  for (const auto& r : st->rows) {
+    st->attention.keys_scored += r.candidates + r.reported;
+    st->attention.empty_rows += r.empty ? 1 : 0;
+    st->attention.fallbacks += r.fallback ? 1 : 0;
   }
+  st->reporter = precomputed ? std::string(kBatchReportName) : options_.index;
+  st->threshold = CallThresholdName(policy, p);
+  if (policy && !precomputed) {
+    st->sample_seed = policy->seed;
+    st->sample_size = policy->NeedsSample() ? std::min(policy->sample, n_) : 0;
+  }
+  st->build_us = build_us_;
 }
 
 std::vector<float> ResolveThresholds(ConstHeadsView q, const KvCache& kv, float scale,

@@ -157,6 +157,15 @@ class DecodeEngine {
   };
   void MakeOwned();
   void BuildIndexes();  // once; time added to build_us_
+  // Attend's validation (throws hsr::Error; nothing is touched before it passes).
+  void CheckCall(ConstHeadsView q, const AttentionParams& p, HeadsView out,
+                 const std::optional<ThresholdPolicy>& policy,
+                 const PrecomputedReports* pre) const;
+  // The call's HsrCallStats from its rows and the per-thread index counters.
+  void FillCallStats(std::vector<HsrRowStats> row_stats,
+                     const std::vector<IndexStats>& index_stats,
+                     const std::optional<ThresholdPolicy>& policy, const AttentionParams& p,
+                     bool precomputed, HsrCallStats* st) const;
 
   HsrOptions options_;
   std::vector<Head> heads_;
