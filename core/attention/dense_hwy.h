@@ -1,5 +1,5 @@
 // dense-hwy: dense attention with Highway SIMD kernels and dynamic dispatch; the same
-// semantics as dense-ref (params.h, DESIGN.md §1) in float32 with online (max-relative)
+// semantics as dense-ref (params.h, docs/design.md §1) in float32 with online (max-relative)
 // softmax and ReLU^alpha weights, so no valid input gives NaN/Inf.
 //
 //   Decode / few query rows per kv head: split-K flash-decoding over the shared score kernel

@@ -1,4 +1,4 @@
-// Attention semantics (DESIGN.md §1): what every backend computes.
+// Attention semantics (docs/design.md §1): what every backend computes.
 //
 //   score      s_ij = scale * <q_i, k_j>, scale defaults to 1/sqrt(d)
 //   softmax    o_i = sum_j softmax_j(s_ij) v_j

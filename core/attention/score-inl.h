@@ -1,6 +1,6 @@
 // Per-target float32 score kernel: s_j = scale * <q, k_j> for a run of key rows.
 //
-// The one shared score kernel (DESIGN.md §1): dense-hwy's decode path and the half-space
+// The one shared score kernel (docs/design.md §1): dense-hwy's decode path and the half-space
 // index `scan` both call ScoreRun, so a key reported by an index has exactly the score dense
 // attention used. Each key's dot is computed by the same sequence of operations whether it is
 // scored alone or in a group of four, so a score never depends on the run it was part of:

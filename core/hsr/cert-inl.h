@@ -71,8 +71,9 @@ HWY_INLINE void BoundBucketsImpl(const float* HWY_RESTRICT ub, size_t n, float U
 
 // Appends to ids every j in [0, n) with lo <= bucket[j] < hi (ascending) and returns the max of
 // ub[j] over the keys with bucket[j] >= hi (-Inf if none, or when ub is null). Vector compares
-// over the buckets; the rare selected lanes are extracted one by one (the scalar loops this
-// replaced were ~70% of an err= decode row at n = 2^20: issue 5 note).
+// over the buckets; the rare selected lanes are extracted one by one (measured against scalar
+// loops, err=1e-3 decode of a fitted d = 64 head at n = 2^20, 2 threads: hsr-cpu 12.6-13.6 ->
+// 7.4-8.0 ms).
 HWY_INLINE float SelectBucketsImpl(const uint16_t* HWY_RESTRICT bucket,
                                    const float* HWY_RESTRICT ub, size_t n, uint32_t lo,
                                    uint32_t hi, std::vector<uint32_t>* ids) {

@@ -1,4 +1,4 @@
-// DecodeEngine: HSR attention for the paper's generation decoding (DESIGN.md §1).
+// DecodeEngine: HSR attention for the paper's generation decoding (docs/design.md §1).
 //
 // Owns (or, for a read-only cache, references) K [Hkv, n, d] and V [Hkv, n, dv] and one exact
 // half-space index per kv head (default sketch8; any MakeIndex name). Per query row (q head h,

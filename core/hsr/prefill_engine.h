@@ -1,4 +1,4 @@
-// HsrPrefill: HSR attention for the paper's prompt prefilling (DESIGN.md §1), causal masking
+// HsrPrefill: HSR attention for the paper's prompt prefilling (docs/design.md §1), causal masking
 // bottom-right aligned (row i of m sees keys j <= i + n - m; thresholds sampled among the
 // visible keys; certificates over the visible keys). The engine (DecodeEngine over kv, data
 // referenced) answers the rows. With options.prefill_report = kBatch (default kAuto: for ReLU)

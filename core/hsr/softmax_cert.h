@@ -1,4 +1,4 @@
-// Softmax certificates from per-key score bounds (issue 9; DESIGN.md §1-2).
+// Softmax certificates from per-key score bounds (docs/design.md §1-2).
 //
 // The tau certificate bounds every dropped key by the threshold:
 //     eps_tau = r e^(tau - M) / (Z_S + r e^(tau - M)),  r = dropped keys.

@@ -1,4 +1,4 @@
-// Threshold policies (DESIGN.md §1), one name each, accepted everywhere a threshold is:
+// Threshold policies (docs/design.md §1), one name each, accepted everywhere a threshold is:
 //
 //   b=VALUE   fixed threshold on the scaled score
 //   paper     b = mu + sigma * sqrt(0.4 ln n_visible), mu / sigma of the query's scaled scores

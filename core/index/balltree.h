@@ -1,5 +1,5 @@
-// balltree: exact ball tree (DESIGN.md §2 "Structure", "Low d"): meant for low d and clustered
-// keys; at d = 64-128 on Gaussian keys it prunes nothing (measured, DESIGN.md §2).
+// balltree: exact ball tree (docs/design.md §2 "Structure", "Low d"): meant for low d and
+// clustered keys; at d = 64-128 on Gaussian keys it prunes nothing (measured, docs/design.md §2).
 //
 // Nodes hold a float center c (mean of the subtree at split time) and a radius R >= ||k - c||
 // for every key below (double, rounded up, grown by inserts). Splits: 2-means-like, pivots a =

@@ -1,7 +1,7 @@
 // BatchReport: exact half-space reports for a block of queries over key prefixes — the batched
 // scan used by prefill (core/hsr/prefill_engine.cc) and by ScanIndex::QueryBatch.
 //
-//   out query i = { j < limit_i : ScoreRun(q_i, k_j) > b_i }   (ascending; DESIGN.md §1)
+//   out query i = { j < limit_i : ScoreRun(q_i, k_j) > b_i }   (ascending; docs/design.md §1)
 //
 // Method: queries in lanes, key tiles of 64 keys shared by 8 sub-blocks of TileRows queries
 // while they sit in L1/L2 (the dense-hwy prefill tile schedule), scores from the shared tile

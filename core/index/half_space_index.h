@@ -1,11 +1,11 @@
 // HalfSpaceIndex: exact half-space reporting over a growing set of keys (shaped like
-// faiss/Index.h). DESIGN.md §1: key j is reported for (q, b) iff
+// faiss/Index.h). docs/design.md §1: key j is reported for (q, b) iff
 //     s_j = ScoreRun(q, k_j, scale) > b        (strict; float32, core/attention/score-inl.h)
 // where ScoreRun is the one shared float32 score kernel. Every index returns exactly that set
 // (the set `scan` returns); bounds used to skip keys are conservative (never below s_j, rounding
 // included) and candidates are rechecked with ScoreRun against the float32 keys the index owns.
 //
-// Indexes (names as on the command line, DESIGN.md §2): scan, sketch8, lowrank, balltree.
+// Indexes (names as on the command line, docs/design.md §2): scan, sketch8, lowrank, balltree.
 // Reference: scan (core/index/scan.h). Test: verify/tests/index_props.cc.
 //
 // Validation happens at the API boundary (hsr::Error, one line "expected ..., got ..."); a
@@ -58,7 +58,7 @@ class HalfSpaceIndex {
   virtual ~HalfSpaceIndex() = default;
 
   // Replaces the contents with keys (n x d, row-major, any stride; n = 0 allowed, d >= 1),
-  // ids 0..n-1. scale: finite, > 0 (DESIGN.md: 1/sqrt(d) by default). The index copies keys.
+  // ids 0..n-1. scale: finite, > 0 (docs/design.md: 1/sqrt(d) by default). The index copies keys.
   virtual void Build(ConstMatrixView keys, float scale) = 0;
   // Appends one key of length d (after Build); returns its id (= previous size()).
   virtual uint32_t Insert(std::span<const float> key) = 0;
@@ -70,7 +70,7 @@ class HalfSpaceIndex {
   virtual void QueryBatch(ConstMatrixView q, std::span<const float> b, ReportBatch* out,
                           IndexStats* st) const;
 
-  // Softmax certificates (issue 9; core/hsr/softmax_cert.h). Query restricted to the key prefix
+  // Softmax certificates (core/hsr/softmax_cert.h). Query restricted to the key prefix
   // [0, visible) (visible <= size()). When tail is non-null and the index has per-key bounds, it
   // also sets *tail >= sum over the unreported keys j < visible of exp(ScoreRun(q, k_j) - b)
   // (every term <= 1, so *tail <= visible - |ids|) and returns true; otherwise leaves *tail

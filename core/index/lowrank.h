@@ -1,4 +1,4 @@
-// lowrank: projection bound + exact recheck (DESIGN.md §2, "Bytes"; for low-rank keys).
+// lowrank: projection bound + exact recheck (docs/design.md §2, "Bytes"; for low-rank keys).
 //
 // Build learns r directions U (r x d, float) from the keys: the top-r eigenvectors of the
 // uncentred second moment K^T K / n of a strided sample of <= 4096 keys (cyclic Jacobi,

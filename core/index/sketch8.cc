@@ -22,7 +22,7 @@
 //   from a trusted query (T, Qn, a_j, w_j finite and the overflow guard holds; q = 0 is not
 //   trusted, so no 0 * Inf): it means a corrupted sketch and the call throws hsr::Error.
 //
-// Softmax tail (QueryPrefixTail with tail != null; issue 9, core/hsr/softmax_cert.h). Wanted:
+// Softmax tail (QueryPrefixTail with tail != null; core/hsr/softmax_cert.h). Wanted:
 //   tail >= sum over unreported j < visible of exp(s_f32_j - b). A non-candidate has
 //   s_f32_j <= fl(ub_j) + tiny <= b_eff + tiny <= b, so exp(s_f32_j - b) <= exp(ub_j - b) e^tiny;
 //   a rejected candidate has s_f32_j <= b: its term is bounded by 1. We evaluate
@@ -73,7 +73,8 @@ HWY_INLINE void IntDots(const int16_t* HWY_RESTRICT q16, const int8_t* HWY_RESTR
   for (; j + 4 <= count; j += 4) {
     const int8_t* c0 = codes + j * d_pad;
     // Software prefetch kPrefetchRows rows ahead (the hardware prefetcher alone left the
-    // filter well below DRAM bandwidth: measured in the engines issue note).
+    // filter well below DRAM bandwidth; with it and the recheck prefetch, decode n = 2^20,
+    // d = 128, 2 threads: hsr-cpu median 12.4 -> 10.4 ms over 3 alternating runs).
     if (j + kPrefetchRows + 4 <= rows) {
       for (size_t off = 0; off < 4 * d_pad; off += 64) {
         hwy::Prefetch(c0 + kPrefetchRows * d_pad + off);

@@ -1,4 +1,4 @@
-// sketch8: certified int8 filter + exact recheck (DESIGN.md §2, "Bytes").
+// sketch8: certified int8 filter + exact recheck (docs/design.md §2, "Bytes").
 //
 // Layout: per key j a row of d_pad = roundup(d, 32) int8 codes k8_j (zero padded), its scale
 // a_j = s_j = max_c |k_jc| / 127 and one slack coefficient w_j (floats, separate arrays), plus
@@ -35,7 +35,7 @@ class Sketch8Index : public HalfSpaceIndex {
   uint32_t Insert(std::span<const float> key) override;
   void Query(std::span<const float> q, float b, std::vector<uint32_t>* ids,
              IndexStats* st) const override;
-  // Softmax tail and per-key bounds (issue 9; proofs in sketch8.cc): one pass over the sketch.
+  // Softmax tail and per-key bounds (proofs in sketch8.cc): one pass over the sketch.
   bool QueryPrefixTail(std::span<const float> q, float b, size_t visible,
                        std::vector<uint32_t>* ids, IndexStats* st, double* tail,
                        std::vector<float>* scores = nullptr) const override;

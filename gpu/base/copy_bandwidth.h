@@ -1,5 +1,5 @@
 // Device memory roofline: a large device-to-device copy timed with CUDA events (median of
-// several), counting bytes read plus bytes written (METHOD.md "two numbers"). Used as read_gbs
+// several), counting bytes read plus bytes written. Used as read_gbs
 // of GPU result rows so roofline_frac compares a kernel with what the card moves.
 #pragma once
 

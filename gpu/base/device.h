@@ -1,6 +1,6 @@
 // CUDA device discovery, in plain C++ (no CUDA types), so CPU code can ask whether a GPU
 // backend can run. With no GPU or no driver, cudaGetDeviceCount returns an error rather than
-// 0 (DESIGN.md §6): every error is reported as "no CUDA device" with the reason.
+// 0 (docs/design.md §6): every error is reported as "no CUDA device" with the reason.
 #pragma once
 
 #include <string>

@@ -54,7 +54,7 @@ __global__ void __launch_bounds__(kThreads) HsrFilterKernel(FilterArgs a) {
 #pragma unroll
       for (int r = 0; r < kRB; ++r) {
         const float s = a.scale * dot[r];
-        if (s > thr[r]) {  // strict, as every index (DESIGN.md §1); never true for r >= rows
+        if (s > thr[r]) {  // strict, as every index (docs/design.md §1); never true for r >= rows
           const u64 row = row_base + r;
           const unsigned at = atomicAdd(&a.counts[row], 1u);
           if (at < a.capacity) {

@@ -167,7 +167,7 @@ __global__ void __launch_bounds__(kThreads) SketchFilterKernel(Args a) {
       for (int x = 1; x < kRB; ++x) mine = x == r ? dot[x] : mine;
       if (lane == 0) {
         const float s = a.scale * mine;
-        if (s > thr) {  // strict, as every index (DESIGN.md §1)
+        if (s > thr) {  // strict, as every index (docs/design.md §1)
           const unsigned at = atomicAdd(&a.counts[row], 1u);
           if (at < a.capacity) {
             a.ids[row * a.capacity + at] = j;

@@ -1,24 +1,21 @@
 #!/usr/bin/env bash
-# GPU checks of gpu/ in ONE short run on a lent H100/H200 (the device tool; see
-# /work/.library/device/README.md). Two steps:
+# GPU checks of gpu/ in ONE short run on an H100/H200. Two steps:
 #
-#   1. HERE (no GPU needed):   gpu/scripts/device_check.sh build
+#   1. Anywhere with nvcc (no GPU needed):   gpu/scripts/device_check.sh build
 #      Builds Release for sm_90 only (build/devcheck), strips the binaries and stages them with
 #      the shared libraries they need (all but glibc's) into build/devcheck-stage (< 64 MiB;
-#      build/ is git-ignored, so it travels only when carried).
-#   2. On the device, via the tool:
-#        run(command="gpu/scripts/device_check.sh run", carry=["build/devcheck-stage"],
-#            timeout_s=590)
-#      Runs the GPU test binaries (oracle properties; nothing may skip there), `hsr bench` for the
-#      issue's decode point (dense-cuda f32/f16/bf16 softmax; dense vs hsr-cuda (scan filter) vs
-#      hsr-cuda-sketch (certified int8 sketch filter) ReLU^alpha with the `paper` threshold) and prefill point (n = 32768 causal), PyTorch SDPA flash on the same
-#      shapes (sim/scripts/sdpa_bench.py), and writes under $OUT (at most 8 files):
+#      build/ is git-ignored, so copy it to the GPU machine explicitly).
+#   2. On the GPU machine, in a checkout with build/devcheck-stage copied in and OUT set to an
+#      empty folder:   OUT=DIR gpu/scripts/device_check.sh run
+#      Runs the GPU test binaries (oracle properties; nothing may skip there), `hsr bench` at the
+#      decode point n = 2^20, d = 128, 32 q / 8 kv heads (dense-cuda f32/f16/bf16 softmax; dense
+#      vs hsr-cuda (scan filter) vs hsr-cuda-sketch (certified int8 sketch filter) ReLU^alpha
+#      with the `paper` threshold) and the prefill point (n = 32768 causal), PyTorch SDPA flash
+#      on the same shapes (sim/scripts/sdpa_bench.py), and writes under $OUT (at most 8 files):
 #        nvidia-smi.txt tests.log bench_decode.jsonl bench_prefill.jsonl sdpa.jsonl bench.log
 #        summary.txt
 #      Each step has its own timeout so one slow step cannot eat the others; the summary table
-#      is printed last. Step timeouts sum to 570 s (tests 220, decode 220, prefill 60, SDPA 70);
-#      with the machine's start that is ~11 of the 15 device minutes, leaving no rerun: rerun
-#      single steps only (e.g. `run(command="... run")` after editing the list).
+#      is printed last. Step timeouts sum to 570 s (tests 220, decode 220, prefill 60, SDPA 70).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 STAGE=build/devcheck-stage
@@ -46,11 +43,12 @@ build() {
   local mib
   mib=$(du -sm "$STAGE" | cut -f1)
   if [ "$mib" -ge 60 ]; then echo "device_check: expected < 60 MiB staged, got $mib MiB" >&2; exit 1; fi
-  echo "device_check: staged; now run on the device: gpu/scripts/device_check.sh run (carry $STAGE)"
+  echo "device_check: staged; on the GPU machine, with $STAGE copied in:" \
+    "OUT=DIR gpu/scripts/device_check.sh run"
 }
 
 run() {
-  : "${OUT:?device_check run: expected \$OUT (the device tool sets it)}"
+  : "${OUT:?device_check run: expected \$OUT (an empty folder for the results), got none}"
   # The staged libraries (libstdc++ of g++ 12 among them) only for our binaries: PyTorch needs
   # the image's newer libstdc++.
   local libs="$PWD/$STAGE/lib"
@@ -72,7 +70,7 @@ run() {
     hsr_bin timeout 95 "$bin/hsr" bench decode "${dec[@]}" --attention softmax \
       --backend dense-cuda,dense-cuda-f16,dense-cuda-bf16
     # hsr-cuda-sketch-f16 builds its int8 sketch on the host (8 kv heads in parallel) in the
-    # bench's untimed Prepare; the issue's target is hsr-cuda-sketch-f16 >= 2.5x SDPA flash.
+    # bench's untimed Prepare; the target is hsr-cuda-sketch-f16 >= 2.5x SDPA flash.
     hsr_bin timeout 125 "$bin/hsr" bench decode "${dec[@]}" --attention relu --alpha 2 \
       --threshold paper --backend dense-cuda-f16,hsr-cuda-f16,hsr-cuda-sketch-f16,hsr-cuda
   } >"$OUT/bench_decode.jsonl" 2>>"$log"
@@ -111,5 +109,6 @@ PY
 case "${1:-}" in
   build) build ;;
   run) run ;;
-  *) echo "usage: $0 build | run   (build here, run on the device; see the header)" >&2; exit 2 ;;
+  *) echo "usage: $0 build | run   (build with nvcc, run on the GPU machine; see the header)" >&2
+     exit 2 ;;
 esac

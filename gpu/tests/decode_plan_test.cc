@@ -67,7 +67,7 @@ void CheckPlan(size_t hq, size_t hkv, size_t m, size_t n, size_t d, size_t dv, s
 }
 
 TEST(DecodePlanTest, TypicalShapes) {
-  CheckPlan(32, 8, 1, size_t{1} << 20, 128, 128, 132, 8);   // the decode point (GQA 4)
+  CheckPlan(32, 8, 1, size_t{1} << 20, 128, 128, 132, 8);   // the bench decode point (GQA 4)
   CheckPlan(32, 32, 1, size_t{1} << 20, 128, 128, 132, 8);  // MHA
   CheckPlan(32, 8, 32768, 32768, 128, 128, 132, 8);         // prefill-sized rows
   CheckPlan(1, 1, 1, 0, 1, 1, 132, 8);                      // no keys
