@@ -52,6 +52,21 @@ inline float RoundUp(double x) {
   return f;
 }
 
+// An index's UpperBounds(q) (n keys): +Inf for every key when its bounds are not trusted for q;
+// otherwise bounds(ub) fills ub[j] (float, without the score's rounding) and key j gets
+// ub[j] + tiny, or +Inf where ub[j] is NaN (a corrupted bound never excludes a key).
+template <class Bounds>
+std::vector<double> UpperBoundsOf(size_t n, bool trusted, double tiny, Bounds&& bounds) {
+  std::vector<double> out(n, std::numeric_limits<double>::infinity());
+  if (!trusted) return out;
+  std::vector<float> ub(n);
+  bounds(ub.data());
+  for (size_t j = 0; j < n; ++j) {
+    out[j] = std::isnan(ub[j]) ? std::numeric_limits<double>::infinity() : ub[j] + tiny;
+  }
+  return out;
+}
+
 // ||x||_2 in double.
 inline double Norm(const float* x, size_t d) {
   double s = 0.0;
@@ -60,6 +75,14 @@ inline double Norm(const float* x, size_t d) {
 }
 // Norm rounded up by far more than its double rounding error (relative d 2^-53).
 inline double NormUp(const float* x, size_t d) { return Norm(x, d) * (1.0 + 0x1p-30); }
+
+// The float32 keys as an index's per-target kernels read them (the base of each index's
+// Layout): n rows of d floats, stride d, and the score scale.
+struct KeyRows {
+  size_t n = 0, d = 0;
+  const float* keys = nullptr;  // n x d (float32)
+  float scale = 1.0f;
+};
 
 class KeyStore {
  public:
@@ -71,6 +94,9 @@ class KeyStore {
   const float* data() const { return keys_.data(); }
   double max_norm() const { return max_norm_; }  // max_j ||k_j|| rounded up (0 if n = 0)
   size_t Bytes() const { return keys_.capacity() * sizeof(float); }
+  KeyRows Rows() const { return {n_, d_, keys_.data(), scale_}; }
+  // The absolute slack a bound-based index adds to every per-key bound: ScoreAbsErr plus 2^-100.
+  double BoundTiny() const { return ScoreAbsErr(d_, scale_) + 0x1p-100; }
 
   // Validates (see ValidateBuild) and copies keys.
   void Assign(std::string_view where, ConstMatrixView keys, float scale);

@@ -130,7 +130,6 @@ using index_detail::kU;
 using index_detail::Norm;
 using index_detail::NormUp;
 using index_detail::RoundUp;
-using index_detail::ScoreAbsErr;
 using index_detail::ScoreRelErr;
 
 namespace {
@@ -324,20 +323,17 @@ LowRankIndex::QueryCode LowRankIndex::Encode(std::span<const float> q) const {
   qc.Qn = RoundUp(scale * qn * 1.03);
   qc.Qp = RoundUp(scale * qp);
   if (!std::isfinite(qc.Qn) || !std::isfinite(qc.Qp)) qc.trusted = false;
-  qc.tiny = ScoreAbsErr(d, scale) + 0x1p-100;
+  qc.tiny = keys_.BoundTiny();
   return qc;
 }
 
 LowRankIndex::Layout LowRankIndex::GetLayout() const {
   Layout L;
-  L.n = keys_.n();
-  L.d = keys_.d();
+  static_cast<index_detail::KeyRows&>(L) = keys_.Rows();
   L.r = r_;
   L.proj = proj_.data();
   L.rn = rn_.data();
   L.w = w_.data();
-  L.keys = keys_.data();
-  L.scale = keys_.scale();
   return L;
 }
 
@@ -364,14 +360,9 @@ void LowRankIndex::Query(std::span<const float> q, float b, std::vector<uint32_t
 std::vector<double> LowRankIndex::UpperBounds(std::span<const float> q) const {
   keys_.ValidateQuery("lowrank UpperBounds", q, 0.0f);
   const QueryCode qc = Encode(q);
-  std::vector<double> out(keys_.n(), std::numeric_limits<double>::infinity());
-  if (!qc.trusted) return out;
-  std::vector<float> ub(keys_.n());
-  HWY_DYNAMIC_DISPATCH(LowRankBoundsT)(GetLayout(), qc, ub.data());
-  for (size_t j = 0; j < ub.size(); ++j) {
-    out[j] = std::isnan(ub[j]) ? std::numeric_limits<double>::infinity() : ub[j] + qc.tiny;
-  }
-  return out;
+  return index_detail::UpperBoundsOf(keys_.n(), qc.trusted, qc.tiny, [&](float* ub) {
+    HWY_DYNAMIC_DISPATCH(LowRankBoundsT)(GetLayout(), qc, ub);
+  });
 }
 
 }  // namespace hsr

@@ -54,13 +54,11 @@ class LowRankIndex : public HalfSpaceIndex {
     double tiny = 0.0;
     bool trusted = false;
   };
-  struct Layout {
-    size_t n = 0, d = 0, r = 0;
+  struct Layout : index_detail::KeyRows {
+    size_t r = 0;
     const float* proj = nullptr;  // [n / kBlock rounded up][r][kBlock]
     const float* rn = nullptr;    // n (blocks padded)
     const float* w = nullptr;     // n (blocks padded)
-    const float* keys = nullptr;
-    float scale = 1.0f;
   };
 
  private:

@@ -293,7 +293,6 @@ HWY_EXPORT(Sketch8BoundsT);
 using index_detail::Gamma;
 using index_detail::NormUp;
 using index_detail::RoundUp;
-using index_detail::ScoreAbsErr;
 using index_detail::ScoreRelErr;
 
 namespace {
@@ -389,20 +388,17 @@ Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
   qc.Qn = RoundUp(scale * qn);
   // q = 0 (Qn = 0) is not trusted: 0 * an infinite w_j (a key with a huge norm) would be NaN.
   if (!std::isfinite(qc.Qn) || !(qc.Qn > 0.0f)) qc.trusted = false;
-  qc.tiny = ScoreAbsErr(d, scale) + 0x1p-100;
+  qc.tiny = keys_.BoundTiny();
   return qc;
 }
 
 Sketch8Index::Layout Sketch8Index::GetLayout() const {
   Layout L;
-  L.n = keys_.n();
-  L.d = keys_.d();
+  static_cast<index_detail::KeyRows&>(L) = keys_.Rows();
   L.d_pad = d_pad_;
   L.codes = codes_.data();
   L.a = a_.data();
   L.w = w_.data();
-  L.keys = keys_.data();
-  L.scale = keys_.scale();
   return L;
 }
 
@@ -482,14 +478,9 @@ void Sketch8Index::CorruptSlackForTest(size_t j, float w) { w_.at(j) = w; }
 std::vector<double> Sketch8Index::UpperBounds(std::span<const float> q) const {
   keys_.ValidateQuery("sketch8 UpperBounds", q, 0.0f);
   const QueryCode qc = Quantise(q);
-  std::vector<double> out(keys_.n(), std::numeric_limits<double>::infinity());
-  if (!qc.trusted) return out;
-  std::vector<float> ub(keys_.n());
-  HWY_DYNAMIC_DISPATCH(Sketch8BoundsT)(GetLayout(), qc, keys_.n(), nullptr, ub.data());
-  for (size_t j = 0; j < ub.size(); ++j) {
-    out[j] = std::isnan(ub[j]) ? std::numeric_limits<double>::infinity() : ub[j] + qc.tiny;
-  }
-  return out;
+  return index_detail::UpperBoundsOf(keys_.n(), qc.trusted, qc.tiny, [&](float* ub) {
+    HWY_DYNAMIC_DISPATCH(Sketch8BoundsT)(GetLayout(), qc, keys_.n(), nullptr, ub);
+  });
 }
 
 }  // namespace hsr

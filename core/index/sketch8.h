@@ -69,13 +69,11 @@ class Sketch8Index : public HalfSpaceIndex {
     double tail = 0.0;     // sum over non-candidates of Exp(max(ub - b, -80)) (when asked)
     int64_t nan_key = -1;  // first key with a NaN bound, -1 if none
   };
-  struct Layout {
-    size_t n = 0, d = 0, d_pad = 0;
+  struct Layout : index_detail::KeyRows {
+    size_t d_pad = 0;
     const int8_t* codes = nullptr;  // n x d_pad
     const float* a = nullptr;       // n
     const float* w = nullptr;       // n
-    const float* keys = nullptr;    // n x d (float32)
-    float scale = 1.0f;
   };
   // Read-only access for the GPU sketch stage (gpu/hsr/sketch_kv.h), which uploads these codes,
   // a and w and quantises each query by this same code (no second copy of the quantisation).
