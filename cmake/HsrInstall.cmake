@@ -1,12 +1,13 @@
-# `cmake --install` exports hsr::core so another project can find_package(hsr).
+# `cmake --install` exports hsr::core so another project can find_package(hsr) and
+# #include <hsr/hsr.h>. Only the public headers (core/include/hsr/) are installed, into
+# include/hsr/; the target's include directory there is include/ (core/CMakeLists.txt).
 include(CMakePackageConfigHelpers)
 
 install(TARGETS hsr_core EXPORT hsrTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hsr)
-install(DIRECTORY core/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hsr/core
-        FILES_MATCHING PATTERN "*.h" PATTERN "*_test*" EXCLUDE)
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY core/include/hsr DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILES_MATCHING PATTERN "*.h")
 install(EXPORT hsrTargets NAMESPACE hsr:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hsr)
 configure_package_config_file(cmake/hsrConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/hsrConfig.cmake
                               INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hsr)

@@ -2,9 +2,15 @@
 //
 // Construction checks shapes and finiteness once (O(n d) reads), so the decode hot path
 // only validates the query. The data must outlive the KvCache and stay unchanged.
+//
+// Identity: every construction makes a new one, which copies and assignments share. State a
+// backend derives from the data (HsrCpuBackend's indexes) is bound to it, so a KvCache made
+// anew over memory with new contents, even at the same address and shape, never meets state
+// derived from the old contents: after changing the data, construct a new KvCache.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 #include "core/tensor/view.h"
 
@@ -23,10 +29,14 @@ class KvCache {
   size_t d() const { return k_.cols; }
   size_t dv() const { return v_.cols; }
   float max_abs_k() const { return max_abs_k_; }  // used to rule out float overflow in scores
+  // Null for a default-constructed cache. Hold it weakly (std::weak_ptr) to learn when the last
+  // copy of this cache is gone.
+  const std::shared_ptr<const void>& identity() const { return identity_; }
 
  private:
   ConstHeadsView k_, v_;
   float max_abs_k_ = 0.0f;
+  std::shared_ptr<const void> identity_;
 };
 
 }  // namespace hsr

@@ -38,6 +38,7 @@ KvCache::KvCache(ConstHeadsView k, ConstHeadsView v) {
   HSR_CHECK(k.rows == v.rows, "KvCache: expected V with {} rows (as K), got {}", k.rows, v.rows);
   k_ = k;
   v_ = v;
+  identity_ = std::make_shared<char>(0);
 }
 
 void ValidateAttention(std::string_view where, ConstHeadsView q, const KvCache& kv,

@@ -1,22 +1,15 @@
-// hsr::Error — the one exception type thrown at API boundaries.
-//
-// Messages are one line and say what was expected and what was found:
-//   "Decode: q has d=63, expected d=64 (from K)".
+// Throwing hsr::Error (the one exception type thrown at API boundaries; declared in the public
+// <hsr/error.h>) with a one-line "what: expected X, got Y" message.
 // HSR_CHECK formats with fmt only when the check fails.
 #pragma once
 
 #include <fmt/format.h>
 
-#include <stdexcept>
-#include <string>
+#include <hsr/error.h>
+
 #include <utility>
 
 namespace hsr {
-
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& what) : std::runtime_error(what) {}
-};
 
 template <typename... Args>
 [[noreturn]] void Fail(fmt::format_string<Args...> format, Args&&... args) {

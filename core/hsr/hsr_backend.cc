@@ -29,13 +29,18 @@ void HsrCpuBackend::SetThreshold(std::optional<ThresholdPolicy> policy) {
 }
 
 DecodeEngine& HsrCpuBackend::EngineFor(const KvCache& kv, float scale) {
-  const Key key{kv.k().data, kv.v().data, kv.heads(), kv.n(), kv.d(), kv.dv(), scale};
-  auto it = engines_.find(key);
-  if (it == engines_.end()) {
-    it = engines_.emplace(key, std::make_unique<DecodeEngine>(kv, scale, options_, /*copy=*/false))
-             .first;
+  const auto found = engines_.find(kv.identity().get());
+  if (found != engines_.end() && !found->second.cache.expired() && found->second.scale == scale) {
+    return *found->second.engine;
   }
-  return *it->second;
+  auto engine = std::make_unique<DecodeEngine>(kv, scale, options_, /*copy=*/false);
+  ++builds_;
+  std::erase_if(engines_, [](const auto& e) { return e.second.cache.expired(); });
+  Bound& b = engines_[kv.identity().get()];
+  b.cache = kv.identity();
+  b.scale = scale;
+  b.engine = std::move(engine);
+  return *b.engine;
 }
 
 double HsrCpuBackend::Prepare(const KvCache& kv, float scale) {

@@ -1,20 +1,26 @@
 // hsr-cpu: the HSR engines as an AttentionBackend (registered in sim/backends.cc).
 //
-// Decode: an exact half-space index per kv head is built once per KvCache (Prepare, or lazily
-// on the first Decode) and cached, keyed by the cache's K/V data pointers, shapes and the score
-// scale; the KvCache data must outlive the backend and stay unchanged (KvCache's own contract).
-// Benchmarks call Prepare for every K/V copy before timing, so index building is outside the
-// timed decode; Prefill builds its indexes inside the call (HsrPrefill; build time included).
+// Decode: one DecodeEngine per KvCache (an exact half-space index per kv head over the cache's
+// K/V, referenced, not copied), built by Prepare or by the first Decode, and bound to the
+// cache's identity (kv_cache.h), never to its address: a KvCache constructed anew, over new
+// data or over reused memory with new contents at the same address and shape, gets an engine
+// of its own. The rule for memory: an engine is kept while a copy of its KvCache lives; engines
+// of destroyed caches are dropped by the next build (engines() <= the caches used that are
+// alive, plus those destroyed since the last build), so memory follows the caches the caller
+// keeps, not how many it has made. Benchmarks call Prepare for every rotated K/V copy before
+// timing, so index building is outside the timed decode. A cache that grows by one key per
+// token is a new KvCache each token: its engine replaces the old one (memory stays flat) but
+// is built anew; to extend one index instead, use a DecodeSession (<hsr/hsr.h>) or
+// DecodeEngine::Append. Prefill builds its indexes inside the call (HsrPrefill).
 // Threshold: SetThreshold's policy, else AttentionParams (b_per_query or b) for ReLU and
 // `paper` for softmax; see decode_engine.h. Per-row facts of the last call: LastStats().
 #pragma once
 
 #include <cstddef>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <unordered_map>
 
 #include "core/attention/backend.h"
 #include "core/hsr/decode_engine.h"
@@ -34,20 +40,30 @@ class HsrCpuBackend final : public AttentionBackend {
   void Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
                AttentionStats* stats) override;
 
-  // Drops cached engines when the index or policy changes.
+  // Drop every engine (the index or policy changes what they hold).
   void SetIndex(const std::string& index);
   void SetThreshold(std::optional<ThresholdPolicy> policy);
   // Builds (or finds) the decode engine of kv for this scale; returns its build time in us.
+  // One engine per cache: another scale replaces it.
   double Prepare(const KvCache& kv, float scale);
   const HsrCallStats& LastStats() const { return last_; }
   const std::string& index_name() const { return options_.index; }
+  size_t engines() const { return engines_.size(); }  // engines held now
+  size_t builds() const { return builds_; }           // engines built so far
 
  private:
-  using Key = std::tuple<const float*, const float*, size_t, size_t, size_t, size_t, float>;
+  struct Bound {
+    std::weak_ptr<const void> cache;  // the KvCache identity the engine was built for
+    float scale = 0.0f;
+    std::unique_ptr<DecodeEngine> engine;
+  };
   DecodeEngine& EngineFor(const KvCache& kv, float scale);
 
   HsrOptions options_;
-  std::map<Key, std::unique_ptr<DecodeEngine>> engines_;
+  // Keyed by the identity's address, which no other live identity can have; an entry whose
+  // identity has expired is never used (its address may be a new cache's).
+  std::unordered_map<const void*, Bound> engines_;
+  size_t builds_ = 0;
   HsrCallStats last_;
 };
 

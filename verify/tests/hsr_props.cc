@@ -9,6 +9,10 @@
 //    <= beta2 ln n, tau = beta2 ln n): eps <= n^(1 - gamma - (beta1 - beta2)).
 //  - Bad input: policy strings, err= / frac= / count= ranges, Append with a wrong shape or
 //    NaN: one-line hsr::Error, engine unchanged and still correct.
+//  - The public API (<hsr/hsr.h>): a DecodeSession stays exact through appends (its indexes
+//    report scan's set over the same keys; ReLU within the oracle, softmax within the
+//    certificate); Prefill likewise; DenseReference is the oracle's expected output exactly
+//    (the same thresholds); bad input is one-line hsr::Error, the session unchanged.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -22,6 +26,9 @@
 
 #include <fmt/format.h>
 
+#include <hsr/hsr.h>
+
+#include "core/api/session_access.h"
 #include "core/attention/kv_cache.h"
 #include "core/base/error.h"
 #include "core/hsr/decode_engine.h"
@@ -177,6 +184,21 @@ RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
   }
 }
 
+// One generated token: draws its key and value per kv head ([Hkv, d], [Hkv, dv]), hands them
+// to append (the engine or session under test), extends the model K/V of c to match (the new
+// row at the end of each head), and draws the next queries.
+template <typename Append>
+void AppendToken(Case* c, std::mt19937_64* rng, const Append& append) {
+  std::vector<float> nk, nv;
+  Fill(&nk, c->hkv * c->d, rng, 1.0f);
+  Fill(&nv, c->hkv * c->dv, rng, 1.0f);
+  append(nk, nv);
+  c->k = AppendRowPerHead(c->k, nk, c->hkv, c->n, c->d);
+  c->v = AppendRowPerHead(c->v, nv, c->hkv, c->n, c->dv);
+  ++c->n;
+  Fill(&c->q, c->hq() * c->m * c->d, rng, 1.5f);
+}
+
 RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
   Case c = DrawCase(64);
   const size_t steps = *rc::gen::inRange<size_t>(1, 12);
@@ -194,16 +216,11 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
                       p.ScaleFor(c.d), o, *rc::gen::arbitrary<bool>());
   std::mt19937_64 rng(c.seed + 2);
   for (size_t s = 0; s < steps; ++s) {
-    std::vector<float> nk, nv;
-    Fill(&nk, c.hkv * c.d, &rng, 1.0f);
-    Fill(&nv, c.hkv * c.dv, &rng, 1.0f);
-    engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
-    // Model: insert the new row at the end of each head.
-    c.k = AppendRowPerHead(c.k, nk, c.hkv, c.n, c.d);
-    c.v = AppendRowPerHead(c.v, nv, c.hkv, c.n, c.dv);
-    ++c.n;
+    AppendToken(&c, &rng, [&](const std::vector<float>& nk, const std::vector<float>& nv) {
+      engine.Append(ConstMatrixView(nk.data(), c.hkv, c.d),
+                    ConstMatrixView(nv.data(), c.hkv, c.dv));
+    });
     RC_ASSERT(engine.n() == c.n);
-    Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
     std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
     HsrCallStats st;
     engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
@@ -549,6 +566,216 @@ TEST(HsrEngine, DeferredIndexBuild) {
   const Comparison cmp = Oracle(c.Q(), kv2, pb, true).Compare(
       ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
   EXPECT_TRUE(cmp.ok) << cmp.Describe();
+}
+
+// ---- The public API (<hsr/hsr.h>).
+
+// The engine's row facts from the public ones, for CheckRelu / CheckSoftmax.
+HsrCallStats FromPublic(const Stats& s) {
+  HsrCallStats st;
+  for (const RowStats& r : s.rows) {
+    HsrRowStats row;
+    row.b = r.threshold;
+    row.visible = r.visible;
+    row.reported = r.reported;
+    row.candidates = r.candidates;
+    row.bytes_read = r.bytes;
+    row.eps = r.eps;
+    row.empty = r.empty;
+    row.fallback = r.fallback;
+    st.rows.push_back(row);
+  }
+  return st;
+}
+
+ConstArray3 Array(const std::vector<float>& x, size_t heads, size_t rows, size_t cols) {
+  return {x.data(), heads, rows, cols};
+}
+
+// Options drawn like the engine properties above: ReLU with every ReLU policy, softmax with
+// those, paper or err=.
+Options DrawOptions(size_t n, double* err_target) {
+  Options o;
+  const bool relu = *rc::gen::arbitrary<bool>();
+  o.attention = relu ? Attention::kRelu : Attention::kSoftmax;
+  o.alpha = relu ? *rc::gen::inRange(1, 7) : 1;
+  o.index = *rc::gen::elementOf(IndexNames());
+  o.threads = *rc::gen::inRange<size_t>(1, 3);
+  if (*rc::gen::arbitrary<bool>()) o.scale = *rc::gen::element(0.1f, 0.4f);
+  *err_target = 0.0;
+  if (!relu && *rc::gen::arbitrary<bool>()) {
+    *err_target = *rc::gen::element(0.1, 1e-3);
+    o.threshold = fmt::format("err={}", *err_target);
+  } else {
+    o.threshold = DrawReluPolicy(n).ToString();
+  }
+  return o;
+}
+
+AttentionParams ParamsOf(const Options& o) {
+  AttentionParams p;
+  p.kind = o.attention == Attention::kRelu ? AttentionKind::kRelu : AttentionKind::kSoftmax;
+  p.alpha = o.alpha;
+  p.scale = o.scale;
+  return p;
+}
+
+// Checks one public call against the oracle: ReLU within its tolerance with the call's
+// thresholds, softmax within the certificate; and DenseReference equals the oracle's expected
+// output bit for bit (it must resolve the same thresholds the call used).
+void CheckPublicCall(const Case& c, const Options& o, bool causal, const std::vector<float>& out,
+                     const Stats& st, double err_target, const std::string& what) {
+  RC_ASSERT(st.rows.size() == c.hq() * c.m);
+  const KvCache kv = c.Kv();
+  AttentionParams p = ParamsOf(o);
+  p.causal = causal;
+  const HsrCallStats hs = FromPublic(st);
+  if (p.kind == AttentionKind::kRelu) {
+    CheckRelu(c, kv, p, !causal, out, hs, what);
+  } else {
+    CheckSoftmax(c, kv, !causal, p, out, hs, err_target, what);
+  }
+  const std::vector<float> b = Thresholds(hs);
+  if (p.kind == AttentionKind::kRelu) p.b_per_query = b;
+  const Oracle oracle(c.Q(), kv, p, !causal);
+  const std::vector<double> ref = DenseReference(Array(c.q, c.hq(), c.m, c.d),
+                                                 Array(c.k, c.hkv, c.n, c.d),
+                                                 Array(c.v, c.hkv, c.n, c.dv), causal, o);
+  RC_ASSERT(ref.size() == c.hq() * c.m * c.dv);
+  for (size_t h = 0; h < c.hq(); ++h) {
+    for (size_t i = 0; i < c.m; ++i) {
+      for (size_t col = 0; col < c.dv; ++col) {
+        RC_ASSERT(ref[(h * c.m + i) * c.dv + col] == oracle.Expected(h, i, col));
+      }
+    }
+  }
+}
+
+RC_GTEST_PROP(HsrSession, AppendsStayExactVsDense, ()) {
+  Case c = DrawCase(64);
+  double err_target = 0.0;
+  const Options o = DrawOptions(c.n, &err_target);
+  const bool relu = o.attention == Attention::kRelu;
+  std::vector<float> k0 = c.k, v0 = c.v;
+  DecodeSession session(Array(k0, c.hkv, c.n, c.d), Array(v0, c.hkv, c.n, c.dv), o);
+  // The session copied K/V: the caller's arrays may change.
+  std::fill(k0.begin(), k0.end(), 99.0f);
+  std::fill(v0.begin(), v0.end(), 99.0f);
+  const float scale = ParamsOf(o).ScaleFor(c.d);
+  const size_t steps = *rc::gen::inRange<size_t>(1, 10);
+  std::mt19937_64 rng(c.seed + 3);
+  for (size_t s = 0; s < steps; ++s) {
+    AppendToken(&c, &rng, [&](const std::vector<float>& nk, const std::vector<float>& nv) {
+      session.Append(nk, nv);
+    });
+    RC_ASSERT(session.n() == c.n);
+    std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
+    const Stats st = session.Decode(Array(c.q, c.hq(), c.m, c.d),
+                                    Array3{out.data(), c.hq(), c.m, c.dv});
+    const std::string what = fmt::format("session after append {} {} index={} policy={}", s,
+                                         relu ? "relu" : "softmax", o.index, o.threshold);
+    CheckPublicCall(c, o, /*causal=*/false, out, st, err_target, what);
+    if (!relu) continue;
+    // ReLU: the session's indexes report exactly scan's set over the same (model) keys, and
+    // the call reported that many keys per row.
+    const DecodeEngine& engine = SessionAccess::Engine(session);
+    std::vector<uint32_t> got, want;
+    for (size_t g = 0; g < c.hkv; ++g) {
+      auto scan = MakeIndex("scan");
+      scan->Build(c.Kv().k().Head(g), scale);
+      for (size_t h = g * c.group; h < (g + 1) * c.group; ++h) {
+        for (size_t i = 0; i < c.m; ++i) {
+          const RowStats& row = st.rows[h * c.m + i];
+          engine.index(g).Query(c.Q().Head(h).RowSpan(i), row.threshold, &got, nullptr);
+          scan->Query(c.Q().Head(h).RowSpan(i), row.threshold, &want, nullptr);
+          std::sort(got.begin(), got.end());
+          std::sort(want.begin(), want.end());
+          RC_ASSERT(got == want);
+          RC_ASSERT(row.reported == want.size());
+        }
+      }
+    }
+  }
+}
+
+RC_GTEST_PROP(HsrSession, PrefillVsDense, ()) {
+  Case c = DrawCase(200);
+  c.m = *rc::gen::inRange<size_t>(1, c.n + 3);
+  std::mt19937_64 rng(c.seed + 1);
+  Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
+  double err_target = 0.0;
+  const Options o = DrawOptions(c.n, &err_target);
+  const bool causal = *rc::gen::arbitrary<bool>();
+  std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
+  const Stats st = Prefill(Array(c.q, c.hq(), c.m, c.d), Array(c.k, c.hkv, c.n, c.d),
+                           Array(c.v, c.hkv, c.n, c.dv), causal, o,
+                           Array3{out.data(), c.hq(), c.m, c.dv});
+  for (size_t t = 0; t < st.rows.size(); ++t) {
+    RC_ASSERT(st.rows[t].visible == VisibleKeys(causal, t % c.m, c.m, c.n));
+  }
+  CheckPublicCall(c, o, causal, out, st, err_target,
+                  fmt::format("prefill causal={} index={} policy={}", causal, o.index,
+                              o.threshold));
+}
+
+TEST(HsrSession, BadInputIsOneLineErrorAndSessionUnchanged) {
+  std::mt19937_64 rng(13);
+  const Case c = SmallCase(&rng, 2, 50);
+  Options o;
+  o.attention = Attention::kRelu;
+  o.alpha = 2;
+  const ConstArray3 k = Array(c.k, c.hkv, c.n, c.d), v = Array(c.v, c.hkv, c.n, c.dv);
+  const ConstArray3 q = Array(c.q, c.hq(), c.m, c.d);
+  ExpectOneLineError([&] { DecodeSession s(ConstArray3{nullptr, c.hkv, c.n, c.d}, v, o); },
+                     "null K");
+  ExpectOneLineError([&] { DecodeSession s(k, Array(c.v, c.hkv, c.n - 1, c.dv), o); },
+                     "V rows differ from K");
+  ExpectOneLineError([&] {
+    Options bad = o;
+    bad.threshold = "papr";
+    DecodeSession s(k, v, bad);
+  }, "bad policy");
+  ExpectOneLineError([&] {
+    Options bad = o;
+    bad.index = "nope";
+    DecodeSession s(k, v, bad);
+  }, "unknown index");
+  ExpectOneLineError([&] {
+    Options bad = o;
+    bad.threshold = "err=0.1";
+    (void)DenseReference(q, k, v, false, bad);
+  }, "err= with relu in DenseReference");
+  DecodeSession session(k, v, o);
+  std::vector<float> nk(c.hkv * c.d, 0.5f), nv(c.hkv * c.dv, 0.25f);
+  ExpectOneLineError([&] { session.Append(std::span<const float>(nk).first(c.d), nv); },
+                     "Append k of one head");
+  ExpectOneLineError([&] { session.Append(nk, std::span<const float>(nv).first(1)); },
+                     "Append short v");
+  std::vector<float> nan_k = nk;
+  nan_k[3] = std::nanf("");
+  ExpectOneLineError([&] { session.Append(nan_k, nv); }, "Append NaN key");
+  EXPECT_EQ(session.n(), c.n);
+  std::vector<float> out(c.hq() * c.m * c.dv);
+  ExpectOneLineError([&] {
+    session.Decode(Array(c.q, c.hq(), c.m, c.d - 1), Array3{out.data(), c.hq(), c.m, c.dv});
+  }, "Q wrong d");
+  ExpectOneLineError([&] {
+    session.Decode(q, Array3{out.data(), c.hq(), c.m, c.dv + 1});
+  }, "out wrong dv");
+  ExpectOneLineError([&] { session.Decode(q, Array3{nullptr, c.hq(), c.m, c.dv}); }, "null out");
+  // Still answers correctly.
+  const Stats st = session.Decode(q, Array3{out.data(), c.hq(), c.m, c.dv});
+  AttentionParams pb = ParamsOf(o);
+  const std::vector<float> b = Thresholds(FromPublic(st));
+  pb.b_per_query = b;
+  const Comparison cmp =
+      Oracle(c.Q(), c.Kv(), pb, true).Compare(ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
+  EXPECT_TRUE(cmp.ok) << cmp.Describe();
+  // A moved-from session says so.
+  DecodeSession moved = std::move(session);
+  EXPECT_EQ(moved.n(), c.n);
+  ExpectOneLineError([&] { session.Decode(q, Array3{out.data(), c.hq(), c.m, c.dv}); },
+                     "moved-from session");
 }
 
 }  // namespace
