@@ -16,12 +16,12 @@
 #include "core/base/error.h"
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
-#include "sim/backends.h"
-#include "sim/bench.h"
-#include "sim/point_config.h"
-#include "sim/result_row.h"
-#include "sim/timing.h"
-#include "sim/workload.h"
+#include "sim/bench/backends.h"
+#include "sim/bench/bench.h"
+#include "sim/bench/point_config.h"
+#include "sim/bench/result_row.h"
+#include "sim/stats/summary.h"
+#include "sim/workload/workload.h"
 
 namespace hsr::cli {
 namespace {
@@ -101,7 +101,7 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
     return vm[key].as<std::string>();
   };
 
-  // Everything but output goes through the shared point settings (sim/point_config.h), the
+  // Everything but output goes through the shared point settings (sim/bench/point_config.h), the
   // same path every `hsr sweep` point takes.
   sim::PointSettings settings;
   for (const auto& [key, value] : vm) {

@@ -14,8 +14,8 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "sim/bench_index.h"
-#include "sim/workload.h"
+#include "sim/bench/index_bench.h"
+#include "sim/workload/workload.h"
 
 namespace hsr::cli {
 namespace {

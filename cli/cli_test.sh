@@ -69,7 +69,7 @@ fi
 for b in dense-ref dense-hwy; do
   [[ -s "$tmp/o.$b.npy" ]] && head -c 6 "$tmp/o.$b.npy" | grep -q NUMPY || fail "no $tmp/o.$b.npy"
 done
-# The optional OpenBLAS peer (sim/dense_blas.cc), only when this build has it: decode and a
+# The optional OpenBLAS peer (sim/peers/dense_blas.cc), only when this build has it: decode and a
 # causal prefill, softmax and relu, each within a small error of the float64 oracle.
 if "$HSR" bench decode --help 2>/dev/null | grep -q "dense-blas" ||
    "$HSR" bench decode --n 8 --d 4 --repeats 1 --backend dense-blas >/dev/null 2>&1; then
@@ -166,7 +166,7 @@ expect_error "verify bad backend" verify --cases 1 --backend nosuch
 expect_error "verify bad workload" verify --cases 1 --workload planted:n=10,r=11
 
 # hsr inspect: table and JSON on generated kinds; recorded testdata; bad specs.
-testdata="$(dirname "$0")/../sim/io/testdata"
+testdata="$(dirname "$0")/../sim/workload/io/testdata"
 expect_ok "inspect planted" inspect planted:n=512,d=16,r=8,m=8
 grep -q "^| 0 | 0 |" "$tmp/out" || fail "inspect planted: no head row: $(cat "$tmp/out")"
 expect_ok "inspect sinks json" inspect sinks:n=512,d=16,m=16 --format json

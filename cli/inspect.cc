@@ -1,4 +1,4 @@
-// hsr inspect SPEC: flag parsing and printing; the statistics are sim::Inspect (sim/inspect.h).
+// hsr inspect SPEC: flag parsing and printing; the statistics are sim::Inspect (sim/inspect/inspect.h).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -9,8 +9,8 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "sim/inspect.h"
-#include "sim/workload.h"
+#include "sim/inspect/inspect.h"
+#include "sim/workload/workload.h"
 
 namespace hsr::cli {
 

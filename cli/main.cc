@@ -12,8 +12,8 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "sim/backends.h"
-#include "sim/build_info.h"
+#include "sim/bench/backends.h"
+#include "sim/machine/build_info.h"
 
 namespace {
 

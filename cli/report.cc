@@ -1,5 +1,5 @@
 // hsr report DIR [DIR2 ...]: flag parsing and printing; the work is sim::WriteReport
-// (sim/report.h).
+// (sim/report/report.h).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "sim/report.h"
+#include "sim/report/report.h"
 
 namespace hsr::cli {
 

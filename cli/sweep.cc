@@ -1,5 +1,5 @@
 // hsr sweep: flags and JSON grid files into a sim::SweepGrid, progress on stderr; the runner
-// is sim::RunSweep (sim/sweep.h), the grid rules are in sim/sweep_grid.h.
+// is sim::RunSweep (sim/sweep/sweep.h), the grid rules are in sim/sweep/grid.h.
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -16,8 +16,8 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "sim/sweep.h"
-#include "sim/sweep_grid.h"
+#include "sim/sweep/grid.h"
+#include "sim/sweep/sweep.h"
 
 namespace hsr::cli {
 namespace {
@@ -86,7 +86,7 @@ size_t TerminalWidth() {
 int Sweep(const std::vector<std::string>& args) {
   po::options_description desc(kIntro);
   auto str = [] { return po::value<std::string>()->value_name("LIST"); };
-  // Grid axes: flag name -> grid key (sim/sweep_grid.h).
+  // Grid axes: flag name -> grid key (sim/sweep/grid.h).
   const std::vector<std::pair<std::string, std::string>> axes = {
       {"n", "n"}, {"m", "m"}, {"d", "d"}, {"seed", "seed"}, {"mode", "mode"},
       {"attention", "attention"}, {"alpha", "alpha"}, {"threshold", "threshold"},

@@ -1,4 +1,4 @@
-// hsr verify: flag parsing and printing; the suite is sim::RunVerify (sim/verify_suite.h).
+// hsr verify: flag parsing and printing; the suite is sim::RunVerify (sim/suite/verify_suite.h).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,8 +12,8 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "sim/backends.h"
-#include "sim/verify_suite.h"
+#include "sim/bench/backends.h"
+#include "sim/suite/verify_suite.h"
 
 namespace hsr::cli {
 namespace {

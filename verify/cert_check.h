@@ -3,7 +3,7 @@
 // where eps_r is the row's certificate (HsrRowStats::eps), max|v| runs over the value rows the
 // query sees and tol is the oracle's derived float32 slack for a dense run (doubled: HSR sums
 // twice, once over S and once in the certificate's normaliser). Used by the property tests
-// (verify/tests/hsr_props.cc) and by `hsr verify` (sim/verify_suite.cc) for hsr-cpu softmax.
+// (verify/tests/hsr_props.cc) and by `hsr verify` (sim/suite/verify_suite.cc) for hsr-cpu softmax.
 #pragma once
 
 #include <cstddef>

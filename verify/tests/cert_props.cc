@@ -1,5 +1,5 @@
 // Properties of the sketch softmax certificates (issue 9; core/hsr/softmax_cert.h), against
-// float64 scores, on random, planted and recorded data (sim/io/testdata):
+// float64 scores, on random, planted and recorded data (sim/workload/io/testdata):
 //  - tau reports: eps_sketch is never below the true dropped mass, and eps_sketch <= eps_tau;
 //  - err=E (keys in order of their bound): eps_sketch <= E on every row that is not a fallback,
 //    every output element within 2 eps max|v| of the float64 dense softmax (+ the oracle's float
@@ -42,8 +42,8 @@
 #include "core/index/key_store.h"
 #include "core/index/scan.h"
 #include "core/index/sketch8.h"
-#include "sim/cert_inspect.h"
-#include "sim/workload.h"
+#include "sim/bench/cert_inspect.h"
+#include "sim/workload/workload.h"
 #include "verify/oracle.h"
 #include "verify/tests/kv_append.h"
 
@@ -360,7 +360,7 @@ RC_GTEST_PROP(CertProps, ErrPolicyDecodeWithAppends, ()) {
   }
 }
 
-// hsr inspect's keys-needed columns (sim/cert_inspect.h): no certificate needs fewer keys than
+// hsr inspect's keys-needed columns (sim/bench/cert_inspect.h): no certificate needs fewer keys than
 // the true minimum, since every certified set drops <= E of the mass. The sets are compared
 // through float sums at the E boundary (and the sketch ones through float32 scores), so one key
 // of tolerance.
