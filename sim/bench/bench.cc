@@ -13,12 +13,11 @@
 #include "core/hsr/hsr_backend.h"
 #include "core/index/batch_report.h"
 #include "sim/bench/backends.h"
-#include "sim/bench/cert_inspect.h"
-#include "sim/bench/oracle_sample.h"
 #include "sim/machine/build_info.h"
 #include "sim/machine/timing.h"
 #include "sim/stats/summary.h"
 #include "sim/workload/io/npy.h"
+#include "verify/oracle_sample.h"
 #if HSR_WITH_CUDA
 #include "gpu/attention/dense_cuda_backend.h"
 #include "gpu/base/copy_bandwidth.h"
@@ -33,6 +32,54 @@ constexpr size_t kMaxCallsPerSample = 1 << 16;
 
 void Progress(const BenchConfig& c, const std::string& s) {
   if (c.progress) c.progress(s);
+}
+
+// Result-row columns of one softmax HSR call (hsr bench): eps_tau_* and eps_sketch_* over the
+// rows that have them (fallbacks excluded), and err_over_cert_max = max over the oracle's
+// sampled rows with eps > 0 of max_c |out - expected| / (2 eps max_{visible j} |v_jc|).
+void SoftmaxCertColumns(const HsrCallStats& st, const verify::OracleSample& oracle,
+                        const KvCache& kv, ConstHeadsView out, bool decode, ResultRow* row) {
+  double tau_max = 0, tau_sum = 0, sk_max = 0, sk_sum = 0;
+  size_t rows = 0, sk_rows = 0;
+  for (const HsrRowStats& r : st.rows) {
+    if (r.fallback || r.empty) continue;
+    ++rows;
+    tau_max = std::max(tau_max, r.eps_tau);
+    tau_sum += r.eps_tau;
+    if (r.eps_sketch >= 0) {
+      ++sk_rows;
+      sk_max = std::max(sk_max, r.eps_sketch);
+      sk_sum += r.eps_sketch;
+    }
+  }
+  if (rows > 0) {
+    row->eps_tau_max = tau_max;
+    row->eps_tau_mean = tau_sum / static_cast<double>(rows);
+  }
+  if (sk_rows > 0) {
+    row->eps_sketch_max = sk_max;
+    row->eps_sketch_mean = sk_sum / static_cast<double>(sk_rows);
+  }
+  if (out.heads == 0 || kv.heads() == 0) return;
+  const size_t group = out.heads / kv.heads(), m = out.rows, dv = out.cols;
+  double worst = -1.0;
+  for (size_t t = 0; t < oracle.rows.size(); ++t) {
+    const auto [h, i] = oracle.rows[t];
+    const HsrRowStats& r = st.rows.at(h * m + i);
+    if (!(r.eps > 0.0)) continue;
+    const ConstMatrixView v = kv.v().Head(h / group);
+    const size_t visible = VisibleKeys(!decode && row->causal, i, m, kv.n());
+    std::vector<double> vmax(dv, 0.0);
+    for (size_t j = 0; j < visible; ++j) {
+      for (size_t c = 0; c < dv; ++c) vmax[c] = std::max(vmax[c], std::fabs(double{v(j, c)}));
+    }
+    for (size_t c = 0; c < dv; ++c) {
+      const double err = std::fabs(double{out.Head(h).Row(i)[c]} - oracle.expected[t * dv + c]);
+      const double bound = 2.0 * r.eps * vmax[c];
+      worst = std::max(worst, bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0));
+    }
+  }
+  if (worst >= 0.0) row->err_over_cert_max = worst;
 }
 
 }  // namespace
@@ -81,7 +128,7 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     }
   }
   Progress(cfg, "oracle (float64, sampled rows)");
-  const OracleSample oracle = ComputeOracleSample(w.q.Heads(), kv0, params, decode,
+  const verify::OracleSample oracle = verify::ComputeOracleSample(w.q.Heads(), kv0, params, decode,
                                                   cfg.oracle_budget_macs, cfg.threads);
 
   // Read roofline for each thread count a backend will use (before the K/V copies exist).
@@ -196,7 +243,7 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
     out.Zero();
     AttentionStats stats;
     call(kvs[next_copy++ % copies], &stats);
-    const SampleError err = CompareToSample(oracle, out.Heads());
+    const verify::SampleError err = verify::CompareToSample(oracle, out.Heads());
     if (!cfg.save_output_prefix.empty()) {
       WriteNpy(fmt::format("{}.{}.npy", cfg.save_output_prefix, name), {w.q_heads, w.m, w.dv},
                out.flat());

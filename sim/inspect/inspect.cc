@@ -9,8 +9,8 @@
 #include "core/attention/params.h"
 #include "core/base/error.h"
 #include "core/index/sketch8.h"
-#include "sim/bench/cert_inspect.h"
 #include "sim/workload/symmetric_eigen.h"
+#include "verify/keys_needed.h"
 
 namespace hsr::sim {
 namespace {
@@ -169,14 +169,14 @@ Inspection Inspect(const Workload& w, const InspectOptions& o) {
     }
     for (double qq : o.quantiles) hi.quantile_b.push_back(SortedQuantile(pooled, qq));
 
-    // Keys needed for err=cert_err per certificate (sim/bench/cert_inspect.h).
+    // Keys needed for err=cert_err per certificate (verify/keys_needed.h).
     Sketch8Index sketch(1);
     sketch.Build(k, static_cast<float>(scale));
     std::vector<double> need_tau, need_sketch, need_engine, need_true;
     for (size_t s = 0; s < samples; ++s) {
       const size_t nv = scores[s].size();
       if (nv == 0) continue;
-      const KeysNeeded kn = KeysForError(sketch, std::span<const float>(q.Row(rows[s]), w.d),
+      const verify::KeysNeeded kn = verify::KeysForError(sketch, std::span<const float>(q.Row(rows[s]), w.d),
                                          scores[s], o.cert_err);
       const double f = static_cast<double>(nv);
       need_tau.push_back(static_cast<double>(kn.tau) / f);

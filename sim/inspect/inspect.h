@@ -50,7 +50,7 @@ struct HeadInspection {
   std::vector<std::pair<size_t, double>> sinks;  // key, share of sampled queries (top-1)
   // Keys to read for softmax error <= cert_err, median over the sampled queries, as a fraction
   // of the visible keys: tau certificate, sketch8 per-key certificate, hsr-cpu's err= path
-  // (dense fallback = 1), true-mass minimum (sim/bench/cert_inspect.h).
+  // (dense fallback = 1), true-mass minimum (verify/keys_needed.h).
   double need_tau = 0, need_sketch = 0, need_engine = 0, need_true = 0;
 };
 

@@ -1,5 +1,5 @@
-// Keys a softmax query must read for a target error E under three certificates (issue 9),
-// for `hsr inspect` (sim/inspect/inspect.h) and `hsr report`:
+// Keys a softmax query must read for a target error E under three certificates, for
+// `hsr inspect` (sim/inspect/inspect.h) and `hsr report`:
 //   tau     the DESIGN.md §1 certificate: S = the k top-scoring keys, tau = the (k+1)-th score,
 //           eps = r e^(tau - M) / (Z_S + r e^(tau - M))
 //   sketch  the per-key-bound certificate (core/hsr/softmax_cert.h): S = the k keys with the
@@ -14,17 +14,11 @@
 #include <cstddef>
 #include <span>
 
-#include "core/attention/kv_cache.h"
-#include "core/hsr/decode_engine.h"
-#include "core/tensor/view.h"
-#include "sim/bench/oracle_sample.h"
-#include "sim/bench/result_row.h"
-
 namespace hsr {
 class Sketch8Index;
 }
 
-namespace hsr::sim {
+namespace hsr::verify {
 
 struct KeysNeeded {
   size_t tau = 0, sketch = 0, engine = 0, truth = 0, visible = 0;
@@ -35,10 +29,4 @@ struct KeysNeeded {
 KeysNeeded KeysForError(const Sketch8Index& index, std::span<const float> q,
                         std::span<const double> exact, double target);
 
-// Result-row columns of one softmax HSR call (hsr bench): eps_tau_* and eps_sketch_* over the
-// rows that have them (fallbacks excluded), and err_over_cert_max = max over the oracle's
-// sampled rows with eps > 0 of max_c |out - expected| / (2 eps max_{visible j} |v_jc|).
-void SoftmaxCertColumns(const HsrCallStats& st, const OracleSample& oracle, const KvCache& kv,
-                        ConstHeadsView out, bool decode, ResultRow* row);
-
-}  // namespace hsr::sim
+}  // namespace hsr::verify

@@ -1,4 +1,4 @@
-#include "sim/bench/oracle_sample.h"
+#include "verify/oracle_sample.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "core/base/thread_pool.h"
 #include "verify/oracle.h"
 
-namespace hsr::sim {
+namespace hsr::verify {
 
 OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const AttentionParams& p0,
                                  bool decode, double budget_macs, size_t threads) {
@@ -40,7 +40,7 @@ OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const Atte
   pool.Run(k, [&](size_t t, size_t) {
     const auto [h, i] = s.rows[t];
     s.ambiguous[t] =
-        verify::OracleRow(q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group),
+        OracleRow(q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group),
                           VisibleKeys(p.causal, i, m, n), p, h, m, i,
                           static_cast<double>(kv.max_abs_k()),
                           std::span<double>(s.expected.data() + t * dv, dv),
@@ -76,4 +76,4 @@ SampleError CompareToSample(const OracleSample& s, ConstHeadsView out) {
   return e;
 }
 
-}  // namespace hsr::sim
+}  // namespace hsr::verify

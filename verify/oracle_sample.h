@@ -1,5 +1,5 @@
 // Float64 oracle (DenseRefRow, core/attention/dense_ref.h) on a sample of query rows, and the
-// error columns of a result row computed against it. The full oracle costs Hq m n (d + dv)
+// error columns of a benchmark's result row computed against it (hsr bench, sim/bench/bench.h). The full oracle costs Hq m n (d + dv)
 // float64 multiply-adds, too slow for large benchmarks, so at most `budget_macs` are spent:
 // all rows when they fit, else evenly spaced rows over [0, Hq m) (always at least one).
 #pragma once
@@ -12,7 +12,7 @@
 #include "core/attention/params.h"
 #include "core/tensor/view.h"
 
-namespace hsr::sim {
+namespace hsr::verify {
 
 struct OracleSample {
   size_t dv = 0, m = 0, total_rows = 0;     // total_rows = Hq * m
@@ -41,4 +41,4 @@ struct SampleError {
 // out: [Hq, m, dv] as produced by a backend. Non-finite outputs give Inf.
 SampleError CompareToSample(const OracleSample& sample, ConstHeadsView out);
 
-}  // namespace hsr::sim
+}  // namespace hsr::verify

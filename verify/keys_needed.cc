@@ -1,5 +1,4 @@
-// Keys needed per certificate (cert_inspect.h).
-#include "sim/bench/cert_inspect.h"
+#include "verify/keys_needed.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,7 +13,7 @@
 #include "core/hsr/sparse_kernels.h"
 #include "core/index/sketch8.h"
 
-namespace hsr::sim {
+namespace hsr::verify {
 
 KeysNeeded KeysForError(const Sketch8Index& index, std::span<const float> q,
                         std::span<const double> exact, double target) {
@@ -84,49 +83,4 @@ KeysNeeded KeysForError(const Sketch8Index& index, std::span<const float> q,
   return kn;
 }
 
-void SoftmaxCertColumns(const HsrCallStats& st, const OracleSample& oracle, const KvCache& kv,
-                        ConstHeadsView out, bool decode, ResultRow* row) {
-  double tau_max = 0, tau_sum = 0, sk_max = 0, sk_sum = 0;
-  size_t rows = 0, sk_rows = 0;
-  for (const HsrRowStats& r : st.rows) {
-    if (r.fallback || r.empty) continue;
-    ++rows;
-    tau_max = std::max(tau_max, r.eps_tau);
-    tau_sum += r.eps_tau;
-    if (r.eps_sketch >= 0) {
-      ++sk_rows;
-      sk_max = std::max(sk_max, r.eps_sketch);
-      sk_sum += r.eps_sketch;
-    }
-  }
-  if (rows > 0) {
-    row->eps_tau_max = tau_max;
-    row->eps_tau_mean = tau_sum / static_cast<double>(rows);
-  }
-  if (sk_rows > 0) {
-    row->eps_sketch_max = sk_max;
-    row->eps_sketch_mean = sk_sum / static_cast<double>(sk_rows);
-  }
-  if (out.heads == 0 || kv.heads() == 0) return;
-  const size_t group = out.heads / kv.heads(), m = out.rows, dv = out.cols;
-  double worst = -1.0;
-  for (size_t t = 0; t < oracle.rows.size(); ++t) {
-    const auto [h, i] = oracle.rows[t];
-    const HsrRowStats& r = st.rows.at(h * m + i);
-    if (!(r.eps > 0.0)) continue;
-    const ConstMatrixView v = kv.v().Head(h / group);
-    const size_t visible = VisibleKeys(!decode && row->causal, i, m, kv.n());
-    std::vector<double> vmax(dv, 0.0);
-    for (size_t j = 0; j < visible; ++j) {
-      for (size_t c = 0; c < dv; ++c) vmax[c] = std::max(vmax[c], std::fabs(double{v(j, c)}));
-    }
-    for (size_t c = 0; c < dv; ++c) {
-      const double err = std::fabs(double{out.Head(h).Row(i)[c]} - oracle.expected[t * dv + c]);
-      const double bound = 2.0 * r.eps * vmax[c];
-      worst = std::max(worst, bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0));
-    }
-  }
-  if (worst >= 0.0) row->err_over_cert_max = worst;
-}
-
-}  // namespace hsr::sim
+}  // namespace hsr::verify

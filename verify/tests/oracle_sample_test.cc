@@ -1,7 +1,7 @@
 // The bench's oracle sample: rows where a score sits at the ReLU threshold are flagged and left
 // out of max_abs_err (their output may jump by a whole value row), while every element is still
 // held to its derived tolerance (beyond_tol counts the ones that are not).
-#include "sim/bench/oracle_sample.h"
+#include "verify/oracle_sample.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include "core/attention/kv_cache.h"
 #include "core/attention/params.h"
 
-namespace hsr::sim {
+namespace hsr::verify {
 namespace {
 
 // Causal prefill, m = n = 4, d = dv = 2, scale 1. Row 0 sees key 0 only and its threshold is
@@ -61,4 +61,4 @@ TEST(OracleSampleTest, RowAtThresholdIsAmbiguousAndLeftOutOfMaxErr) {
 }
 
 }  // namespace
-}  // namespace hsr::sim
+}  // namespace hsr::verify
