@@ -17,6 +17,7 @@
 #include "sim/machine/timing.h"
 #include "sim/stats/summary.h"
 #include "sim/workload/io/npy.h"
+#include "verify/cert_check.h"
 #include "verify/oracle_sample.h"
 #if HSR_WITH_CUDA
 #include "gpu/attention/dense_cuda_backend.h"
@@ -36,7 +37,7 @@ void Progress(const BenchConfig& c, const std::string& s) {
 
 // Result-row columns of one softmax HSR call (hsr bench): eps_tau_* and eps_sketch_* over the
 // rows that have them (fallbacks excluded), and err_over_cert_max = max over the oracle's
-// sampled rows with eps > 0 of max_c |out - expected| / (2 eps max_{visible j} |v_jc|).
+// sampled rows with eps > 0 of the measured error over the certified one (verify/cert_check.h).
 void SoftmaxCertColumns(const HsrCallStats& st, const verify::OracleSample& oracle,
                         const KvCache& kv, ConstHeadsView out, bool decode, ResultRow* row) {
   double tau_max = 0, tau_sum = 0, sk_max = 0, sk_sum = 0;
@@ -63,20 +64,16 @@ void SoftmaxCertColumns(const HsrCallStats& st, const verify::OracleSample& orac
   if (out.heads == 0 || kv.heads() == 0) return;
   const size_t group = out.heads / kv.heads(), m = out.rows, dv = out.cols;
   double worst = -1.0;
+  std::vector<double> bound(dv);
   for (size_t t = 0; t < oracle.rows.size(); ++t) {
     const auto [h, i] = oracle.rows[t];
     const HsrRowStats& r = st.rows.at(h * m + i);
     if (!(r.eps > 0.0)) continue;
-    const ConstMatrixView v = kv.v().Head(h / group);
     const size_t visible = VisibleKeys(!decode && row->causal, i, m, kv.n());
-    std::vector<double> vmax(dv, 0.0);
-    for (size_t j = 0; j < visible; ++j) {
-      for (size_t c = 0; c < dv; ++c) vmax[c] = std::max(vmax[c], std::fabs(double{v(j, c)}));
-    }
+    verify::CertificateBounds(kv.v().Head(h / group), visible, r.eps, bound);
     for (size_t c = 0; c < dv; ++c) {
       const double err = std::fabs(double{out.Head(h).Row(i)[c]} - oracle.expected[t * dv + c]);
-      const double bound = 2.0 * r.eps * vmax[c];
-      worst = std::max(worst, bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0));
+      worst = std::max(worst, verify::CertificateRatio(err, bound[c]));
     }
   }
   if (worst >= 0.0) row->err_over_cert_max = worst;

@@ -42,6 +42,7 @@
 #include "core/index/key_store.h"
 #include "core/index/scan.h"
 #include "core/index/sketch8.h"
+#include "verify/cert_check.h"
 #include "verify/oracle.h"
 
 namespace hsr::verify {
@@ -112,39 +113,19 @@ inline double TrueDroppedMass(const Data& c, size_t h, size_t i, size_t visible,
   return dropped / all;
 }
 
-// Every output element within 2 eps max|v| + twice the oracle's float tolerance of the float64
-// dense softmax (the DESIGN.md §1 certificate; as hsr_props.cc CheckSoftmax).
+// Every output element within the certificate (verify/cert_check.h: 2 eps max|v_c| + twice the
+// oracle's float tolerance) of the float64 dense softmax, as hsr_props.cc CheckSoftmax.
 inline void CheckOutput(const Data& c, bool causal, const std::vector<float>& out,
-                 const HsrCallStats& st, const std::string& what) {
+                        const HsrCallStats& st, const std::string& what) {
   AttentionParams p;
   p.kind = AttentionKind::kSoftmax;
   p.scale = c.Scale();
   p.causal = causal;
   const KvCache kv = c.Kv();
   const Oracle oracle(c.Q(), kv, p, /*decode=*/!causal);
-  RC_ASSERT(st.rows.size() == c.hq() * c.m);
-  for (size_t h = 0; h < c.hq(); ++h) {
-    for (size_t i = 0; i < c.m; ++i) {
-      const HsrRowStats& r = st.rows[h * c.m + i];
-      double vmax = 0.0;
-      for (size_t j = 0; j < r.visible; ++j) {
-        for (size_t col = 0; col < c.dv; ++col) {
-          vmax = std::max(vmax, std::fabs(static_cast<double>(c.V(h)[j * c.dv + col])));
-        }
-      }
-      for (size_t col = 0; col < c.dv; ++col) {
-        const double got = out[(h * c.m + i) * c.dv + col];
-        const double want = oracle.Expected(h, i, col);
-        const double bound = 2.0 * r.eps * vmax + 2.0 * oracle.Tolerance(h, i, col);
-        if (!(std::fabs(got - want) <= bound)) {
-          RC_FAIL(fmt::format("{}: {} row [{}, {}] col {}: got {} want {} |err| {} > bound {} "
-                              "(eps {} |S| {} of {}, fallback {})",
-                              what, c.what, h, i, col, got, want, std::fabs(got - want), bound,
-                              r.eps, r.reported, r.visible, r.fallback));
-        }
-      }
-    }
-  }
+  const CertCheck cc = CheckSoftmaxCertificate(
+      oracle, kv, c.group, ConstHeadsView(out.data(), c.hq(), c.m, c.dv), st.rows);
+  if (!cc.ok) RC_FAIL(fmt::format("{}: {} {}", what, c.what, cc.detail));
 }
 
 // Runs softmax HSR (sketch8) with `policy`: causal prefill for recorded data, else decode.
