@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
+#include "core/hsr/threshold.h"
 #include "sim/bench/index_bench.h"
 #include "sim/workload/workload.h"
 
@@ -57,13 +58,13 @@ int BenchIndex(const std::vector<std::string>& args) {
       ("n", str()->value_name("N"), "keys (default 65536)")
       ("d", str()->value_name("D"), "head dim (default 128)")
       ("m", str()->value_name("M"), "queries (default 64)")
-      ("seed", str()->value_name("S"), "workload seed (default 1; also seeds the paper sample)")
+      ("seed", str()->value_name("S"), "workload seed (default 1)")
       ("index", str()->value_name("LIST"),
        fmt::format("comma-separated, of {} (default {}); scan always runs as the reference",
                    fmt::join(sim::BenchIndexNames(), ", "), default_indexes).c_str())
       ("threshold", str()->value_name("POLICY"),
-       "paper | b=VALUE (default paper: b = mu + sigma sqrt(0.4 ln n) per query from a "
-       "seeded sample of 4096 keys)")
+       "b=VALUE | paper | count=K | frac=F, per query as hsr-cpu resolves it (default paper: "
+       "b = mu + sigma sqrt(0.4 ln n) from a seeded sample of 1024 keys)")
       ("threads", str()->value_name("T"), "threads per index (default 1)")
       ("repeats", str()->value_name("R"), "timing rounds, >= 1 (default 5)")
       ("format", str()->value_name("FMT"), "table | json (default table; json: one row per line)");
@@ -93,7 +94,8 @@ int BenchIndex(const std::vector<std::string>& args) {
 
   sim::IndexBenchConfig cfg;
   cfg.indexes = sim::ParseBenchIndexList(get("index").value_or(default_indexes));
-  cfg.threshold = sim::ParseThresholdPolicy(get("threshold").value_or("paper"));
+  cfg.threshold = ParseThreshold(get("threshold").value_or("paper"));
+  sim::CheckIndexThreshold(cfg.threshold);
   cfg.threads = IntegerFlag("threads", get("threads").value_or("1"), 1);
   cfg.repeats = IntegerFlag("repeats", get("repeats").value_or("5"), 1);
   const std::string format = Choice("format", get("format").value_or("table"), {"table", "json"});
@@ -117,13 +119,14 @@ int BenchIndex(const std::vector<std::string>& args) {
     fmt::print("# workload {}; keys K head 0 (n={} x d={}), queries Q head 0 (m={}), all keys "
                "visible; scale {:.6g}; threads {}\n",
                w.description, w.n, w.d, w.m, res.scale, cfg.threads);
-    if (cfg.threshold.paper) {
-      fmt::print("# threshold paper: b = mu + sigma sqrt(0.4 ln n) per query over {} sampled keys "
-                 "({}, seed {}); b mean {:.4f}, min {:.4f}, max {:.4f}\n",
-                 res.paper_sample, res.paper_sample == w.n ? "all keys" : "uniform with replacement",
-                 res.paper_seed, res.b_mean, res.b_min, res.b_max);
+    if (cfg.threshold.NeedsSample()) {
+      fmt::print("# threshold {} per query over {} sampled keys ({}, seed {}); b mean {:.4f}, min "
+                 "{:.4f}, max {:.4f}\n",
+                 cfg.threshold.ToString(), res.threshold_sample,
+                 res.threshold_sample == w.n ? "all keys" : "with replacement",
+                 cfg.threshold.seed, res.b_mean, res.b_min, res.b_max);
     } else {
-      fmt::print("# threshold {} for every query\n", cfg.threshold.Name());
+      fmt::print("# threshold {} for every query\n", cfg.threshold.ToString());
     }
     fmt::print("# time: us per query, median / p10 / p90 over {} rounds x {} single-query calls; "
                "batch_us = QueryBatch(all m) / m (median of {}); speedup = scan / index (same run); "

@@ -150,7 +150,17 @@ grep -q "^scan .*exact" "$tmp/out" && grep -q "^balltree .*exact" "$tmp/out" ||
 expect_error "bench index unknown index" bench index --n 64 --d 8 --index scan,nosuch
 grep -q "got 'nosuch'" "$tmp/err" || fail "unknown index message: $(cat "$tmp/err")"
 expect_error "bench index threshold" bench index --n 64 --d 8 --threshold paperx
-grep -q "expected paper or b=VALUE" "$tmp/err" || fail "threshold message: $(cat "$tmp/err")"
+grep -qF "expected b=VALUE|paper|count=K|frac=F|err=E, got 'paperx'" "$tmp/err" ||
+  fail "threshold message: $(cat "$tmp/err")"
+expect_error "bench index threshold err" bench index --n 64 --d 8 --threshold err=0.01
+grep -qF "err= is a softmax policy" "$tmp/err" || fail "err= message: $(cat "$tmp/err")"
+expect_error "bench index threshold count > n" bench index --n 64 --d 8 --threshold count=65
+# count= and frac= thresholds as hsr-cpu resolves them; every core index still exact.
+for policy in count=20 frac=0.05; do
+  expect_ok "bench index $policy" bench index --n 300 --d 6 --m 4 --repeats 1 --threshold "$policy"
+  grep -q "^# threshold $policy per query" "$tmp/out" && ! grep -q -- "-- FAIL" "$tmp/out" ||
+    fail "bench index $policy: $(cat "$tmp/out")"
+done
 expect_error "bench index threshold nan" bench index --n 64 --d 8 --threshold b=nan
 expect_error "bench index repeated" bench index --n 64 --d 8 --index scan,scan
 

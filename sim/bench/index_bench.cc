@@ -1,15 +1,15 @@
 #include "sim/bench/index_bench.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <random>
 #include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/attention/kv_cache.h"
 #include "core/base/error.h"
+#include "core/hsr/decode_engine.h"
 #include "sim/bench/backends.h"
 #include "sim/machine/bandwidth.h"
 #include "sim/machine/build_info.h"
@@ -45,6 +45,14 @@ uint64_t SymmetricDifference(const std::vector<uint32_t>& a, const std::vector<u
   std::vector<uint32_t> diff;
   std::set_symmetric_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(diff));
   return diff.size();
+}
+
+// Per-query thresholds of the queries (Q head 0) over the keys (K head 0), as the engines
+// resolve them (every key visible).
+std::vector<float> IndexThresholds(const Workload& w, float scale, const ThresholdPolicy& policy) {
+  const KvCache kv{ConstHeadsView(w.k.Matrix(0)), ConstHeadsView(w.v.Matrix(0))};
+  return ResolveThresholds(ConstHeadsView(w.q.Matrix(0)), kv, scale, policy, /*causal=*/false,
+                           nullptr);
 }
 
 struct Entry {
@@ -94,60 +102,10 @@ std::unique_ptr<HalfSpaceIndex> MakeBenchIndex(std::string_view name, const Inde
   return MakeIndex(name, options);
 }
 
-std::string ThresholdPolicy::Name() const { return paper ? "paper" : fmt::format("b={}", b); }
-
-ThresholdPolicy ParseThresholdPolicy(std::string_view s) {
-  ThresholdPolicy p;
-  if (s == "paper") return p;
-  if (s.substr(0, 2) == "b=") {
-    const std::string_view v = s.substr(2);
-    double b = 0;
-    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), b);
-    if (!v.empty() && ec == std::errc() && ptr == v.data() + v.size() && std::isfinite(b) &&
-        std::isfinite(static_cast<float>(b))) {
-      p.paper = false;
-      p.b = b;
-      return p;
-    }
-  }
-  Fail("--threshold: expected paper or b=VALUE (VALUE a finite number), got '{}'", s);
-}
-
-std::vector<float> ComputeThresholds(ConstMatrixView q, ConstMatrixView keys, float scale,
-                                     const ThresholdPolicy& policy, size_t paper_sample,
-                                     uint64_t paper_seed) {
-  std::vector<float> b(q.rows, static_cast<float>(policy.b));
-  if (!policy.paper) return b;
-  const size_t n = keys.rows;
-  HSR_CHECK(n >= 2, "threshold paper: expected n >= 2 keys (ln n > 0), got n={}", n);
-  HSR_CHECK(paper_sample >= 2, "threshold paper: expected a sample of >= 2 keys, got {}",
-            paper_sample);
-  std::vector<size_t> ids;
-  if (n <= paper_sample) {
-    for (size_t j = 0; j < n; ++j) ids.push_back(j);
-  } else {
-    std::mt19937_64 rng(paper_seed);
-    std::uniform_int_distribution<size_t> pick(0, n - 1);
-    for (size_t s = 0; s < paper_sample; ++s) ids.push_back(pick(rng));
-  }
-  const double width = std::sqrt(0.4 * std::log(static_cast<double>(n)));
-  for (size_t i = 0; i < q.rows; ++i) {
-    double sum = 0, sum2 = 0;
-    for (const size_t j : ids) {
-      double dot = 0;
-      for (size_t c = 0; c < q.cols; ++c) {
-        dot += static_cast<double>(q(i, c)) * static_cast<double>(keys(j, c));
-      }
-      const double s = static_cast<double>(scale) * dot;
-      sum += s;
-      sum2 += s * s;
-    }
-    const double cnt = static_cast<double>(ids.size());
-    const double mu = sum / cnt;
-    const double sigma = std::sqrt(std::max(0.0, sum2 / cnt - mu * mu));
-    b[i] = static_cast<float>(mu + sigma * width);
-  }
-  return b;
+void CheckIndexThreshold(const ThresholdPolicy& policy) {
+  HSR_CHECK(policy.kind != ThresholdPolicy::Kind::kErr,
+            "threshold: expected b=VALUE|paper|count=K|frac=F for a half-space report, got '{}' "
+            "(err= is a softmax policy)", policy.ToString());
 }
 
 IndexBenchResult RunIndexBench(const Workload& w, const IndexBenchConfig& cfg) {
@@ -155,6 +113,7 @@ IndexBenchResult RunIndexBench(const Workload& w, const IndexBenchConfig& cfg) {
   HSR_CHECK(cfg.repeats >= 1, "bench index: expected repeats >= 1, got {}", cfg.repeats);
   HSR_CHECK(w.n >= 1 && w.d >= 1 && w.m >= 1,
             "bench index: expected n, d, m >= 1, got n={} d={} m={}", w.n, w.d, w.m);
+  CheckIndexThreshold(cfg.threshold);
   std::vector<std::string> names = cfg.indexes;
   names.erase(std::remove(names.begin(), names.end(), "scan"), names.end());
   names.insert(names.begin(), "scan");
@@ -166,15 +125,13 @@ IndexBenchResult RunIndexBench(const Workload& w, const IndexBenchConfig& cfg) {
   res.cpu_target = CpuTargetName();
   res.llc_bytes = LastLevelCacheBytes();
   res.scale = w.scale > 0 ? w.scale : 1.0f / std::sqrt(static_cast<float>(w.d));
-  res.paper_seed = cfg.paper_seed.value_or(w.seed);
-  res.paper_sample = std::min(cfg.paper_sample, w.n);
+  res.threshold_sample = cfg.threshold.NeedsSample() ? std::min(cfg.threshold.sample, w.n) : 0;
 
   const ConstMatrixView keys = w.k.Matrix(0);
   const ConstMatrixView queries = w.q.Matrix(0);
   const size_t m = queries.rows;
-  Progress(cfg, fmt::format("thresholds ({})", cfg.threshold.Name()));
-  const std::vector<float> b = ComputeThresholds(queries, keys, res.scale, cfg.threshold,
-                                                 cfg.paper_sample, res.paper_seed);
+  Progress(cfg, fmt::format("thresholds ({})", cfg.threshold.ToString()));
+  const std::vector<float> b = IndexThresholds(w, res.scale, cfg.threshold);
   for (const float v : b) {
     HSR_CHECK(std::isfinite(v), "bench index: expected finite thresholds, got {}", v);
   }
@@ -250,12 +207,12 @@ IndexBenchResult RunIndexBench(const Workload& w, const IndexBenchConfig& cfg) {
     row.kv_heads = 1;
     row.mode = "index";
     row.attention = "half-space report";
-    row.threshold = cfg.threshold.Name();
+    row.threshold = cfg.threshold.ToString();
     row.b = res.b_mean;
     out.b_min = res.b_min;
     out.b_max = res.b_max;
-    out.paper_sample = cfg.threshold.paper ? res.paper_sample : 0;
-    out.paper_seed = res.paper_seed;
+    out.threshold_sample = res.threshold_sample;
+    out.threshold_seed = cfg.threshold.seed;
     row.scale = res.scale;
     const Summary single = Summarize(e.single_us);
     const Summary batch = Summarize(e.batch_us);
@@ -308,8 +265,8 @@ nlohmann::ordered_json ToJson(const IndexBenchRow& r) {
   j["index_describe"] = r.describe;
   j["b_min"] = r.b_min;
   j["b_max"] = r.b_max;
-  j["paper_sample"] = r.paper_sample;
-  j["paper_seed"] = r.paper_seed;
+  j["threshold_sample"] = r.threshold_sample;
+  j["threshold_seed"] = r.threshold_seed;
   j["build_ms"] = r.build_ms;
   j["memory_bytes"] = r.memory_bytes;
   j["batch_median_us"] = r.batch_median_us;

@@ -3,11 +3,10 @@
 //
 // Data: keys = K head 0 (n x d), queries = the first m rows of Q head 0; every key is visible to
 // every query (no causal mask). scale = the workload's scale, else 1/sqrt(d).
-// Thresholds: `b=VALUE` (fixed, on the scaled score) or `paper` per query:
-//   b_i = mu_i + sigma_i sqrt(0.4 ln n), mu_i / sigma_i the mean / population standard deviation
-//   of scale <q_i, k_j> (float64) over a sample of `paper_sample` key ids drawn uniformly with
-//   replacement by std::mt19937_64(paper_seed), the same ids for every query (all n keys when
-//   n <= paper_sample).
+// Thresholds: any policy of core/hsr/threshold.h but err= (a softmax policy; an index answers a
+// fixed b), per query exactly as the HSR engines resolve it (hsr::ResolveThresholds over the
+// queries and keys above: the policy's seeded sample of key ids, the shared float32 score
+// kernel, EstimateThreshold), so `bench index` and `bench decode` give a query the same b.
 // Method: scan (the reference and the speedup base) always runs, first. Each index is built once
 // (build_ms, one sample). One untimed pass of Query calls gives the report sets (compared with
 // scan's after sorting), counters and the warm-up; then `repeats` rounds, and in each round every
@@ -29,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
 #include "sim/bench/result_row.h"
 #include "sim/workload/workload.h"
@@ -44,26 +44,14 @@ std::vector<std::string> ParseBenchIndexList(std::string_view list);
 // MakeIndex(name) for core's names, MakeFaissIndex for "faiss" (sim knows what is built).
 std::unique_ptr<HalfSpaceIndex> MakeBenchIndex(std::string_view name, const IndexOptions& options);
 
-struct ThresholdPolicy {
-  bool paper = true;   // false: fixed b
-  double b = 0.0;      // fixed value (paper = false)
-  std::string Name() const;  // "paper" or "b=VALUE"
-};
-// "paper" or "b=VALUE" (VALUE finite); hsr::Error otherwise.
-ThresholdPolicy ParseThresholdPolicy(std::string_view s);
-
-// Per-query thresholds for q (m x d) over keys (n x d), as described above.
-std::vector<float> ComputeThresholds(ConstMatrixView q, ConstMatrixView keys, float scale,
-                                     const ThresholdPolicy& policy, size_t paper_sample,
-                                     uint64_t paper_seed);
+// hsr::Error unless the policy applies to a half-space report (err= is a softmax policy).
+void CheckIndexThreshold(const ThresholdPolicy& policy);
 
 struct IndexBenchConfig {
   std::vector<std::string> indexes;  // scan is added first when missing
-  ThresholdPolicy threshold;
+  ThresholdPolicy threshold;         // default: paper
   size_t threads = 1;
   size_t repeats = 5;
-  size_t paper_sample = 4096;
-  std::optional<uint64_t> paper_seed;  // default: the workload's seed
   std::function<void(const std::string&)> progress;  // may be empty
 };
 
@@ -77,8 +65,8 @@ struct IndexBenchRow {
   std::optional<double> batch_speedup;                  // vs scan's batched median
   std::optional<double> speedup_vs_faiss, batch_speedup_vs_faiss;
   double b_min = 0, b_max = 0;   // over queries (row.b is their mean)
-  size_t paper_sample = 0;       // keys sampled per query (paper threshold; 0 for b=VALUE)
-  uint64_t paper_seed = 0;
+  size_t threshold_sample = 0;   // keys sampled per query (0 for b=VALUE)
+  uint64_t threshold_seed = 0;
   size_t differing_queries = 0;  // queries whose set (single or batched) differs from scan's
   uint64_t differing_keys = 0;   // symmetric difference summed over queries (single calls)
   bool exact() const { return differing_queries == 0; }
@@ -88,8 +76,7 @@ struct IndexBenchResult {
   std::string host, cpu_model, commit, cpu_target;
   size_t llc_bytes = 0;
   float scale = 0;
-  uint64_t paper_seed = 0;
-  size_t paper_sample = 0;
+  size_t threshold_sample = 0;  // keys sampled per query (0 for b=VALUE; n when n <= the sample)
   double b_mean = 0, b_min = 0, b_max = 0;
   std::vector<IndexBenchRow> rows;
 };

@@ -8,6 +8,7 @@
 
 #include "core/attention/params.h"
 #include "core/base/error.h"
+#include "core/hsr/threshold.h"
 #include "core/index/sketch8.h"
 #include "sim/workload/symmetric_eigen.h"
 #include "verify/keys_needed.h"
@@ -208,7 +209,7 @@ Inspection Inspect(const Workload& w, const InspectOptions& o) {
       mu /= static_cast<double>(nv);
       for (double x : sc) var += (x - mu) * (x - mu);
       const double sigma = std::sqrt(var / static_cast<double>(nv));
-      const double b = mu + sigma * std::sqrt(0.4 * std::log(static_cast<double>(nv)));
+      const double b = PaperThreshold(mu, sigma, nv);  // exact moments over every visible key
       ++top1[arg];
       double z = 0, z_above = 0;
       size_t above = 0;
