@@ -35,6 +35,16 @@ void Progress(const BenchConfig& c, const std::string& s) {
   if (c.progress) c.progress(s);
 }
 
+// reported_mean / _p50 / _p99 of a row from the keys each query row reported (non-empty).
+void ReportedColumns(std::vector<double> reported, ResultRow* row) {
+  std::sort(reported.begin(), reported.end());
+  double sum = 0;
+  for (double x : reported) sum += x;
+  row->reported_mean = sum / static_cast<double>(reported.size());
+  row->reported_p50 = QuantileOfSorted(reported, 0.5);
+  row->reported_p99 = QuantileOfSorted(reported, 0.99);
+}
+
 // Result-row columns of one softmax HSR call (hsr bench): eps_tau_* and eps_sketch_* over the
 // rows that have them (fallbacks excluded), and err_over_cert_max = max over the oracle's
 // sampled rows with eps > 0 of the measured error over the certified one (verify/cert_check.h).
@@ -319,16 +329,10 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
       if (hsr_cuda) {  // K once per row group, V of reported keys only
         row.index = std::string("scan");  // the device filter: a scan of K, exact
         const auto& rep = hsr_cuda->last_reported();
-        std::vector<double> reported(rep.begin(), rep.end());
         double sum = 0;
-        for (double x : reported) sum += x;
-        std::sort(reported.begin(), reported.end());
-        if (!reported.empty()) {
-          const double rows_n = static_cast<double>(reported.size());
-          row.reported_mean = sum / rows_n;
-          row.reported_p50 = reported[reported.size() / 2];
-          row.reported_p99 =
-              reported[std::min(reported.size() - 1, static_cast<size_t>(0.99 * rows_n))];
+        for (double x : rep) sum += x;
+        if (!rep.empty()) {
+          ReportedColumns(std::vector<double>(rep.begin(), rep.end()), &row);
           row.candidates_mean = static_cast<double>(w.n);  // the scan filter scores every key
         }
         bytes = static_cast<double>(hsr_cuda->last_plan().row_groups * w.kv_heads * w.n * w.d) *
@@ -360,13 +364,7 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
       }
       if (!reported.empty()) {
         const double rows_n = static_cast<double>(reported.size());
-        std::sort(reported.begin(), reported.end());
-        double sum = 0;
-        for (double x : reported) sum += x;
-        row.reported_mean = sum / rows_n;
-        row.reported_p50 = reported[reported.size() / 2];
-        row.reported_p99 = reported[std::min(reported.size() - 1,
-                                             static_cast<size_t>(0.99 * rows_n))];
+        ReportedColumns(std::move(reported), &row);
         row.candidates_mean = cand / rows_n;
         row.bytes_read = bytes;
         row.gbs = bytes / (s.median * 1e3);

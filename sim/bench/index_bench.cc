@@ -225,10 +225,7 @@ IndexBenchResult RunIndexBench(const Workload& w, const IndexBenchConfig& cfg) {
     const Summary rep = Summarize(counts);
     row.reported_mean = rep.mean;
     row.reported_p50 = rep.median;
-    row.reported_p99 = PercentileOfSorted([&] {
-      std::sort(counts.begin(), counts.end());
-      return std::span<const double>(counts);
-    }(), 99);
+    row.reported_p99 = Quantile(counts, 0.99);
     const double md = static_cast<double>(m);
     row.candidates_mean = static_cast<double>(e.stats.candidates) / md;
     row.bytes_read = static_cast<double>(e.stats.bytes_read) / md;

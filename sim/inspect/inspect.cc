@@ -10,6 +10,7 @@
 #include "core/base/error.h"
 #include "core/hsr/threshold.h"
 #include "core/index/sketch8.h"
+#include "sim/stats/summary.h"
 #include "sim/workload/symmetric_eigen.h"
 #include "verify/keys_needed.h"
 
@@ -38,20 +39,8 @@ double Norm(const float* x, size_t d) {
   return std::sqrt(s);
 }
 
-// Quantile of sorted values (nearest rank).
-// Median (upper middle element; 0 for an empty list).
-double Median(std::vector<double> x) {
-  if (x.empty()) return 0.0;
-  std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(x.size() / 2), x.end());
-  return x[x.size() / 2];
-}
-
-double SortedQuantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const size_t at = std::min(sorted.size() - 1,
-                             static_cast<size_t>(q * static_cast<double>(sorted.size())));
-  return sorted[at];
-}
+// Median (sim/stats/summary.h's quantile rule); 0 for an empty list.
+double Median(std::vector<double> x) { return x.empty() ? 0.0 : Quantile(std::move(x), 0.5); }
 
 // K^T K / n for one head, then components for 90% / 99% energy.
 std::pair<size_t, size_t> EffectiveRank(ConstMatrixView k) {
@@ -166,9 +155,11 @@ Inspection Inspect(const Workload& w, const InspectOptions& o) {
       hi.score_mean = sum / cnt;
       hi.score_std = std::sqrt(std::max(0.0, sum2 / cnt - hi.score_mean * hi.score_mean));
       hi.score_max = pooled.back();
-      hi.score_p999 = SortedQuantile(pooled, 0.999);
+      hi.score_p999 = QuantileOfSorted(pooled, 0.999);
     }
-    for (double qq : o.quantiles) hi.quantile_b.push_back(SortedQuantile(pooled, qq));
+    for (double qq : o.quantiles) {
+      hi.quantile_b.push_back(pooled.empty() ? 0.0 : QuantileOfSorted(pooled, qq));
+    }
 
     // Keys needed for err=cert_err per certificate (verify/keys_needed.h).
     Sketch8Index sketch(1);

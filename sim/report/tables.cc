@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "sim/stats/summary.h"
+
 namespace hsr::sim {
 namespace {
 
@@ -171,12 +173,8 @@ std::string MachineSection(const ResultSet& set) {
   }
   std::vector<std::vector<std::string>> cells;
   for (const auto& [k, c] : count) {
-    auto g = read_gbs[k];
-    std::string gbs = "-";
-    if (!g.empty()) {
-      std::sort(g.begin(), g.end());
-      gbs = fmt::format("{:.1f}", g[g.size() / 2]);
-    }
+    const auto& g = read_gbs[k];
+    const std::string gbs = g.empty() ? "-" : fmt::format("{:.1f}", Quantile(g, 0.5));
     auto dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
     cells.push_back({dash(std::get<0>(k)), dash(std::get<1>(k)), dash(std::get<2>(k)),
                      dash(std::get<3>(k)), gbs, fmt::format("{}", c)});

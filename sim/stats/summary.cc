@@ -8,14 +8,16 @@
 
 namespace hsr::sim {
 
-double PercentileOfSorted(std::span<const double> sorted, double p) {
-  HSR_CHECK(!sorted.empty(), "PercentileOfSorted: expected at least one sample, got none");
-  HSR_CHECK(p >= 0.0 && p <= 100.0, "PercentileOfSorted: expected p in [0, 100], got {}", p);
-  const double rank = p / 100.0 * static_cast<double>(sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(rank));
-  const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  const double frac = rank - static_cast<double>(lo);
-  return sorted[lo] + frac * (sorted[hi] - sorted[lo]);
+double QuantileOfSorted(std::span<const double> sorted, double q) {
+  HSR_CHECK(!sorted.empty(), "quantile: expected at least one sample, got none");
+  HSR_CHECK(q >= 0.0 && q <= 1.0, "quantile: expected q in [0, 1], got {}", q);
+  const size_t at = static_cast<size_t>(q * static_cast<double>(sorted.size()));
+  return sorted[std::min(sorted.size() - 1, at)];
+}
+
+double Quantile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  return QuantileOfSorted(values, q);
 }
 
 Summary Summarize(std::vector<double> samples) {
@@ -23,9 +25,9 @@ Summary Summarize(std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
   Summary s;
   s.count = samples.size();
-  s.median = PercentileOfSorted(samples, 50);
-  s.p10 = PercentileOfSorted(samples, 10);
-  s.p90 = PercentileOfSorted(samples, 90);
+  s.median = QuantileOfSorted(samples, 0.5);
+  s.p10 = QuantileOfSorted(samples, 0.1);
+  s.p90 = QuantileOfSorted(samples, 0.9);
   s.min = samples.front();
   s.max = samples.back();
   s.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(s.count);
