@@ -9,6 +9,7 @@
 #include "core/attention/dense_ref.h"
 #include "core/base/error.h"
 #include "core/hsr/hsr_backend.h"
+#include "sim/bench/flag_values.h"
 #include "sim/machine/bandwidth.h"
 #if HSR_WITH_BLAS
 #include "sim/peers/dense_blas.h"
@@ -126,17 +127,13 @@ size_t BackendThreads(std::string_view name, size_t threads) {
 
 std::vector<std::string> ParseBackendList(std::string_view list) {
   std::vector<std::string> out;
-  while (true) {
-    const size_t comma = list.find(',');
-    const std::string name(list.substr(0, comma));
+  for (const std::string& name : SplitComma(list)) {
     HSR_CHECK(!name.empty(), "backend: expected a comma-separated list of {}, got an empty name",
               fmt::join(BackendNames(), ", "));
     Find(name);
     HSR_CHECK(std::find(out.begin(), out.end(), name) == out.end(),
               "backend: expected each backend once, got '{}' twice", name);
     out.push_back(name);
-    if (comma == std::string_view::npos) break;
-    list = list.substr(comma + 1);
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include "core/base/error.h"
 #include "core/hsr/decode_engine.h"
 #include "sim/bench/backends.h"
+#include "sim/bench/flag_values.h"
 #include "sim/machine/bandwidth.h"
 #include "sim/machine/build_info.h"
 #include "sim/machine/timing.h"
@@ -81,18 +82,13 @@ std::vector<std::string> ParseBenchIndexList(std::string_view list) {
       fmt::format("a comma-separated list of {}{}", fmt::join(known, ", "),
                   FaissAvailable() ? "" : " (faiss: not built, libfaiss-dev was not found)");
   std::vector<std::string> out;
-  size_t pos = 0;
-  while (true) {
-    const size_t comma = list.find(',', pos);
-    const std::string name(list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos));
+  for (const std::string& name : SplitComma(list)) {
     HSR_CHECK(!name.empty(), "--index: expected {}, got an empty name in '{}'", expected, list);
     HSR_CHECK(std::find(known.begin(), known.end(), name) != known.end(),
               "--index: expected {}, got '{}'", expected, name);
     HSR_CHECK(std::find(out.begin(), out.end(), name) == out.end(),
               "--index: expected each index once, got '{}' twice", name);
     out.push_back(name);
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
   }
   return out;
 }

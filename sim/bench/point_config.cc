@@ -1,6 +1,5 @@
 #include "sim/bench/point_config.h"
 
-#include <charconv>
 #include <cmath>
 #include <utility>
 
@@ -12,38 +11,9 @@
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
 #include "sim/bench/backends.h"
+#include "sim/bench/flag_values.h"
 
 namespace hsr::sim {
-
-std::optional<uint64_t> ParseUnsigned(const std::string& s) {
-  uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-std::optional<double> ParseFinite(const std::string& s) {
-  double v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-uint64_t IntegerFlag(const std::string& flag, const std::string& s, uint64_t min) {
-  const auto v = ParseUnsigned(s);
-  HSR_CHECK(v && *v >= min, "--{}: expected an integer {} >= {}, got {}", flag, flag, min, s);
-  return *v;
-}
-
-std::string Choice(const std::string& flag, const std::string& s,
-                   const std::vector<std::string>& allowed) {
-  for (const auto& a : allowed) {
-    if (s == a) return s;
-  }
-  Fail("--{}: expected one of {}, got '{}'", flag, fmt::join(allowed, ", "), s);
-}
 
 PointConfig MakePointConfig(const PointSettings& settings, bool prefill) {
   auto get = [&](const char* key) -> std::optional<std::string> {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sim/bench/bench.h"
+#include "sim/bench/flag_values.h"
 #include "sim/workload/workload.h"
 
 namespace hsr::sim {
@@ -29,14 +30,5 @@ struct PointConfig {
 // prefill: `hsr bench prefill` semantics (m defaults to 256 for generated kinds; causal from
 // the "causal" key, present = on). Throws hsr::Error (one line, naming the flag).
 PointConfig MakePointConfig(const PointSettings& settings, bool prefill);
-
-// Strict scalar parsers shared with the command line (whole string, no sign, no spaces).
-std::optional<uint64_t> ParseUnsigned(const std::string& s);
-std::optional<double> ParseFinite(const std::string& s);  // "nan", "inf", "1x" rejected
-// "--n: expected an integer n >= 1, got 0" unless s is an integer >= min.
-uint64_t IntegerFlag(const std::string& flag, const std::string& s, uint64_t min);
-// s if it is one of allowed, else "--flag: expected one of a, b, got 's'".
-std::string Choice(const std::string& flag, const std::string& s,
-                   const std::vector<std::string>& allowed);
 
 }  // namespace hsr::sim

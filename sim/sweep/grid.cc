@@ -13,6 +13,7 @@
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
 #include "sim/bench/backends.h"
+#include "sim/bench/flag_values.h"
 #include "sim/workload/workload.h"
 
 namespace hsr::sim {
@@ -33,17 +34,6 @@ std::string Short(const json& v) {
   std::string s = v.dump();
   if (s.size() > 80) s = s.substr(0, 77) + "...";
   return s;
-}
-
-std::vector<std::string> SplitComma(std::string_view s) {
-  std::vector<std::string> out;
-  while (true) {
-    const size_t comma = s.find(',');
-    out.emplace_back(s.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    s = s.substr(comma + 1);
-  }
-  return out;
 }
 
 // "2^K" or a plain integer; sets *power when written as 2^K.
