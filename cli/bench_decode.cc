@@ -19,19 +19,11 @@
 #include "sim/bench/bench.h"
 #include "sim/bench/point_config.h"
 #include "sim/bench/result_row.h"
+#include "sim/bench/table.h"
 #include "sim/stats/summary.h"
 #include "sim/workload/workload.h"
 
 namespace hsr::cli {
-namespace {
-
-std::string MiB(double bytes) {
-  if (bytes < (1 << 20)) return fmt::format("{:.1f} KiB", bytes / (1 << 10));
-  if (bytes < (1 << 30)) return fmt::format("{:.1f} MiB", bytes / (1 << 20));
-  return fmt::format("{:.2f} GiB", bytes / (1 << 30));
-}
-
-}  // namespace
 
 int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   const std::string cmd = prefill ? "bench prefill" : "bench decode";
@@ -123,11 +115,11 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   for (const auto& [t, r] : f.read) {
     reads += fmt::format("{}{:.1f} GB/s with {} thread(s) (p10 {:.1f}, p90 {:.1f}, {} passes over "
                          "{})", reads.empty() ? "" : "; ", r.gbs, t, r.p10_gbs, r.p90_gbs,
-                         r.passes, MiB(static_cast<double>(r.bytes)));
+                         r.passes, sim::FormatBytes(static_cast<double>(r.bytes)));
   }
   const double kv_bytes = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
   fmt::print("# hsr {} on {} ({}), Highway target {}, LLC {}, commit {}\n", cmd, f.host,
-             f.cpu_model, f.cpu_target, MiB(static_cast<double>(f.llc_bytes)), f.commit);
+             f.cpu_model, f.cpu_target, sim::FormatBytes(static_cast<double>(f.llc_bytes)), f.commit);
   fmt::print("# measured DRAM read bandwidth: {}\n", reads);
   fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
              ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,
@@ -135,9 +127,9 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                                                    : fmt::format("{}", p.b))
                   : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
              p.ScaleFor(w.d), cfg.threads, vm.count("threads") ? "" : " (default; use --threads)");
-  fmt::print("# K+V {} per call; cold K/V: {}\n", MiB(kv_bytes),
+  fmt::print("# K+V {} per call; cold K/V: {}\n", sim::FormatBytes(kv_bytes),
              res.cold ? fmt::format("on, {} copies rotated ({})", res.kv_copies,
-                                    MiB(kv_bytes * static_cast<double>(res.kv_copies)))
+                                    sim::FormatBytes(kv_bytes * static_cast<double>(res.kv_copies)))
                       : "off (K/V may be cache-resident)");
   fmt::print("# time: microseconds per query token (one call / m = {}; a call covers all {} "
              "heads), median / p10 / p90 of {} samples; errors vs the float64 oracle on the "
@@ -175,7 +167,7 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                100.0 * *row.reported_mean / static_cast<double>(row.n), row.reported_p50.value_or(0),
                row.reported_p99.value_or(0), row.candidates_mean.value_or(0),
                100.0 * row.candidates_mean.value_or(0) / static_cast<double>(row.n),
-               MiB(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
+               sim::FormatBytes(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
                opt(row.eps_mean, "{:.3e}"), row.fallbacks);
     if (row.eps_tau_max || row.eps_sketch_max) {
       fmt::print("# {}: certificates (non-fallback rows): eps_tau max {} mean {}, eps_sketch max "

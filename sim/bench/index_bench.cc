@@ -12,6 +12,7 @@
 #include "core/hsr/decode_engine.h"
 #include "sim/bench/backends.h"
 #include "sim/bench/flag_values.h"
+#include "sim/bench/table.h"
 #include "sim/machine/bandwidth.h"
 #include "sim/machine/build_info.h"
 #include "sim/machine/timing.h"
@@ -23,12 +24,6 @@ namespace {
 
 void Progress(const IndexBenchConfig& c, const std::string& s) {
   if (c.progress) c.progress(s);
-}
-
-std::string Bytes(double bytes) {
-  if (bytes < (1 << 20)) return fmt::format("{:.1f} KiB", bytes / (1 << 10));
-  if (bytes < (1 << 30)) return fmt::format("{:.1f} MiB", bytes / (1 << 20));
-  return fmt::format("{:.2f} GiB", bytes / (1 << 30));
 }
 
 // Sorted copy of each query's ids.
@@ -285,10 +280,12 @@ void PrintIndexTable(std::FILE* out, const std::vector<IndexBenchRow>& rows) {
     const ResultRow& x = r.row;
     cells.push_back({
         x.index.value_or("?"), fmt::format("{}", x.threads), fmt::format("{:.1f}", r.build_ms),
-        Bytes(static_cast<double>(r.memory_bytes)), fmt::format("{:.1f}", x.median_us),
+        FormatBytes(static_cast<double>(r.memory_bytes)), fmt::format("{:.1f}", x.median_us),
         fmt::format("{:.1f}", x.p10_us), fmt::format("{:.1f}", x.p90_us),
-        fmt::format("{:.1f}", r.batch_median_us), fmt::format("{:.1f}", x.reported_mean.value_or(0)),
-        fmt::format("{:.1f}", x.candidates_mean.value_or(0)), Bytes(x.bytes_read.value_or(0)),
+        fmt::format("{:.1f}", r.batch_median_us),
+        fmt::format("{:.1f}", x.reported_mean.value_or(0)),
+        fmt::format("{:.1f}", x.candidates_mean.value_or(0)),
+        FormatBytes(x.bytes_read.value_or(0)),
         fmt::format("{:.2f}x", x.speedup.value_or(0)),
         fmt::format("{:.2f}x", r.batch_speedup.value_or(0)),
         r.speedup_vs_faiss ? fmt::format("{:.2f}x/{:.2f}x", *r.speedup_vs_faiss,
@@ -298,23 +295,9 @@ void PrintIndexTable(std::FILE* out, const std::vector<IndexBenchRow>& rows) {
                   : fmt::format("{} queries differ ({} keys)", r.differing_queries,
                                 r.differing_keys)});
   }
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    width[c] = header[c].size();
-    for (const auto& row : cells) width[c] = std::max(width[c], row[c].size());
-  }
-  auto print_line = [&](const std::vector<std::string>& line) {
-    std::string s;
-    for (size_t c = 0; c < line.size(); ++c) {
-      if (c > 0) s += "  ";
-      s += (c == 0 || c + 1 == line.size()) ? fmt::format("{:<{}}", line[c], width[c])
-                                            : fmt::format("{:>{}}", line[c], width[c]);
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    fmt::print(out, "{}\n", s);
-  };
-  print_line(header);
-  for (const auto& row : cells) print_line(row);
+  std::vector<bool> left(header.size(), false);
+  left.front() = left.back() = true;  // index name, vs_scan text
+  PrintAligned(out, header, cells, left);
 }
 
 }  // namespace hsr::sim

@@ -1,8 +1,8 @@
 #include "sim/bench/result_row.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include "sim/bench/table.h"
 
 namespace hsr::sim {
 namespace {
@@ -95,24 +95,9 @@ void PrintTable(std::FILE* out, const std::vector<ResultRow>& rows) {
         r.speedup ? fmt::format("{:.2f}x vs {}", *r.speedup, r.speedup_vs.value_or("?"))
                   : std::string("-")});
   }
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    width[c] = header[c].size();
-    for (const auto& row : cells) width[c] = std::max(width[c], row[c].size());
-  }
-  auto print_line = [&](const std::vector<std::string>& line) {
-    std::string s;
-    for (size_t c = 0; c < line.size(); ++c) {
-      if (c > 0) s += "  ";
-      // Text left-aligned, numbers right-aligned.
-      s += c == 0 ? fmt::format("{:<{}}", line[c], width[c])
-                  : fmt::format("{:>{}}", line[c], width[c]);
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    fmt::print(out, "{}\n", s);
-  };
-  print_line(header);
-  for (const auto& row : cells) print_line(row);
+  std::vector<bool> left(header.size(), false);
+  left[0] = true;  // the backend name; numbers right-aligned
+  PrintAligned(out, header, cells, left);
 }
 
 }  // namespace hsr::sim
