@@ -119,7 +119,8 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   }
   const double kv_bytes = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
   fmt::print("# hsr {} on {} ({}), Highway target {}, LLC {}, commit {}\n", cmd, f.host,
-             f.cpu_model, f.cpu_target, sim::FormatBytes(static_cast<double>(f.llc_bytes)), f.commit);
+             f.cpu_model, f.cpu_target, sim::FormatBytes(static_cast<double>(f.llc_bytes)),
+             f.commit);
   fmt::print("# measured DRAM read bandwidth: {}\n", reads);
   fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
              ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,

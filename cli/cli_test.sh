@@ -194,7 +194,7 @@ expect_error "inspect unknown key" inspect clustered:n=10,zz=1
 expect_error "inspect bad value" inspect lowrank:d=8,rank=9
 expect_error "inspect missing dir" inspect npy:/nonexistent
 expect_error "inspect format" inspect gaussian:n=8,d=4 --format xml
-# keys-needed columns (issue 9): present for the recorded slice; E outside (0, 1) rejected.
+# keys-needed columns: present for the recorded slice; E outside (0, 1) rejected.
 expect_ok "inspect keys for err" inspect "npy:$testdata/tinylm-code-64-f16" --err 0.01
 grep -q "keys for err=0.01: tau / sketch / hsr-cpu / true" "$tmp/out" \
   || fail "inspect keys for err: $(cat "$tmp/out")"

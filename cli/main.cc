@@ -1,4 +1,4 @@
-// hsr: command-line harness for HSR-enhanced sparse attention (DESIGN.md §4).
+// hsr: command-line harness for HSR-enhanced sparse attention (docs/design.md §4).
 // Parsing and dispatch only; the work happens in sim/ and verify/.
 #include <boost/program_options/errors.hpp>
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// The softmax certificate of an HSR output row (DESIGN.md §1), defined once here: on column c,
+// The softmax certificate of an HSR output row (docs/design.md §1), defined once here: on column c,
 //   |out_c - exact_c| <= 2 eps_r max_{j visible} |v_jc|,
 // eps_r the row's certificate (HsrRowStats::eps): the weights renormalised over the kept keys
 // and the exact weights differ by at most 2 eps_r in total (L1), each multiplying a value of

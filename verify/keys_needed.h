@@ -1,6 +1,6 @@
 // Keys a softmax query must read for a target error E under three certificates, for
 // `hsr inspect` (sim/inspect/inspect.h) and `hsr report`:
-//   tau     the DESIGN.md §1 certificate: S = the k top-scoring keys, tau = the (k+1)-th score,
+//   tau     the docs/design.md §1 certificate: S = the k top-scoring keys, tau = the (k+1)-th score,
 //           eps = r e^(tau - M) / (Z_S + r e^(tau - M))
 //   sketch  the per-key-bound certificate (core/hsr/softmax_cert.h): S = the k keys with the
 //           largest sketch8 bounds ub_j, eps = D / (Z_S + D), D = sum of e^(ub_j - M) off S

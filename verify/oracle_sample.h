@@ -1,7 +1,8 @@
 // Float64 oracle (DenseRefRow, core/attention/dense_ref.h) on a sample of query rows, and the
-// error columns of a benchmark's result row computed against it (hsr bench, sim/bench/bench.h). The full oracle costs Hq m n (d + dv)
-// float64 multiply-adds, too slow for large benchmarks, so at most `budget_macs` are spent:
-// all rows when they fit, else evenly spaced rows over [0, Hq m) (always at least one).
+// error columns of a benchmark's result row computed against it (hsr bench, sim/bench/bench.h). The
+// full oracle costs Hq m n (d + dv) float64 multiply-adds, too slow for large benchmarks, so at
+// most `budget_macs` are spent: all rows when they fit, else evenly spaced rows over [0, Hq m)
+// (always at least one).
 #pragma once
 
 #include <cstddef>

@@ -9,12 +9,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/attention/dense_hwy.h"
 #include "core/attention/dense_ref.h"
 #include "core/base/error.h"
 #include "core/hsr/hsr_backend.h"
 #include "core/index/batch_report.h"
 #include "sim/bench/flag_values.h"
-#include "sim/machine/bandwidth.h"
 #include "sim/stats/summary.h"
 #include "verify/cert_check.h"
 #if HSR_WITH_BLAS
@@ -28,13 +28,6 @@
 #include "gpu/hsr/hsr_cuda_backend.h"
 #endif
 
-// dense-hwy joins as soon as its header exists (it is written in parallel with this file).
-#if __has_include("core/attention/dense_hwy.h")
-#include "core/attention/dense_hwy.h"
-#define HSR_HAVE_DENSE_HWY 1
-#else
-#define HSR_HAVE_DENSE_HWY 0
-#endif
 
 namespace hsr::sim {
 namespace {
@@ -236,9 +229,7 @@ struct Entry {
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"dense-ref", false, [](size_t) { return std::make_unique<DenseRefBackend>(); }},
-#if HSR_HAVE_DENSE_HWY
       {"dense-hwy", true, [](size_t t) { return std::make_unique<DenseHwyBackend>(t); }},
-#endif
 #if HSR_WITH_BLAS
       // Optional peer (OpenBLAS sgemv/sgemm), for timing against dense-hwy.
       {"dense-blas", true, [](size_t t) { return std::make_unique<DenseBlasBackend>(t); }},
@@ -365,14 +356,8 @@ std::string SpeedupBaseline(std::string_view name) {
   return "dense-hwy";
 }
 
-std::string DefaultBackendList() { return HSR_HAVE_DENSE_HWY ? "dense-hwy" : "dense-ref"; }
+std::string DefaultBackendList() { return "dense-hwy"; }
 
-std::string CpuTargetName() {
-#if HSR_HAVE_DENSE_HWY
-  return DenseHwyTargetName();
-#else
-  return HighwayTargetName();
-#endif
-}
+std::string CpuTargetName() { return DenseHwyTargetName(); }
 
 }  // namespace hsr::sim

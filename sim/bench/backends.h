@@ -1,4 +1,4 @@
-// The one place that knows which attention backends are built (STYLE.md §1, like FAISS's
+// The one place that knows which attention backends are built (docs/style.md §1, like FAISS's
 // GpuCloner.h): CPU backends always, the OpenBLAS peer when found, GPU backends under
 // HSR_WITH_CUDA. It also gives the bench (bench.h) what it needs beyond AttentionBackend
 // (BenchBackend), so no other file names a concrete backend or tests HSR_WITH_CUDA.
@@ -42,10 +42,10 @@ std::vector<std::string> ParseBackendList(std::string_view list);
 // dense-ref, every other non-reference backend against dense-hwy.
 std::string SpeedupBaseline(std::string_view name);
 
-// The default --backend list: the fastest dense CPU backend built.
+// The default --backend list: the fastest dense CPU backend, dense-hwy.
 std::string DefaultBackendList();
 
-// Highway target the dense-hwy dispatcher picks (e.g. "AVX3"), or sim's own when absent.
+// Highway target the dense-hwy dispatcher picks on this CPU (e.g. "AVX3").
 std::string CpuTargetName();
 
 // What a benchmark point tells a backend before timing.

@@ -1,4 +1,4 @@
-// CSV form of result rows (DESIGN.md §4): the same keys and values as the JSON rows of
+// CSV form of result rows (docs/design.md §4): the same keys and values as the JSON rows of
 // sim/bench/result_row.h, one column per key, RFC 4180 quoting (a field with a comma, quote or
 // newline is quoted, quotes doubled); null is an empty field, true/false stay words, numbers
 // are written as in the JSON. `hsr sweep` keeps DIR/results.csv beside DIR/results.jsonl.

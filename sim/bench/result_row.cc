@@ -19,7 +19,7 @@ std::string Num(const std::optional<double>& v, const char* spec) {
 }  // namespace
 
 nlohmann::ordered_json ToJson(const ResultRow& r) {
-  nlohmann::ordered_json j;  // keys in DESIGN.md §4 order
+  nlohmann::ordered_json j;  // keys in docs/design.md §4 order
   j["commit"] = r.commit;
   j["host"] = r.host;
   j["cpu_target"] = r.cpu_target;

@@ -1,4 +1,4 @@
-// Result rows (DESIGN.md §4): one per (backend, point); JSON keys in snake_case, the same rows
+// Result rows (docs/design.md §4): one per (backend, point); JSON keys in snake_case, the same rows
 // `hsr bench --format json` prints and `hsr sweep` appends to results.jsonl. Fields a backend
 // does not produce (index, reported_*, eps_* for dense) are std::nullopt and written as null.
 #pragma once
@@ -47,10 +47,10 @@ struct ResultRow {
   // backend, and for hsr-cpu ReLU; softmax HSR rows are judged by their certificate instead).
   size_t ambiguous_rows = 0, beyond_tol = 0;
   std::optional<double> eps_max, eps_mean;
-  // Softmax HSR, issue 9: the tau certificate and the sketch per-key-bound certificate of each
+  // Softmax HSR: the tau certificate and the sketch per-key-bound certificate of each
   // row (eps_* is the one the row meets: eps_sketch where the index has per-key bounds), and
   // max over the oracle rows with eps > 0 of max_c |o - o_ref| / (2 eps max|v|) (<= 1: the
-  // DESIGN.md §1 bound holds on every checked row).
+  // docs/design.md §1 bound holds on every checked row).
   std::optional<double> eps_tau_max, eps_tau_mean, eps_sketch_max, eps_sketch_mean;
   std::optional<double> err_over_cert_max;
   uint64_t empty_rows = 0, fallbacks = 0;

@@ -9,7 +9,8 @@
 namespace hsr::sim {
 
 void PrintAligned(std::FILE* out, const std::vector<std::string>& header,
-                  const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& left) {
+                  const std::vector<std::vector<std::string>>& rows,
+                  const std::vector<bool>& left) {
   HSR_CHECK(left.size() == header.size(), "table: expected {} alignments, got {}", header.size(),
             left.size());
   std::vector<size_t> width(header.size());

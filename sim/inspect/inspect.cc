@@ -168,8 +168,8 @@ Inspection Inspect(const Workload& w, const InspectOptions& o) {
     for (size_t s = 0; s < samples; ++s) {
       const size_t nv = scores[s].size();
       if (nv == 0) continue;
-      const verify::KeysNeeded kn = verify::KeysForError(sketch, std::span<const float>(q.Row(rows[s]), w.d),
-                                         scores[s], o.cert_err);
+      const verify::KeysNeeded kn = verify::KeysForError(
+          sketch, std::span<const float>(q.Row(rows[s]), w.d), scores[s], o.cert_err);
       const double f = static_cast<double>(nv);
       need_tau.push_back(static_cast<double>(kn.tau) / f);
       need_sketch.push_back(static_cast<double>(kn.sketch) / f);

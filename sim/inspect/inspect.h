@@ -1,14 +1,15 @@
-// hsr inspect: what a workload looks like to a threshold-sparse attention (DESIGN.md §1, §4).
+// hsr inspect: what a workload looks like to a threshold-sparse attention (docs/design.md §1, §4).
 //
 // Per query head: Q and K row norms; the scaled-score distribution s = scale <q, k> over sampled
 // (query, visible key) pairs (every visible key of each sampled query); per sampled query the
 // fraction of visible keys reported at the `paper` threshold b = mu + sigma sqrt(0.4 ln n_visible)
 // (core's PaperThreshold, threshold.h; mu, sigma: mean and standard deviation of that query's
 // visible scores, computed exactly over all of them rather than from a sample) and at global
-// thresholds set at pooled score quantiles (sim/stats/summary.h), next to n_visible^(4/5); the softmax mass in the top ceil(n_visible^(4/5)) keys and above the
-// paper b; the largest single softmax weight; effective rank of K (eigenvalues of K^T K / n, an
-// uncentred second moment: components for 90% / 99% of the trace), and sink keys (top-1 key for
-// more than 5% of the sampled queries).
+// thresholds set at pooled score quantiles (sim/stats/summary.h), next to n_visible^(4/5); the
+// softmax mass in the top ceil(n_visible^(4/5)) keys and above the paper b; the largest single
+// softmax weight; effective rank of K (eigenvalues of K^T K / n, an uncentred second moment:
+// components for 90% / 99% of the trace), and sink keys (top-1 key for more than 5% of the sampled
+// queries).
 // Sampled queries: up to `queries` rows evenly spaced over the query rows; with causal data only
 // rows from the second half (as /work/shared/workloads/README.md does). Everything in float64.
 #pragma once

@@ -29,8 +29,6 @@ float SumFloats(const float* HWY_RESTRICT p, size_t count) {
   return s;
 }
 
-const char* TargetNameHere() { return hwy::TargetName(HWY_TARGET); }
-
 }  // namespace HWY_NAMESPACE
 }  // namespace sim
 }  // namespace hsr
@@ -55,9 +53,6 @@ namespace hsr {
 namespace sim {
 
 HWY_EXPORT(SumFloats);
-HWY_EXPORT(TargetNameHere);
-
-std::string HighwayTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameHere)(); }
 
 size_t PhysicalMemoryBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);

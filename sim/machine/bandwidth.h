@@ -1,7 +1,7 @@
 // DRAM read roofline measured in the same run as the benchmark it normalises.
 //
-// A Highway streaming-read reduction (dynamic dispatch, sim/machine/bandwidth.cc) over a buffer much
-// larger than the last-level cache, split across a ThreadPool of the benchmark's thread count.
+// A Highway streaming-read reduction (dynamic dispatch, sim/machine/bandwidth.cc) over a buffer
+// much larger than the last-level cache, split across a ThreadPool of the benchmark's thread count.
 // The buffer is allocated and first-touched (by the same partition of threads) outside the
 // timed passes; the result is the median over passes.
 #pragma once
@@ -24,9 +24,6 @@ struct ReadBandwidth {
 
 // bytes == 0 picks max(256 MiB, 8 x LLC), capped at 1/8 of physical memory.
 ReadBandwidth MeasureReadBandwidth(size_t threads, size_t bytes = 0, size_t passes = 7);
-
-// Highway target the dispatcher picks on this CPU for sim's kernels, e.g. "AVX3".
-std::string HighwayTargetName();
 
 // LastLevelCacheBytes() lives in core/base/cache_info.h (dense-hwy uses it too).
 using hsr::LastLevelCacheBytes;

@@ -1,7 +1,7 @@
 // dense-blas: an optional peer backend (built only when OpenBLAS' CBLAS is found, sim/
-// CMakeLists.txt) for side-by-side timing against dense-hwy: the foundation issue asks that
-// dense-hwy decode be not slower than a BLAS sgemv decode and compares prefill with an
-// sgemm-based one. Same semantics as dense-ref (params.h, DESIGN.md §1) in float32:
+// CMakeLists.txt) for side-by-side timing against dense-hwy: dense-hwy decode should be no
+// slower than a BLAS sgemv decode, and prefill is compared with an sgemm-based one. Same semantics
+// as dense-ref (params.h, docs/design.md §1) in float32:
 //
 //   per head and block of query rows: S = scale * Q_blk K^T (cblas_sgemv for one row,
 //   cblas_sgemm otherwise; causal blocks only over their visible key prefix), softmax or

@@ -1,9 +1,9 @@
 // faiss: a PEER adapter over faiss::IndexFlatIP::range_search (libfaiss-dev, optional), for
-// side-by-side timing in `hsr bench index` only; not a product path (DESIGN.md §2).
+// side-by-side timing in `hsr bench index` only; not a product path (docs/design.md §2).
 //
 // Semantics: FAISS reports { j : <q, k_j> > radius } on the UNSCALED vectors with its own dot
 // product (BLAS or its SIMD kernel), so the adapter queries radius = b / scale. That is the
-// half-space of DESIGN.md §1 in exact arithmetic, but fl(<q,k>) > fl(b/scale) and
+// half-space of docs/design.md §1 in exact arithmetic, but fl(<q,k>) > fl(b/scale) and
 // ScoreRun(q, k) = fl(scale <q,k>) > b can disagree for keys within a few ulps of the threshold:
 // its set may differ from scan's at the rounding boundary. `hsr bench index` counts how often
 // (differing queries and keys) and does not fail on it; every core index must match exactly.

@@ -16,7 +16,7 @@ V bytes one call must read; roofline_frac divides by a device-to-device copy (re
 in the same run. max_abs_err / rel_l2_err: against a float64 reference on up to --oracle-rows
 sampled query rows computed from the same (rounded) inputs.
 
-Examples (the issue's points):
+Examples (the decode and prefill points of gpu/NOTES.md):
   python3 sim/peers/sdpa_bench.py --mode decode --n 1048576 --d 128 --heads 32 --kv-heads 8
   python3 sim/peers/sdpa_bench.py --mode prefill --n 32768 --d 128 --heads 32 --kv-heads 8
 """

@@ -445,7 +445,7 @@ TEST(ReportTest, GnuplotRendersEveryFigure) {
   EXPECT_NE(md.find("Scatter, not a heatmap"), std::string::npos);
 }
 
-// --- measured vs certified, per-head keys for err (issue 9 item 3, issue 7) ----------------
+// --- measured vs certified, per-head keys for err ------------------------------------------
 
 // err_over_cert_max, when a row has it, decides the certificate column: <= 1 holds, > 1 is
 // flagged; the "needs max|v| >= X" wording is only for rows without it.

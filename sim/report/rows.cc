@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Input fields of a row (DESIGN.md §4), in ToJson order; measured fields are left out.
+// Input fields of a row (docs/design.md §4), in ToJson order; measured fields are left out.
 constexpr const char* kConfigFields[] = {
     "backend", "index", "workload", "seed", "n", "m", "d", "dv", "heads", "kv_heads", "mode",
     "causal", "alpha", "attention", "threshold", "scale", "threads", "repeats", "cold"};

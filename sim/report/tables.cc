@@ -59,8 +59,8 @@ Check CertificateCheck(const ReportRow& r, const ReportRow* dense) {
   const auto err = r.Num("max_abs_err");
   const auto eps = r.Num("eps_max");
   if (r.Str("attention") != "softmax") return {"exact path: compare with dense"};
-  // The row's own check (sim/bench/bench.cc, SoftmaxCertColumns): max over oracle rows of measured error /
-  // (2 eps max|v|), each row's max|v| over its visible keys; the bound holds iff <= 1.
+  // The row's own check (sim/bench/bench.cc, SoftmaxCertColumns): max over oracle rows of measured
+  // error / (2 eps max|v|), each row's max|v| over its visible keys; the bound holds iff <= 1.
   if (const auto ratio = r.Num("err_over_cert_max")) {
     if (*ratio <= 1) {
       return {fmt::format("holds: err / (2 eps max\\|v\\|) = {:.2g} <= 1", *ratio), 0, true, false,
@@ -287,7 +287,7 @@ std::string ErrorSection(const std::vector<ReportRow>& rows) {
       "oracle (on the rows' `oracle_rows`). ReLU^alpha over the reported keys is exact: its "
       "error should be at the float level of the dense row's. Softmax-HSR drops keys below its "
       "threshold; the certificate `eps_max` bounds the dropped probability mass and "
-      "max_c |o - o~| <= 2 eps max_j |v_jc| (DESIGN.md §1). Where a row carries "
+      "max_c |o - o~| <= 2 eps max_j |v_jc| (docs/design.md §1). Where a row carries "
       "`err_over_cert_max` (max over the oracle's rows of the measured error / (2 eps max|v|), "
       "max|v| over that row's visible keys) the bound holds iff it is <= 1. Else, where a row "
       "carries max|v| "

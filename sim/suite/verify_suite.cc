@@ -157,7 +157,7 @@ void RunGeneratedCase(uint64_t case_seed, const std::vector<std::string>& backen
   }
 }
 
-// Every half-space index must report exactly scan's set (DESIGN.md §1: the strict s > b report
+// Every half-space index must report exactly scan's set (docs/design.md §1: the strict s > b report
 // of the shared float32 score kernel), per kv head, for every query row of the case's query heads
 // that read it, with the case's threshold (ReLU) or 0 (softmax), under every Highway target.
 void RunIndexCase(uint64_t case_seed, const VerifyOptions& o, Counter& counter) {

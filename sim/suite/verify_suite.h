@@ -36,9 +36,10 @@ struct PropertyCount {
 };
 
 // Dense backends (dense-*) must equal the oracle for softmax and ReLU. HSR backends must equal
-// it on ReLU^alpha, which DESIGN.md §1 makes exact; their softmax rows may differ by the per-row
-// certificate, so hsr-cpu's softmax output is checked against 2 eps max|v| + 2 tol row by row
-// (verify/cert_check.h) and other approximate backends' softmax runs are counted as skipped.
+// it on ReLU^alpha, which docs/design.md §1 makes exact; their softmax rows may differ by the
+// per-row certificate, so hsr-cpu's softmax output is checked against 2 eps max_j |v_jc| + 2 tol
+// row by row (verify/cert_check.h) and other approximate backends' softmax runs are counted as
+// skipped.
 bool ExactSoftmaxBackend(const std::string& backend);
 
 struct VerifyFailure {

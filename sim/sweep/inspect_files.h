@@ -1,5 +1,5 @@
-// Per-head "keys needed for softmax err=E" files of an `hsr sweep` (issue 9 item 3), read by
-// `hsr report` (sim/report/inspect_section.h).
+// Per-head "keys needed for softmax err=E" files of an `hsr sweep`, read by `hsr report`
+// (sim/report/inspect_section.h).
 //
 // Once per distinct workload of the grid whose kind is recorded (npy, npz, safetensors) or
 // fitted, and only when the grid's attention list holds softmax, the sweep runs sim::Inspect

@@ -10,10 +10,12 @@
 //                  "point_rows" (rows the point wrote), "status" ("ok" | "failed"), "error"
 //                  (null or the message) and "shard" ("i/N" or null). A failed point writes one
 //                  row per backend with its configuration and null measurements.
-//   results.csv    the same rows as CSV (sim/bench/result_csv.h), rebuilt from results.jsonl at start.
+//   results.csv    the same rows as CSV (sim/bench/result_csv.h), rebuilt from results.jsonl
+//                  at start.
 //   inspect/*.json per-head keys for softmax err=1e-3 of each recorded / fitted workload when the
-//                  grid has softmax (sim/sweep/inspect_files.h): written once before the points, kept
-//                  on resume; a failure there is a logged warning, not a failed sweep.
+//                  grid has softmax (sim/sweep/inspect_files.h): written once before the
+//                  points, kept on resume; a failure there is a logged warning, not a failed
+//                  sweep.
 // Durability: all rows of a point go out in one write() on an O_APPEND descriptor, then fsync,
 // JSONL first. At start a trailing line cut by a kill (no '\n', or not JSON) is dropped and so
 // are the rows of a point with fewer rows than its point_rows; an unreadable line elsewhere is

@@ -131,7 +131,8 @@ TEST(SweepGridTest, PointsAreDeterministicAndCollapseAxesThatDoNotApply) {
 
   // A recorded workload has its own n and d: the n and d axes give it one point, not four.
   SweepGrid rec = Tiny();
-  rec.workload = {std::string("npy:") + HSR_SOURCE_DIR + "/sim/workload/io/testdata/tinylm-code-12-f32"};
+  rec.workload = {std::string("npy:") + HSR_SOURCE_DIR +
+                  "/sim/workload/io/testdata/tinylm-code-12-f32"};
   rec.d = {16, 32};
   rec.attention = {"softmax"};
   EXPECT_EQ(EnumeratePoints(rec).size(), 1u);

@@ -1,12 +1,13 @@
-// Workload sources (STYLE.md §2): generators and recorded-tensor loaders behind one interface.
+// Workload sources (docs/style.md §2): generators and recorded-tensor loaders behind one interface.
 //
-// A SPEC is "KIND:key=value,key=value,..." (DESIGN.md §4), e.g. "gaussian:n=65536,d=128,seed=1".
-// Kinds: gaussian, clustered, lowrank, planted, sinks (sim/workload/generators/*.cc, each documents its
-// construction and keys) and the recorded kinds npy:DIR, npz:FILE, safetensors:FILE, whose first
-// item is a path (stored as key "path"); see sim/workload/generators/recorded.cc.
-// ParseWorkloadSpec splits it into a WorkloadSpec; command-line flags override keys with Set();
-// MakeWorkloadSource checks the kind and every key and returns a WorkloadSource whose
-// Describe() is the canonical spec (all keys spelled out), copied into every result row.
+// A SPEC is "KIND:key=value,key=value,..." (docs/design.md §4), e.g.
+// "gaussian:n=65536,d=128,seed=1". Kinds: gaussian, clustered, lowrank, planted, sinks
+// (sim/workload/generators/*.cc, each documents its construction and keys) and the recorded kinds
+// npy:DIR, npz:FILE, safetensors:FILE, whose first item is a path (stored as key "path"); see
+// sim/workload/generators/recorded.cc. ParseWorkloadSpec splits it into a WorkloadSpec;
+// command-line flags override keys with Set(); MakeWorkloadSource checks the kind and every key and
+// returns a WorkloadSource whose Describe() is the canonical spec (all keys spelled out), copied
+// into every result row.
 //
 // A new kind is one more entry in the kind table in workload.cc; the CLI and the bench loop do
 // not change.
@@ -74,9 +75,9 @@ bool IsPathKind(std::string_view kind);
 // Kinds MakeWorkloadSource accepts, e.g. {"gaussian", "clustered", ...}.
 std::vector<std::string> WorkloadKinds();
 
-// Fills out with iid N(0, 1) floats (sim/workload/gaussian.cc, Highway): element i is a pure function
-// of (seed, stream, i) (murmur3-finaliser counter + Box-Muller), so the thread count does not
-// change the data and a longer tensor extends a shorter one with the same (seed, stream).
+// Fills out with iid N(0, 1) floats (sim/workload/gaussian.cc, Highway): element i is a pure
+// function of (seed, stream, i) (murmur3-finaliser counter + Box-Muller), so the thread count does
+// not change the data and a longer tensor extends a shorter one with the same (seed, stream).
 // threads == 0: all hardware threads.
 void FillGaussian(uint64_t seed, uint64_t stream, std::span<float> out, size_t threads = 0);
 

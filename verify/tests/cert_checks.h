@@ -4,7 +4,7 @@
 // testdata), which needs sim's loaders. Each check is valid inside a RapidCheck property:
 //  - tau reports: eps_sketch is never below the true dropped mass, and eps_sketch <= eps_tau;
 //  - err=E (keys in order of their bound): eps_sketch <= E on every row that is not a fallback,
-//    every output element within 2 eps max|v| of the float64 dense softmax (+ the oracle's float
+//    every output element within 2 eps max_j |v_jc| of the float64 dense softmax (+ the oracle's float
 //    tolerance), fallbacks counted; decode (generated data) or causal prefill (recorded);
 //  - the set SelectBySketch picks drops no more true mass than its eps_sketch.
 //
@@ -87,7 +87,9 @@ inline double MassSlack(const Data& c, size_t h, size_t i, size_t visible) {
   const double scale = c.Scale();
   const double qn = index_detail::Norm(c.Qrow(h, i), c.d);
   double kmax = 0.0;
-  for (size_t j = 0; j < visible; ++j) kmax = std::max(kmax, index_detail::Norm(c.K(h) + j * c.d, c.d));
+  for (size_t j = 0; j < visible; ++j) {
+    kmax = std::max(kmax, index_detail::Norm(c.K(h) + j * c.d, c.d));
+  }
   const double delta = index_detail::ScoreRelErr(c.d) * scale * qn * kmax +
                        index_detail::ScoreAbsErr(c.d, scale);
   return std::exp(2.0 * delta * (1.0 + 1e-6)) * (1.0 + 1e-12);

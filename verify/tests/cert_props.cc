@@ -3,7 +3,7 @@
 // sim/workload/recorded_cert_props.cc):
 //  - tau reports: eps_sketch is never below the true dropped mass, and eps_sketch <= eps_tau;
 //  - err=E (keys in order of their bound): eps_sketch <= E on every row that is not a fallback,
-//    every output element within 2 eps max|v| of the float64 dense softmax (+ the oracle's float
+//    every output element within 2 eps max_j |v_jc| of the float64 dense softmax (+ the oracle's float
 //    tolerance), fallbacks counted; decode, and decode with appends;
 //  - the set SelectBySketch picks drops no more true mass than its eps_sketch;
 //  - hsr inspect's keys needed for err=E (verify/keys_needed.h) never below the true minimum;

@@ -1,4 +1,4 @@
-// Property (STYLE.md §5, DESIGN.md §1): every half-space index reports exactly scan's set
+// Property (docs/style.md §5, docs/design.md §1): every half-space index reports exactly scan's set
 // { j : ScoreRun(q, k_j) > b }, under EVERY compiled and supported Highway target, on random
 // and adversarial keys (duplicates, zero keys, huge and tiny norms, keys exactly on the
 // threshold, d 1..256, n 0..300); scan equals a float64 loop where dot products are exact

@@ -1,5 +1,5 @@
-// Factories of the workload kinds beyond gaussian, one file each in sim/workload/generators/; the kind
-// table in sim/workload/workload.cc is the only caller. Each throws hsr::Error on a bad spec.
+// Factories of the workload kinds beyond gaussian, one file each in sim/workload/generators/; the
+// kind table in sim/workload/workload.cc is the only caller. Each throws hsr::Error on a bad spec.
 #pragma once
 
 #include <cstddef>
@@ -20,8 +20,8 @@ std::unique_ptr<WorkloadSource> MakeFittedSource(const WorkloadSpec& spec);
 // npy:DIR, npz:FILE, safetensors:FILE (recorded.cc); spec.kind selects the loader.
 std::unique_ptr<WorkloadSource> MakeRecordedSource(const WorkloadSpec& spec);
 
-// How close a `fitted` model's scaled-score statistics (sim/inspect/inspect.h: pooled mean / std over
-// sampled queries and all their visible keys, mean fraction reported at the paper threshold
+// How close a `fitted` model's scaled-score statistics (sim/inspect/inspect.h: pooled mean / std
+// over sampled queries and all their visible keys, mean fraction reported at the paper threshold
 // b = mu + sigma sqrt(0.4 ln n_visible)) are to the recording it was fitted to. The fitted side
 // is drawn at the recording's n (the spec's n and m are replaced: m = 64 queries), the
 // recorded side is the recorded head with every query row (causal; inspect samples the second

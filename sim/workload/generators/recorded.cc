@@ -1,5 +1,5 @@
-// Recorded workloads: a model's Q, K, V through sim/workload/io (LoadRecordedDir / Npz / Safetensors)
-// mapped into a Workload.
+// Recorded workloads: a model's Q, K, V through sim/workload/io (LoadRecordedDir / Npz /
+// Safetensors) mapped into a Workload.
 //   npy:DIR[,layer=L][,head=H][,m=M|all]      folder with manifest.json (/work/shared/workloads)
 //   npz:FILE[,head=H][,m=M|all]               arrays q, k, v (npy:FILE.npz works too)
 //   safetensors:FILE[,q=NAME,k=NAME,v=NAME][,head=H][,m=M|all]

@@ -1,5 +1,5 @@
-// Test helpers for sim/workload/io: byte builders for .npy / zip / safetensors inputs and a check that a
-// call throws a one-line hsr::Error containing "expected" and a given fragment.
+// Test helpers for sim/workload/io: byte builders for .npy / zip / safetensors inputs and a check
+// that a call throws a one-line hsr::Error containing "expected" and a given fragment.
 #pragma once
 
 #include <gtest/gtest.h>

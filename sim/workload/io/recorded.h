@@ -1,6 +1,6 @@
 // Recorded attention inputs (Q, K, V of a real model) as hsr Tensors [H, n, d].
 //
-// Sources (the workload SPEC forms of DESIGN.md §4):
+// Sources (the workload SPEC forms of docs/design.md §4):
 //   npy:DIR[,layer=L,head=H]   a folder with manifest.json and layerLL_{q,k,v}.npy, each
 //                              [heads, n, head_dim] float32 or float16 (/work/shared/workloads)
 //   npz:FILE[,head=H]          an .npz with arrays q, k, v (also npy:FILE.npz)
@@ -8,8 +8,8 @@
 // In single files q is [Hq, m, d] or [m, d], k is [Hkv, n, d], v is [Hkv, n, dv], Hq a multiple
 // of Hkv (grouped-query attention); scale defaults to 1/sqrt(d) unless the file carries one (an
 // npz array "scale", safetensors __metadata__ "scale"), causal to true (npz array "causal",
-// metadata "causal": "true"/"false"). Values are returned as stored: NaN/Inf are the caller's check.
-// Every malformed input throws a one-line hsr::Error. Tests: recorded_test.cc; the manifest
+// metadata "causal": "true"/"false"). Values are returned as stored: NaN/Inf are the caller's
+// check. Every malformed input throws a one-line hsr::Error. Tests: recorded_test.cc; the manifest
 // parser is fuzzed by fuzz/manifest_fuzz.cc.
 #pragma once
 
