@@ -81,8 +81,8 @@ int BenchIndex(const std::vector<std::string>& args) {
     for (const auto& r : res.rows) fmt::print("{}\n", sim::ToJson(r).dump());
   } else {
     fmt::print("# hsr bench index on {} ({}), Highway target {}, LLC {:.1f} MiB, commit {}\n",
-               res.host, res.cpu_model, res.cpu_target,
-               static_cast<double>(res.llc_bytes) / (1 << 20), res.commit);
+               res.facts.host, res.facts.cpu_model, res.facts.cpu_target,
+               static_cast<double>(res.facts.llc_bytes) / (1 << 20), res.facts.commit);
     fmt::print("# workload {}; keys K head 0 (n={} x d={}), queries Q head 0 (m={}), all keys "
                "visible; scale {:.6g}; threads {}\n",
                w.description, w.n, w.d, w.m, res.scale, cfg.threads);

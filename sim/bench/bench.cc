@@ -38,16 +38,6 @@ void CheckConfig(const BenchConfig& cfg) {
   HSR_CHECK(!cfg.backends.empty(), "bench: expected at least one backend, got none");
 }
 
-MachineFacts ThisMachine() {
-  MachineFacts f;
-  f.host = HostName();
-  f.cpu_model = CpuModel();
-  f.commit = BuildCommit();
-  f.cpu_target = CpuTargetName();
-  f.llc_bytes = LastLevelCacheBytes();
-  return f;
-}
-
 // The call params every non-HSR backend and the oracle use: with a policy and ReLU, the per-query
 // b it gives (hsr::ResolveThresholds, the values hsr-cpu computes itself inside its calls; held
 // in b_per_query, which params.b_per_query views), and one note line on the policy's sample.
@@ -329,6 +319,16 @@ void FmaNotes(const Workload& w, const AttentionParams& params, BenchResult* res
 }
 
 }  // namespace
+
+MachineFacts ThisMachine() {
+  MachineFacts f;
+  f.host = HostName();
+  f.cpu_model = CpuModel();
+  f.commit = BuildCommit();
+  f.cpu_target = CpuTargetName();
+  f.llc_bytes = LastLevelCacheBytes();
+  return f;
+}
 
 BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
   CheckConfig(cfg);

@@ -55,6 +55,9 @@ struct MachineFacts {
   std::map<size_t, FmaPeak> fma;         // by thread count (prefill runs only)
 };
 
+// Host, CPU model, commit, Highway target and LLC size of this run (no rooflines measured).
+MachineFacts ThisMachine();
+
 struct BenchResult {
   MachineFacts facts;
   std::vector<ResultRow> rows;

@@ -10,11 +10,8 @@
 #include "core/attention/kv_cache.h"
 #include "core/base/error.h"
 #include "core/hsr/decode_engine.h"
-#include "sim/bench/backends.h"
 #include "sim/bench/flag_values.h"
 #include "sim/bench/table.h"
-#include "sim/machine/bandwidth.h"
-#include "sim/machine/build_info.h"
 #include "sim/machine/timing.h"
 #include "sim/peers/faiss_index.h"
 #include "sim/stats/summary.h"
@@ -110,11 +107,7 @@ IndexBenchResult RunIndexBench(const Workload& w, const IndexBenchConfig& cfg) {
   names.insert(names.begin(), "scan");
 
   IndexBenchResult res;
-  res.host = HostName();
-  res.cpu_model = CpuModel();
-  res.commit = BuildCommit();
-  res.cpu_target = CpuTargetName();
-  res.llc_bytes = LastLevelCacheBytes();
+  res.facts = ThisMachine();
   res.scale = w.scale > 0 ? w.scale : 1.0f / std::sqrt(static_cast<float>(w.d));
   res.threshold_sample = cfg.threshold.NeedsSample() ? std::min(cfg.threshold.sample, w.n) : 0;
 
@@ -182,9 +175,9 @@ IndexBenchResult RunIndexBench(const Workload& w, const IndexBenchConfig& cfg) {
   for (const auto& e : entries) {
     IndexBenchRow out;
     ResultRow& row = out.row;
-    row.commit = res.commit;
-    row.host = res.host;
-    row.cpu_target = res.cpu_target;
+    row.commit = res.facts.commit;
+    row.host = res.facts.host;
+    row.cpu_target = res.facts.cpu_target;
     row.threads = cfg.threads;
     row.backend = "index";
     row.index = e.name;

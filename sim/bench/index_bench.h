@@ -30,6 +30,7 @@
 
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
+#include "sim/bench/bench.h"
 #include "sim/bench/result_row.h"
 #include "sim/workload/workload.h"
 
@@ -73,8 +74,7 @@ struct IndexBenchRow {
 };
 
 struct IndexBenchResult {
-  std::string host, cpu_model, commit, cpu_target;
-  size_t llc_bytes = 0;
+  MachineFacts facts;  // host, CPU, commit, target, LLC (no rooflines: nothing here streams)
   float scale = 0;
   size_t threshold_sample = 0;  // keys sampled per query (0 for b=VALUE; n when n <= the sample)
   double b_mean = 0, b_min = 0, b_max = 0;
