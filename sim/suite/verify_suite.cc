@@ -18,26 +18,18 @@
 #include "verify/cases.h"
 #include "verify/cert_check.h"
 #include "verify/oracle.h"
+#include "verify/targets.h"
 
 namespace hsr::sim {
 namespace {
 
-// Restores normal target selection even when a check throws.
-struct ForceTarget {
-  explicit ForceTarget(int64_t target) {
-    if (target != 0) hwy::SetSupportedTargetsForTest(target);
-  }
-  ~ForceTarget() { hwy::SetSupportedTargetsForTest(0); }
-  ForceTarget(const ForceTarget&) = delete;
-  ForceTarget& operator=(const ForceTarget&) = delete;
-};
+using verify::ForceTarget;
 
 // Highway targets for a backend: dense-ref and the GPU backends (*-cuda*) have none (0 = no
 // forcing); every other backend runs under each compiled and supported target.
 std::vector<int64_t> TargetsFor(const std::string& backend) {
   if (backend == "dense-ref" || backend.find("-cuda") != std::string::npos) return {0};
-  hwy::SetSupportedTargetsForTest(0);
-  return hwy::SupportedAndGeneratedTargets();
+  return verify::CompiledTargets();
 }
 
 std::string TargetName(int64_t t) { return t == 0 ? "-" : hwy::TargetName(t); }
@@ -168,8 +160,7 @@ void RunIndexCase(uint64_t case_seed, const VerifyOptions& o, Counter& counter) 
   const KvCache& kv = buf.Kv();
   const size_t group = c.hq / c.hkv;
   const float scale = p.ScaleFor(c.d);
-  hwy::SetSupportedTargetsForTest(0);
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+  for (int64_t target : verify::CompiledTargets()) {
     const ForceTarget force(target);
     for (size_t g = 0; g < c.hkv; ++g) {
       auto scan = MakeIndex("scan");
@@ -292,8 +283,7 @@ VerifyReport RunVerify(const VerifyOptions& o) {
   for (const auto& b : backends) MakeBackend(b, 1);  // unknown names fail before any work
   for (const auto& s : o.workloads) MakeWorkloadSource(ParseWorkloadSpec(s));  // spec errors
   VerifyReport report;
-  hwy::SetSupportedTargetsForTest(0);
-  for (int64_t t : hwy::SupportedAndGeneratedTargets()) report.targets.emplace_back(hwy::TargetName(t));
+  for (int64_t t : verify::CompiledTargets()) report.targets.emplace_back(hwy::TargetName(t));
   Counter counter(o, &report);
   for (size_t c = 0; c < o.cases; ++c) {
     RunGeneratedCase(o.seed + c, backends, o, counter);

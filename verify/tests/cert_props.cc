@@ -34,6 +34,7 @@
 #include "verify/keys_needed.h"
 #include "verify/oracle.h"
 #include "verify/tests/cert_checks.h"
+#include "verify/tests/expect_error.h"
 #include "verify/tests/kv_append.h"
 
 namespace hsr::verify {
@@ -146,18 +147,6 @@ RC_GTEST_PROP(CertProps, KeysNeededNeverBelowTrueMinimum, ()) {
     RC_ASSERT(kn.truth <= kn.sketch + 1);
     RC_ASSERT(kn.truth <= kn.engine + 1);
     RC_ASSERT(kn.tau <= c.n && kn.sketch <= c.n && kn.engine <= c.n);
-  }
-}
-
-template <class F>
-void ExpectError(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an hsr::Error containing '" << needle << "'";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   }
 }
 
