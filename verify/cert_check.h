@@ -6,7 +6,7 @@
 // float32 tolerance of a dense run (HSR sums twice: once over S, once in the certificate's
 // normaliser) and requires 0 <= eps_r <= 1. Used by the property tests (verify/tests/hsr_props.cc,
 // cert_checks.h), by `hsr verify` (sim/suite/verify_suite.cc) for hsr-cpu softmax, and by the
-// bench's err_over_cert_max column (sim/bench/bench.cc).
+// bench's err_over_cert_max column (sim/bench/backends.cc).
 #pragma once
 
 #include <cstddef>

@@ -42,7 +42,7 @@ struct ResultRow {
   std::optional<double> max_abs_err, rel_l2_err;
   size_t oracle_rows = 0, total_rows = 0;
   // Oracle rows left out of max_abs_err / rel_l2_err because a score at the threshold may flip
-  // the ReLU row between empty and not (sim/bench/oracle_sample.h), and the elements of all oracle
+  // the ReLU row between empty and not (verify/oracle_sample.h), and the elements of all oracle
   // rows beyond their derived float32 tolerance (verify/oracle.h; 0 for a correct dense
   // backend, and for hsr-cpu ReLU; softmax HSR rows are judged by their certificate instead).
   size_t ambiguous_rows = 0, beyond_tol = 0;

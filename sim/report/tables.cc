@@ -59,8 +59,9 @@ Check CertificateCheck(const ReportRow& r, const ReportRow* dense) {
   const auto err = r.Num("max_abs_err");
   const auto eps = r.Num("eps_max");
   if (r.Str("attention") != "softmax") return {"exact path: compare with dense"};
-  // The row's own check (sim/bench/bench.cc, SoftmaxCertColumns): max over oracle rows of measured
-  // error / (2 eps max|v|), each row's max|v| over its visible keys; the bound holds iff <= 1.
+  // The row's own check (sim/bench/backends.cc, SoftmaxCertColumns): max over oracle rows of
+  // measured error / (2 eps max|v|), each row's max|v| over its visible keys; the bound holds iff
+  // <= 1.
   if (const auto ratio = r.Num("err_over_cert_max")) {
     if (*ratio <= 1) {
       return {fmt::format("holds: err / (2 eps max\\|v\\|) = {:.2g} <= 1", *ratio), 0, true, false,
