@@ -1,40 +1,29 @@
 // hsr bench decode|prefill: flag parsing and printing; the measurement is sim::RunBench.
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/base/error.h"
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
-#include "sim/backends.h"
-#include "sim/bench.h"
-#include "sim/point_config.h"
-#include "sim/result_row.h"
-#include "sim/timing.h"
-#include "sim/workload.h"
+#include "sim/bench/backends.h"
+#include "sim/bench/bench.h"
+#include "sim/bench/point_config.h"
+#include "sim/bench/result_row.h"
+#include "sim/bench/table.h"
+#include "sim/stats/summary.h"
+#include "sim/workload/workload.h"
 
 namespace hsr::cli {
-namespace {
-
-namespace po = boost::program_options;
-
-std::string MiB(double bytes) {
-  if (bytes < (1 << 20)) return fmt::format("{:.1f} KiB", bytes / (1 << 10));
-  if (bytes < (1 << 30)) return fmt::format("{:.1f} MiB", bytes / (1 << 20));
-  return fmt::format("{:.2f} GiB", bytes / (1 << 30));
-}
-
-}  // namespace
 
 int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   const std::string cmd = prefill ? "bench prefill" : "bench decode";
@@ -47,61 +36,48 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
       "when all would be slow).\n\nFlags",
       cmd));
   // Values are strings so that every bad value gets our own one-line message.
-  auto str = [] { return po::value<std::string>()->value_name("X"); };
   desc.add_options()
       ("help,h", "this text")
-      ("workload", str()->value_name("SPEC"),
+      ("workload", Str("SPEC"),
        "workload KIND[:key=value,...] (default gaussian; keys n, m, d, dv, heads, kv_heads, "
        "seed); the flags below override its keys")
-      ("n", str()->value_name("N"), "keys (default 65536)")
-      ("d", str()->value_name("D"), "head dim (default 128)")
-      ("dv", str()->value_name("DV"), "value dim (default d)")
-      ("m", str()->value_name("M"), prefill ? "queries (default 256)"
-                                            : "queries per decode call (default 1)")
-      ("heads", str()->value_name("H"), "query heads (default 1)")
-      ("kv-heads", str()->value_name("H"), "key/value heads, divides heads (default heads)")
-      ("seed", str()->value_name("S"), "workload seed (default 1)")
-      ("attention", str()->value_name("KIND"), "softmax | relu (default softmax)")
-      ("alpha", str()->value_name("A"), "ReLU exponent, integer >= 1 (default 1; relu only)")
-      ("b", str()->value_name("B"), "ReLU threshold on the scaled score (default 0; relu only)")
-      ("scale", str()->value_name("S"), "score scale, finite > 0 (default 1/sqrt(d))")
-      ("threshold", str()->value_name("POLICY"),
+      ("n", Str("N"), "keys (default 65536)")
+      ("d", Str("D"), "head dim (default 128)")
+      ("dv", Str("DV"), "value dim (default d)")
+      ("m", Str("M"), prefill ? "queries (default 256)" : "queries per decode call (default 1)")
+      ("heads", Str("H"), "query heads (default 1)")
+      ("kv-heads", Str("H"), "key/value heads, divides heads (default heads)")
+      ("seed", Str("S"), "workload seed (default 1)")
+      ("attention", Str("KIND"), "softmax | relu (default softmax)")
+      ("alpha", Str("A"), "ReLU exponent, integer >= 1 (default 1; relu only)")
+      ("b", Str("B"), "ReLU threshold on the scaled score (default 0; relu only)")
+      ("scale", Str("S"), "score scale, finite > 0 (default 1/sqrt(d))")
+      ("threshold", Str("POLICY"),
        "b=VALUE | paper | count=K | frac=F | err=E (softmax): HSR threshold policy; with relu "
        "the per-query b it gives is used by every backend (default: --b; hsr-cpu softmax: paper)")
-      ("index", str()->value_name("NAME"),
+      ("index", Str("NAME"),
        fmt::format("half-space index of hsr-cpu, one of {} (default sketch8)",
                    fmt::join(IndexNames(), ", ")).c_str());
   if (prefill) desc.add_options()("causal", "causal mask, bottom-right aligned (default off)");
   desc.add_options()
-      ("threads", str()->value_name("T"), "threads per backend (default 1; dense-ref always 1)")
-      ("backend", str()->value_name("LIST"),
+      ("threads", Str("T"), "threads per backend (default 1; dense-ref always 1)")
+      ("backend", Str("LIST"),
        fmt::format("comma-separated, of {} (default {})", fmt::join(sim::BackendNames(), ", "),
                    default_backends).c_str())
-      ("repeats", str()->value_name("R"), "timing samples per backend, >= 1 (default 10)")
-      ("cold", str()->value_name("MODE"),
+      ("repeats", Str("R"), "timing samples per backend, >= 1 (default 10)")
+      ("cold", Str("MODE"),
        "auto | on | off (default auto = on): rotate through copies of K/V larger than the "
        "last-level cache so every call reads from DRAM")
-      ("format", str()->value_name("FMT"), "table | json (default table; json: one row per line)")
-      ("save-output", str()->value_name("PREFIX"),
+      ("format", Str("FMT"), "table | json (default table; json: one row per line)")
+      ("save-output", Str("PREFIX"),
        "write each backend's output as PREFIX.<backend>.npy (float32 [heads, m, dv])");
 
-  po::variables_map vm;
-  const int style = po::command_line_style::default_style &
-                    ~po::command_line_style::allow_guessing;
-  const po::positional_options_description no_positional;  // stray words are errors
-  po::store(po::command_line_parser(args).options(desc).positional(no_positional).style(style).run(),
-            vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  auto get = [&](const char* key) -> std::optional<std::string> {
-    if (!vm.count(key)) return std::nullopt;
-    return vm[key].as<std::string>();
-  };
+  const auto parsed = ParseFlags(args, desc);
+  if (!parsed) return 0;  // --help
+  const po::variables_map& vm = *parsed;
+  auto get = [&](const char* key) { return Get(vm, key); };
 
-  // Everything but output goes through the shared point settings (sim/point_config.h), the
+  // Everything but output goes through the shared point settings (sim/bench/point_config.h), the
   // same path every `hsr sweep` point takes.
   sim::PointSettings settings;
   for (const auto& [key, value] : vm) {
@@ -139,11 +115,12 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   for (const auto& [t, r] : f.read) {
     reads += fmt::format("{}{:.1f} GB/s with {} thread(s) (p10 {:.1f}, p90 {:.1f}, {} passes over "
                          "{})", reads.empty() ? "" : "; ", r.gbs, t, r.p10_gbs, r.p90_gbs,
-                         r.passes, MiB(static_cast<double>(r.bytes)));
+                         r.passes, sim::FormatBytes(static_cast<double>(r.bytes)));
   }
   const double kv_bytes = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
   fmt::print("# hsr {} on {} ({}), Highway target {}, LLC {}, commit {}\n", cmd, f.host,
-             f.cpu_model, f.cpu_target, MiB(static_cast<double>(f.llc_bytes)), f.commit);
+             f.cpu_model, f.cpu_target, sim::FormatBytes(static_cast<double>(f.llc_bytes)),
+             f.commit);
   fmt::print("# measured DRAM read bandwidth: {}\n", reads);
   fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
              ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,
@@ -151,9 +128,9 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                                                    : fmt::format("{}", p.b))
                   : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
              p.ScaleFor(w.d), cfg.threads, vm.count("threads") ? "" : " (default; use --threads)");
-  fmt::print("# K+V {} per call; cold K/V: {}\n", MiB(kv_bytes),
+  fmt::print("# K+V {} per call; cold K/V: {}\n", sim::FormatBytes(kv_bytes),
              res.cold ? fmt::format("on, {} copies rotated ({})", res.kv_copies,
-                                    MiB(kv_bytes * static_cast<double>(res.kv_copies)))
+                                    sim::FormatBytes(kv_bytes * static_cast<double>(res.kv_copies)))
                       : "off (K/V may be cache-resident)");
   fmt::print("# time: microseconds per query token (one call / m = {}; a call covers all {} "
              "heads), median / p10 / p90 of {} samples; errors vs the float64 oracle on the "
@@ -191,7 +168,7 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                100.0 * *row.reported_mean / static_cast<double>(row.n), row.reported_p50.value_or(0),
                row.reported_p99.value_or(0), row.candidates_mean.value_or(0),
                100.0 * row.candidates_mean.value_or(0) / static_cast<double>(row.n),
-               MiB(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
+               sim::FormatBytes(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
                opt(row.eps_mean, "{:.3e}"), row.fallbacks);
     if (row.eps_tau_max || row.eps_sketch_max) {
       fmt::print("# {}: certificates (non-fallback rows): eps_tau max {} mean {}, eps_sketch max "

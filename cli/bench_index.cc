@@ -1,44 +1,23 @@
 // hsr bench index: flag parsing and printing; the measurement is sim::RunIndexBench.
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <charconv>
 #include <cstdio>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/base/error.h"
-#include "sim/bench_index.h"
-#include "sim/workload.h"
+#include "core/hsr/threshold.h"
+#include "sim/bench/flag_values.h"
+#include "sim/bench/index_bench.h"
+#include "sim/workload/workload.h"
 
 namespace hsr::cli {
-namespace {
-
-namespace po = boost::program_options;
-
-uint64_t IntegerFlag(const std::string& flag, const std::string& s, uint64_t min) {
-  uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  HSR_CHECK(!s.empty() && ec == std::errc() && ptr == s.data() + s.size() && v >= min,
-            "--{}: expected an integer {} >= {}, got {}", flag, flag, min, s);
-  return v;
-}
-
-std::string Choice(const std::string& flag, const std::string& s,
-                   const std::vector<std::string>& allowed) {
-  for (const auto& a : allowed) {
-    if (s == a) return s;
-  }
-  Fail("--{}: expected one of {}, got '{}'", flag, fmt::join(allowed, ", "), s);
-}
-
-}  // namespace
 
 int BenchIndex(const std::vector<std::string>& args) {
   const std::string default_indexes = sim::DefaultBenchIndexList();
@@ -49,54 +28,44 @@ int BenchIndex(const std::vector<std::string>& args) {
       "query per call and batched (QueryBatch over all m), reported / candidates / bytes read per "
       "query, speedup vs scan (and vs faiss when built) measured in this run, and whether each "
       "index reported exactly scan's set (exit 1 if a non-faiss index differs).\n\nFlags");
-  auto str = [] { return po::value<std::string>()->value_name("X"); };
   desc.add_options()
       ("help,h", "this text")
-      ("workload", str()->value_name("SPEC"),
+      ("workload", Str("SPEC"),
        "workload KIND[:key=value,...] (default gaussian); --n --d --m override its keys")
-      ("n", str()->value_name("N"), "keys (default 65536)")
-      ("d", str()->value_name("D"), "head dim (default 128)")
-      ("m", str()->value_name("M"), "queries (default 64)")
-      ("seed", str()->value_name("S"), "workload seed (default 1; also seeds the paper sample)")
-      ("index", str()->value_name("LIST"),
+      ("n", Str("N"), "keys (default 65536)")
+      ("d", Str("D"), "head dim (default 128)")
+      ("m", Str("M"), "queries (default 64)")
+      ("seed", Str("S"), "workload seed (default 1)")
+      ("index", Str("LIST"),
        fmt::format("comma-separated, of {} (default {}); scan always runs as the reference",
                    fmt::join(sim::BenchIndexNames(), ", "), default_indexes).c_str())
-      ("threshold", str()->value_name("POLICY"),
-       "paper | b=VALUE (default paper: b = mu + sigma sqrt(0.4 ln n) per query from a "
-       "seeded sample of 4096 keys)")
-      ("threads", str()->value_name("T"), "threads per index (default 1)")
-      ("repeats", str()->value_name("R"), "timing rounds, >= 1 (default 5)")
-      ("format", str()->value_name("FMT"), "table | json (default table; json: one row per line)");
+      ("threshold", Str("POLICY"),
+       "b=VALUE | paper | count=K | frac=F, per query as hsr-cpu resolves it (default paper: "
+       "b = mu + sigma sqrt(0.4 ln n) from a seeded sample of 1024 keys)")
+      ("threads", Str("T"), "threads per index (default 1)")
+      ("repeats", Str("R"), "timing rounds, >= 1 (default 5)")
+      ("format", Str("FMT"), "table | json (default table; json: one row per line)");
 
-  po::variables_map vm;
-  const int style = po::command_line_style::default_style &
-                    ~po::command_line_style::allow_guessing;
-  const po::positional_options_description no_positional;
-  po::store(po::command_line_parser(args).options(desc).positional(no_positional).style(style).run(),
-            vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  auto get = [&](const char* key) -> std::optional<std::string> {
-    if (!vm.count(key)) return std::nullopt;
-    return vm[key].as<std::string>();
-  };
+  const auto parsed = ParseFlags(args, desc);
+  if (!parsed) return 0;  // --help
+  const po::variables_map& vm = *parsed;
+  auto get = [&](const char* key) { return Get(vm, key); };
 
   sim::WorkloadSpec spec = sim::ParseWorkloadSpec(get("workload").value_or("gaussian"));
   for (const char* flag : {"n", "d", "m"}) {
-    if (auto v = get(flag)) spec.Set(flag, std::to_string(IntegerFlag(flag, *v, 1)));
+    if (auto v = get(flag)) spec.Set(flag, std::to_string(sim::IntegerFlag(flag, *v, 1)));
   }
   if (!spec.Has("m")) spec.Set("m", "64");
-  if (auto v = get("seed")) spec.Set("seed", std::to_string(IntegerFlag("seed", *v, 0)));
+  if (auto v = get("seed")) spec.Set("seed", std::to_string(sim::IntegerFlag("seed", *v, 0)));
 
   sim::IndexBenchConfig cfg;
   cfg.indexes = sim::ParseBenchIndexList(get("index").value_or(default_indexes));
-  cfg.threshold = sim::ParseThresholdPolicy(get("threshold").value_or("paper"));
-  cfg.threads = IntegerFlag("threads", get("threads").value_or("1"), 1);
-  cfg.repeats = IntegerFlag("repeats", get("repeats").value_or("5"), 1);
-  const std::string format = Choice("format", get("format").value_or("table"), {"table", "json"});
+  cfg.threshold = ParseThreshold(get("threshold").value_or("paper"));
+  sim::CheckIndexThreshold(cfg.threshold);
+  cfg.threads = sim::IntegerFlag("threads", get("threads").value_or("1"), 1);
+  cfg.repeats = sim::IntegerFlag("repeats", get("repeats").value_or("5"), 1);
+  const std::string format =
+      sim::Choice("format", get("format").value_or("table"), {"table", "json"});
 
   const bool tty = isatty(STDERR_FILENO);
   if (tty) cfg.progress = [](const std::string& s) { fmt::print(stderr, "\r\033[K{}", s); };
@@ -112,18 +81,19 @@ int BenchIndex(const std::vector<std::string>& args) {
     for (const auto& r : res.rows) fmt::print("{}\n", sim::ToJson(r).dump());
   } else {
     fmt::print("# hsr bench index on {} ({}), Highway target {}, LLC {:.1f} MiB, commit {}\n",
-               res.host, res.cpu_model, res.cpu_target,
-               static_cast<double>(res.llc_bytes) / (1 << 20), res.commit);
+               res.facts.host, res.facts.cpu_model, res.facts.cpu_target,
+               static_cast<double>(res.facts.llc_bytes) / (1 << 20), res.facts.commit);
     fmt::print("# workload {}; keys K head 0 (n={} x d={}), queries Q head 0 (m={}), all keys "
                "visible; scale {:.6g}; threads {}\n",
                w.description, w.n, w.d, w.m, res.scale, cfg.threads);
-    if (cfg.threshold.paper) {
-      fmt::print("# threshold paper: b = mu + sigma sqrt(0.4 ln n) per query over {} sampled keys "
-                 "({}, seed {}); b mean {:.4f}, min {:.4f}, max {:.4f}\n",
-                 res.paper_sample, res.paper_sample == w.n ? "all keys" : "uniform with replacement",
-                 res.paper_seed, res.b_mean, res.b_min, res.b_max);
+    if (cfg.threshold.NeedsSample()) {
+      fmt::print("# threshold {} per query over {} sampled keys ({}, seed {}); b mean {:.4f}, min "
+                 "{:.4f}, max {:.4f}\n",
+                 cfg.threshold.ToString(), res.threshold_sample,
+                 res.threshold_sample == w.n ? "all keys" : "with replacement",
+                 cfg.threshold.seed, res.b_mean, res.b_min, res.b_max);
     } else {
-      fmt::print("# threshold {} for every query\n", cfg.threshold.Name());
+      fmt::print("# threshold {} for every query\n", cfg.threshold.ToString());
     }
     fmt::print("# time: us per query, median / p10 / p90 over {} rounds x {} single-query calls; "
                "batch_us = QueryBatch(all m) / m (median of {}); speedup = scan / index (same run); "

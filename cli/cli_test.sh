@@ -69,7 +69,7 @@ fi
 for b in dense-ref dense-hwy; do
   [[ -s "$tmp/o.$b.npy" ]] && head -c 6 "$tmp/o.$b.npy" | grep -q NUMPY || fail "no $tmp/o.$b.npy"
 done
-# The optional OpenBLAS peer (sim/dense_blas.cc), only when this build has it: decode and a
+# The optional OpenBLAS peer (sim/peers/dense_blas.cc), only when this build has it: decode and a
 # causal prefill, softmax and relu, each within a small error of the float64 oracle.
 if "$HSR" bench decode --help 2>/dev/null | grep -q "dense-blas" ||
    "$HSR" bench decode --n 8 --d 4 --repeats 1 --backend dense-blas >/dev/null 2>&1; then
@@ -150,7 +150,17 @@ grep -q "^scan .*exact" "$tmp/out" && grep -q "^balltree .*exact" "$tmp/out" ||
 expect_error "bench index unknown index" bench index --n 64 --d 8 --index scan,nosuch
 grep -q "got 'nosuch'" "$tmp/err" || fail "unknown index message: $(cat "$tmp/err")"
 expect_error "bench index threshold" bench index --n 64 --d 8 --threshold paperx
-grep -q "expected paper or b=VALUE" "$tmp/err" || fail "threshold message: $(cat "$tmp/err")"
+grep -qF "expected b=VALUE|paper|count=K|frac=F|err=E, got 'paperx'" "$tmp/err" ||
+  fail "threshold message: $(cat "$tmp/err")"
+expect_error "bench index threshold err" bench index --n 64 --d 8 --threshold err=0.01
+grep -qF "err= is a softmax policy" "$tmp/err" || fail "err= message: $(cat "$tmp/err")"
+expect_error "bench index threshold count > n" bench index --n 64 --d 8 --threshold count=65
+# count= and frac= thresholds as hsr-cpu resolves them; every core index still exact.
+for policy in count=20 frac=0.05; do
+  expect_ok "bench index $policy" bench index --n 300 --d 6 --m 4 --repeats 1 --threshold "$policy"
+  grep -q "^# threshold $policy per query" "$tmp/out" && ! grep -q -- "-- FAIL" "$tmp/out" ||
+    fail "bench index $policy: $(cat "$tmp/out")"
+done
 expect_error "bench index threshold nan" bench index --n 64 --d 8 --threshold b=nan
 expect_error "bench index repeated" bench index --n 64 --d 8 --index scan,scan
 
@@ -166,7 +176,7 @@ expect_error "verify bad backend" verify --cases 1 --backend nosuch
 expect_error "verify bad workload" verify --cases 1 --workload planted:n=10,r=11
 
 # hsr inspect: table and JSON on generated kinds; recorded testdata; bad specs.
-testdata="$(dirname "$0")/../sim/io/testdata"
+testdata="$(dirname "$0")/../sim/workload/io/testdata"
 expect_ok "inspect planted" inspect planted:n=512,d=16,r=8,m=8
 grep -q "^| 0 | 0 |" "$tmp/out" || fail "inspect planted: no head row: $(cat "$tmp/out")"
 expect_ok "inspect sinks json" inspect sinks:n=512,d=16,m=16 --format json
@@ -184,7 +194,7 @@ expect_error "inspect unknown key" inspect clustered:n=10,zz=1
 expect_error "inspect bad value" inspect lowrank:d=8,rank=9
 expect_error "inspect missing dir" inspect npy:/nonexistent
 expect_error "inspect format" inspect gaussian:n=8,d=4 --format xml
-# keys-needed columns (issue 9): present for the recorded slice; E outside (0, 1) rejected.
+# keys-needed columns: present for the recorded slice; E outside (0, 1) rejected.
 expect_ok "inspect keys for err" inspect "npy:$testdata/tinylm-code-64-f16" --err 0.01
 grep -q "keys for err=0.01: tau / sketch / hsr-cpu / true" "$tmp/out" \
   || fail "inspect keys for err: $(cat "$tmp/out")"

@@ -1,4 +1,4 @@
-// hsr: command-line harness for HSR-enhanced sparse attention (DESIGN.md §4).
+// hsr: command-line harness for HSR-enhanced sparse attention (docs/design.md §4).
 // Parsing and dispatch only; the work happens in sim/ and verify/.
 #include <boost/program_options/errors.hpp>
 #include <fmt/format.h>
@@ -12,8 +12,8 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "sim/backends.h"
-#include "sim/build_info.h"
+#include "sim/bench/backends.h"
+#include "sim/machine/build_info.h"
 
 namespace {
 

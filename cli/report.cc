@@ -1,19 +1,16 @@
 // hsr report DIR [DIR2 ...]: flag parsing and printing; the work is sim::WriteReport
-// (sim/report.h).
-#include <boost/program_options.hpp>
+// (sim/report/report.h).
 #include <fmt/format.h>
 
-#include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/base/error.h"
-#include "sim/report.h"
+#include "sim/report/report.h"
 
 namespace hsr::cli {
-
-namespace po = boost::program_options;
 
 int Report(const std::vector<std::string>& args) {
   po::options_description desc(
@@ -35,32 +32,25 @@ int Report(const std::vector<std::string>& args) {
       "Examples:\n"
       "  hsr report runs/sweep1\n"
       "  hsr report shards/0 shards/1 shards/2 --out runs/merged\n\nFlags");
-  auto str = [] { return po::value<std::string>()->value_name("X"); };
   desc.add_options()
       ("help,h", "this text")
       ("dir", po::value<std::vector<std::string>>()->value_name("DIR"),
        "result folder(s) with results.jsonl (positional)")
-      ("out", str()->value_name("DIR"), "folder for report.md and plots/ (default: the first DIR)")
+      ("out", Str("DIR"), "folder for report.md and plots/ (default: the first DIR)")
       ("no-plots", "write report.md only, no plots/ folder")
-      ("gnuplot", str()->value_name("PROG"), "gnuplot program, name or path (default gnuplot)");
+      ("gnuplot", Str("PROG"), "gnuplot program, name or path (default gnuplot)");
   po::positional_options_description pos;
   pos.add("dir", -1);
-  po::variables_map vm;
-  const int style = po::command_line_style::default_style &
-                    ~po::command_line_style::allow_guessing;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).style(style).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  const auto parsed = ParseFlags(args, desc, pos);
+  if (!parsed) return 0;  // --help
+  const po::variables_map& vm = *parsed;
   HSR_CHECK(vm.count("dir"), "report: expected a result folder DIR (written by hsr sweep), "
             "got none");
   sim::ReportOptions options;
   options.dirs = vm["dir"].as<std::vector<std::string>>();
-  if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
+  if (auto v = Get(vm, "out")) options.out_dir = *v;
   options.plots = !vm.count("no-plots");
-  if (vm.count("gnuplot")) options.gnuplot = vm["gnuplot"].as<std::string>();
+  if (auto v = Get(vm, "gnuplot")) options.gnuplot = *v;
 
   const sim::ReportSummary s = sim::WriteReport(options);
   for (const auto& w : s.warnings) fmt::print(stderr, "hsr: warning: {}\n", w);

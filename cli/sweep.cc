@@ -1,28 +1,26 @@
 // hsr sweep: flags and JSON grid files into a sim::SweepGrid, progress on stderr; the runner
-// is sim::RunSweep (sim/sweep.h), the grid rules are in sim/sweep_grid.h.
+// is sim::RunSweep (sim/sweep/sweep.h), the grid rules are in sim/sweep/grid.h.
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/base/error.h"
-#include "sim/sweep.h"
-#include "sim/sweep_grid.h"
+#include "sim/bench/flag_values.h"
+#include "sim/sweep/grid.h"
+#include "sim/sweep/sweep.h"
 
 namespace hsr::cli {
 namespace {
-
-namespace po = boost::program_options;
 
 constexpr const char* kIntro = R"(Usage: hsr sweep [grid flags | --grid FILE | --quick] --out DIR [flags]
 
@@ -85,8 +83,7 @@ size_t TerminalWidth() {
 
 int Sweep(const std::vector<std::string>& args) {
   po::options_description desc(kIntro);
-  auto str = [] { return po::value<std::string>()->value_name("LIST"); };
-  // Grid axes: flag name -> grid key (sim/sweep_grid.h).
+  // Grid axes: flag name -> grid key (sim/sweep/grid.h).
   const std::vector<std::pair<std::string, std::string>> axes = {
       {"n", "n"}, {"m", "m"}, {"d", "d"}, {"seed", "seed"}, {"mode", "mode"},
       {"attention", "attention"}, {"alpha", "alpha"}, {"threshold", "threshold"},
@@ -94,48 +91,40 @@ int Sweep(const std::vector<std::string>& args) {
       {"backend-max-n", "backend_max_n"}, {"repeats", "repeats"}, {"cold", "cold"}};
   desc.add_options()
       ("help,h", "this text")
-      ("out", po::value<std::string>()->value_name("DIR"),
+      ("out", Str("DIR"),
        "output folder (created; resumed when it holds the same grid)")
-      ("grid", po::value<std::string>()->value_name("FILE"), "JSON grid file (keys as above)")
+      ("grid", Str("FILE"), "JSON grid file (keys as above)")
       ("quick", "a tiny built-in grid (gaussian n=256,512 d=16, 6 points) for smoke tests")
       ("workload", po::value<std::vector<std::string>>()->value_name("SPEC"),
        "workload spec; repeat the flag for several (default gaussian)")
-      ("n", str(), "keys (default: the workload's)")
-      ("m", str(), "queries (default: the workload's; prefill: 256 for gaussian)")
-      ("d", str(), "head dims (default: the workload's)")
-      ("seed", str(), "workload seeds (default: the workload's, 1)")
-      ("mode", str(), "decode | prefill | prefill-causal (default decode)")
-      ("attention", str(), "relu | softmax (default softmax)")
-      ("alpha", str(), "ReLU exponents (default 1; relu points only)")
-      ("threshold", str(),
+      ("n", Str("LIST"), "keys (default: the workload's)")
+      ("m", Str("LIST"), "queries (default: the workload's; prefill: 256 for gaussian)")
+      ("d", Str("LIST"), "head dims (default: the workload's)")
+      ("seed", Str("LIST"), "workload seeds (default: the workload's, 1)")
+      ("mode", Str("LIST"), "decode | prefill | prefill-causal (default decode)")
+      ("attention", Str("LIST"), "relu | softmax (default softmax)")
+      ("alpha", Str("LIST"), "ReLU exponents (default 1; relu points only)")
+      ("threshold", Str("LIST"),
        "policies b=VALUE | paper | count=K | frac=F | err=E (default none: relu b=0, hsr-cpu "
        "softmax paper; err= pairs with softmax only)")
-      ("index", str(), "half-space indexes of hsr-* backends (default sketch8)")
-      ("threads", str(), "threads per backend (default 1)")
-      ("backend", str(), "backends run together at every point (default dense-hwy,hsr-cpu)")
-      ("backend-max-n", str()->value_name("B=N,..."),
+      ("index", Str("LIST"), "half-space indexes of hsr-* backends (default sketch8)")
+      ("threads", Str("LIST"), "threads per backend (default 1)")
+      ("backend", Str("LIST"), "backends run together at every point (default dense-hwy,hsr-cpu)")
+      ("backend-max-n", Str("B=N,..."),
        "leave backend B out of points with n > N, e.g. dense-ref=16384")
-      ("repeats", po::value<std::string>()->value_name("R"), "timing samples (default 3)")
-      ("cold", po::value<std::string>()->value_name("MODE"), "auto | on | off (default auto)")
-      ("shard", po::value<std::string>()->value_name("i/N"),
+      ("repeats", Str("R"), "timing samples (default 3)")
+      ("cold", Str("MODE"), "auto | on | off (default auto)")
+      ("shard", Str("i/N"),
        "run only points with index % N == i (0-based)")
       ("retry-failed", "run points recorded as failed again (their rows are replaced)")
-      ("max-points", po::value<std::string>()->value_name("K"),
+      ("max-points", Str("K"),
        "stop after running K points (rerun to continue)")
       ("print-grid", "print the grid as JSON (the --grid format) and exit")
       ("list", "print the points (index, id, settings) of this shard and exit");
 
-  po::variables_map vm;
-  const int style = po::command_line_style::default_style &
-                    ~po::command_line_style::allow_guessing;
-  const po::positional_options_description no_positional;
-  po::store(
-      po::command_line_parser(args).options(desc).positional(no_positional).style(style).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  const auto parsed = ParseFlags(args, desc);
+  if (!parsed) return 0;  // --help
+  const po::variables_map& vm = *parsed;
 
   // Grid: base (file, --quick, or none), then the axis flags as keys.
   HSR_CHECK(!(vm.count("grid") && vm.count("quick")),
@@ -144,7 +133,7 @@ int Sweep(const std::vector<std::string>& args) {
   for (const auto& [flag, key] : axes) any_axis = any_axis || vm.count(flag);
   nlohmann::json j = nlohmann::json::object();
   if (vm.count("grid")) {
-    const std::string path = vm["grid"].as<std::string>();
+    const std::string path = *Get(vm, "grid");
     try {
       j = nlohmann::json::parse(ReadText(path));
     } catch (const nlohmann::json::parse_error& e) {
@@ -158,16 +147,14 @@ int Sweep(const std::vector<std::string>& args) {
   }
   if (vm.count("workload")) j["workload"] = vm["workload"].as<std::vector<std::string>>();
   for (const auto& [flag, key] : axes) {
-    if (vm.count(flag)) j[key] = vm[flag].as<std::string>();
+    if (auto v = Get(vm, flag.c_str())) j[key] = *v;
   }
   const sim::SweepGrid grid = sim::GridFromJson(j);
 
   sim::SweepOptions opt;
-  if (vm.count("shard")) sim::ParseShard(vm["shard"].as<std::string>(), &opt.shard, &opt.shards);
+  if (auto v = Get(vm, "shard")) sim::ParseShard(*v, &opt.shard, &opt.shards);
   opt.retry_failed = vm.count("retry-failed") > 0;
-  if (vm.count("max-points")) {
-    opt.max_points = sim::IntegerFlag("max-points", vm["max-points"].as<std::string>(), 1);
-  }
+  if (auto v = Get(vm, "max-points")) opt.max_points = sim::IntegerFlag("max-points", *v, 1);
   if (vm.count("print-grid")) {
     fmt::print("{}\n", sim::GridToJson(grid).dump(2));
     return 0;
@@ -179,7 +166,7 @@ int Sweep(const std::vector<std::string>& args) {
     return 0;
   }
   HSR_CHECK(vm.count("out"), "sweep: expected --out DIR (the results folder), got none");
-  opt.out_dir = vm["out"].as<std::string>();
+  opt.out_dir = *Get(vm, "out");
 
   const bool tty = isatty(STDERR_FILENO);
   const size_t width = tty ? TerminalWidth() : 0;

@@ -1,10 +1,10 @@
-// libFuzzer target: ParseManifest (manifest.json of a recorded folder, sim/io/recorded.h).
+// libFuzzer target: ParseManifest (manifest.json of a recorded folder, sim/workload/io/recorded.h).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
-#include "sim/io/recorded.h"
+#include "sim/workload/io/recorded.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

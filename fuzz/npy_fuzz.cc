@@ -1,9 +1,9 @@
-// libFuzzer target: ParseNpy on arbitrary bytes (sim/io/npy.h).
+// libFuzzer target: ParseNpy on arbitrary bytes (sim/workload/io/npy.h).
 #include <cstddef>
 #include <cstdint>
 
 #include "fuzz/fuzz_check.h"
-#include "sim/io/npy.h"
+#include "sim/workload/io/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

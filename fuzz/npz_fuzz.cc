@@ -1,9 +1,9 @@
-// libFuzzer target: ParseNpz on arbitrary bytes (sim/io/npz.h).
+// libFuzzer target: ParseNpz on arbitrary bytes (sim/workload/io/npz.h).
 #include <cstddef>
 #include <cstdint>
 
 #include "fuzz/fuzz_check.h"
-#include "sim/io/npz.h"
+#include "sim/workload/io/npz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

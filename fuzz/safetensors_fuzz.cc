@@ -1,12 +1,12 @@
 // libFuzzer target: ParseSafetensors on arbitrary bytes, reading all tensors and then only
-// q, k, v (sim/io/safetensors.h).
+// q, k, v (sim/workload/io/safetensors.h).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
-#include "sim/io/safetensors.h"
+#include "sim/workload/io/safetensors.h"
 
 namespace {
 

@@ -2,10 +2,29 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "core/base/error.h"
+
 namespace hsr::verify {
+
+void CertificateBounds(ConstMatrixView v, size_t visible, double eps, std::span<double> bound) {
+  HSR_CHECK(bound.size() == v.cols && visible <= v.rows,
+            "certificate bounds: expected {} columns and visible <= {}, got {} and {}", v.cols,
+            v.rows, bound.size(), visible);
+  std::fill(bound.begin(), bound.end(), 0.0);
+  for (size_t j = 0; j < visible; ++j) {
+    for (size_t c = 0; c < v.cols; ++c) bound[c] = std::max(bound[c], std::fabs(double{v(j, c)}));
+  }
+  for (double& b : bound) b *= 2.0 * eps;
+}
+
+double CertificateRatio(double err, double bound) {
+  return bound > 0 ? err / bound : (err > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+}
 
 CertCheck CheckSoftmaxCertificate(const Oracle& oracle, const KvCache& kv, size_t group,
                                   ConstHeadsView out, std::span<const HsrRowStats> rows,
@@ -19,6 +38,7 @@ CertCheck CheckSoftmaxCertificate(const Oracle& oracle, const KvCache& kv, size_
                            heads * m, heads, m, dv, rows.size(), out.heads, out.rows, out.cols);
     return r;
   }
+  std::vector<double> cert(dv);
   for (size_t h = 0; h < heads; ++h) {
     const ConstMatrixView v = kv.v().Head(h / group);
     for (size_t i = 0; i < m; ++i) {
@@ -37,15 +57,11 @@ CertCheck CheckSoftmaxCertificate(const Oracle& oracle, const KvCache& kv, size_
         fail(fmt::format("expected eps <= err={}", err_target));
         return r;
       }
-      double vmax = 0.0;
-      const size_t visible = std::min<size_t>(s.visible, v.rows);
-      for (size_t j = 0; j < visible; ++j) {
-        for (size_t c = 0; c < dv; ++c) vmax = std::max(vmax, std::fabs(double{v(j, c)}));
-      }
+      CertificateBounds(v, std::min<size_t>(s.visible, v.rows), s.eps, cert);
       for (size_t c = 0; c < dv; ++c) {
         const double got = out.Head(h)(i, c);
         const double want = oracle.Expected(h, i, c);
-        const double bound = 2.0 * s.eps * vmax + 2.0 * oracle.Tolerance(h, i, c);
+        const double bound = cert[c] + 2.0 * oracle.Tolerance(h, i, c);
         if (!(std::fabs(got - want) <= bound)) {
           fail(fmt::format("col {}: got {} want {} |err| {} > bound {}", c, got, want,
                            std::fabs(got - want), bound));

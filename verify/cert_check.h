@@ -1,9 +1,12 @@
-// Softmax certificate check for HSR outputs (DESIGN.md §1): on every element of a row,
-//   |out - oracle| <= 2 eps_r max|v| + 2 tol,   with 0 <= eps_r <= 1,
-// where eps_r is the row's certificate (HsrRowStats::eps), max|v| runs over the value rows the
-// query sees and tol is the oracle's derived float32 slack for a dense run (doubled: HSR sums
-// twice, once over S and once in the certificate's normaliser). Used by the property tests
-// (verify/tests/hsr_props.cc) and by `hsr verify` (sim/verify_suite.cc) for hsr-cpu softmax.
+// The softmax certificate of an HSR output row (docs/design.md §1), defined once here: on column c,
+//   |out_c - exact_c| <= 2 eps_r max_{j visible} |v_jc|,
+// eps_r the row's certificate (HsrRowStats::eps): the weights renormalised over the kept keys
+// and the exact weights differ by at most 2 eps_r in total (L1), each multiplying a value of
+// column c, |v_jc| <= max_j |v_jc|. The check adds, per element, twice the oracle's derived
+// float32 tolerance of a dense run (HSR sums twice: once over S, once in the certificate's
+// normaliser) and requires 0 <= eps_r <= 1. Used by the property tests (verify/tests/hsr_props.cc,
+// cert_checks.h), by `hsr verify` (sim/suite/verify_suite.cc) for hsr-cpu softmax, and by the
+// bench's err_over_cert_max column (sim/bench/backends.cc).
 #pragma once
 
 #include <cstddef>
@@ -16,6 +19,14 @@
 #include "verify/oracle.h"
 
 namespace hsr::verify {
+
+// bound[c] = 2 eps max_{j < visible} |v(j, c)| for every column c of v (bound.size() == v.cols,
+// visible <= v.rows): the certificate's bound on one row's error.
+void CertificateBounds(ConstMatrixView v, size_t visible, double eps, std::span<double> bound);
+
+// err / bound, the measured error over the certified one (<= 1: the certificate holds); 0 when
+// err is 0, Inf when only the bound is 0.
+double CertificateRatio(double err, double bound);
 
 struct CertCheck {
   bool ok = true;

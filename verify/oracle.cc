@@ -43,7 +43,7 @@
 //   6. Underflow: exp / powers relative to the row maximum lose at most 2^-126 (flush to zero)
 //      per weight and rescale; products q_c k_c (or scale q_c) lose at most 2^-126 each.
 //   7. Exact zeros: a row with no visible key, or (ReLU) with x_j + dx_j <= 0 for every key,
-//      must be exactly 0 (DESIGN.md §1: zeros, counted in empty_rows): tolerance 0. A ReLU row
+//      must be exactly 0 (docs/design.md §1: zeros, counted in empty_rows): tolerance 0. A ReLU row
 //      that is empty in float64 but where some key could round positive accepts 0 or any
 //      convex combination of those keys' values (the hull bound with o = 0).
 //   The oracle itself (float64) errs ~2^-29 times the float32 terms: every tolerance is

@@ -63,8 +63,8 @@ class Oracle {
 // One oracle row: the float64 expected output (DenseRefRow, dense_ref.h) of query row i of head
 // q_head (of m rows) over the first `visible` keys of k / v, and its derived tolerance (the error
 // model in oracle.cc): tol[c] bounds |actual - expected| of any float32 backend. Threshold and
-// scale come from p. The Oracle class and the bench's sampled oracle (sim/oracle_sample.h) both
-// build their rows here.
+// scale come from p. The Oracle class and the bench's sampled oracle (verify/oracle_sample.h)
+// both build their rows here.
 struct OracleRowResult {
   bool nonempty = false;   // some key has a positive weight in float64
   bool ambiguous = false;  // ReLU row whose float32 weights may all but vanish or flip (a score

@@ -4,7 +4,7 @@
 // With THP in "madvise" mode (Debian's default, and this VM's) only regions marked with
 // madvise(MADV_HUGEPAGE) get 2 MiB pages. Streaming reads then cross 512x fewer page boundaries
 // (the hardware prefetchers stop at 4 KiB pages). On the 2-core dev VM, 2 threads: a plain
-// streaming sum over 1 GiB 20-23 -> 26-28 GB/s, the read probe (sim/bandwidth.h) 21-27 -> 32,
+// streaming sum over 1 GiB 20-23 -> 26-28 GB/s, the read probe (sim/machine/bandwidth.h) 21-27 -> 32,
 // dense-hwy softmax decode n = 2^20 d = 128 55-59 -> 46-57 ms, hsr-cpu ReLU decode 8.6-9.6 ->
 // 8.0-9.0 ms. Mark a buffer before it is first written. The probe and the kernels get the same
 // pages, so rooflines stay comparable (the probe gains most: roofline fractions went down).

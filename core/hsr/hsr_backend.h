@@ -1,4 +1,4 @@
-// hsr-cpu: the HSR engines as an AttentionBackend (registered in sim/backends.cc).
+// hsr-cpu: the HSR engines as an AttentionBackend (registered in sim/bench/backends.cc).
 //
 // Decode: one DecodeEngine per KvCache (an exact half-space index per kv head over the cache's
 // K/V, referenced, not copied), built by Prepare or by the first Decode, and bound to the

@@ -149,11 +149,10 @@ ThresholdEstimate EstimateThreshold(const ThresholdPolicy& policy,
   double ss = (part[0] + part[1]) + (part[2] + part[3]);
   for (size_t j = full; j < size; ++j) ss += (scores[j] - e.mu) * (scores[j] - e.mu);
   e.sigma = scores.size() > 1 ? std::sqrt(ss / (count - 1.0)) : 0.0;
-  const double nv = static_cast<double>(std::max<size_t>(visible, 1));
   switch (policy.kind) {
     case ThresholdPolicy::Kind::kPaper:
     case ThresholdPolicy::Kind::kErr:
-      e.b = static_cast<float>(e.mu + e.sigma * std::sqrt(0.4 * std::log(nv)));
+      e.b = static_cast<float>(PaperThreshold(e.mu, e.sigma, visible));
       return e;
     default:
       break;
@@ -187,6 +186,11 @@ ThresholdEstimate EstimateThreshold(const ThresholdPolicy& policy,
     e.b = static_cast<float>(e.mu + e.sigma * NormalQuantile(1.0 - p));
   }
   return e;
+}
+
+double PaperThreshold(double mu, double sigma, size_t visible) {
+  const double nv = static_cast<double>(std::max<size_t>(visible, 1));
+  return mu + sigma * std::sqrt(0.4 * std::log(nv));
 }
 
 }  // namespace hsr

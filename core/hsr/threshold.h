@@ -70,4 +70,9 @@ ThresholdEstimate EstimateThreshold(const ThresholdPolicy& policy,
 // Phi^-1(p) for p in (0, 1) (standard normal quantile).
 double NormalQuantile(double p);
 
+// The `paper` threshold from a query's score mean and standard deviation over `visible` keys:
+// mu + sigma sqrt(0.4 ln max(visible, 1)). EstimateThreshold applies it to its sample's
+// estimates; `hsr inspect` to the exact moments over every visible key.
+double PaperThreshold(double mu, double sigma, size_t visible);
+
 }  // namespace hsr

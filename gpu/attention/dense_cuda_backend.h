@@ -1,5 +1,5 @@
 // dense-cuda: dense attention on an NVIDIA GPU behind the AttentionBackend interface
-// (registered in sim/backends.cc under HSR_WITH_CUDA). Same semantics as dense-ref
+// (registered in sim/bench/backends.cc under HSR_WITH_CUDA). Same semantics as dense-ref
 // (params.h, docs/design.md §1), float32 accumulation, K/V stored on the device as float32
 // ("dense-cuda"), float16 ("dense-cuda-f16") or bfloat16 ("dense-cuda-bf16").
 //

@@ -1,5 +1,5 @@
 // hsr-cuda: exact HSR decode for ReLU^alpha on an NVIDIA GPU behind AttentionBackend
-// (registered in sim/backends.cc under HSR_WITH_CUDA): filter R(q, b) = { j : s_j > b } by a
+// (registered in sim/bench/backends.cc under HSR_WITH_CUDA): filter R(q, b) = { j : s_j > b } by a
 // scan of K on the device, compact, then accumulate over the reported keys only (V is read
 // for reported keys alone). K/V stored as f32 ("hsr-cuda"), f16 ("hsr-cuda-f16") or bf16
 // ("hsr-cuda-bf16"), float32 accumulation. Thresholds come from AttentionParams (b or

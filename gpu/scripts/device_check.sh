@@ -11,7 +11,7 @@
 #      decode point n = 2^20, d = 128, 32 q / 8 kv heads (dense-cuda f32/f16/bf16 softmax; dense
 #      vs hsr-cuda (scan filter) vs hsr-cuda-sketch (certified int8 sketch filter) ReLU^alpha
 #      with the `paper` threshold) and the prefill point (n = 32768 causal), PyTorch SDPA flash
-#      on the same shapes (sim/scripts/sdpa_bench.py), and writes under $OUT (at most 8 files):
+#      on the same shapes (sim/peers/sdpa_bench.py), and writes under $OUT (at most 8 files):
 #        nvidia-smi.txt tests.log bench_decode.jsonl bench_prefill.jsonl sdpa.jsonl bench.log
 #        summary.txt
 #      Each step has its own timeout so one slow step cannot eat the others; the summary table
@@ -78,9 +78,9 @@ run() {
     --causal --repeats 3 --cold off --format json --backend dense-cuda-f16 \
     >"$OUT/bench_prefill.jsonl" 2>>"$log"
   {
-    timeout 35 python3 sim/scripts/sdpa_bench.py --mode decode --n 1048576 --d 128 --heads 32 \
+    timeout 35 python3 sim/peers/sdpa_bench.py --mode decode --n 1048576 --d 128 --heads 32 \
       --kv-heads 8
-    timeout 35 python3 sim/scripts/sdpa_bench.py --mode prefill --n 32768 --d 128 --heads 32 \
+    timeout 35 python3 sim/peers/sdpa_bench.py --mode prefill --n 32768 --d 128 --heads 32 \
       --kv-heads 8 --repeats 10
   } >"$OUT/sdpa.jsonl" 2>>"$log"
 

@@ -15,23 +15,13 @@
 #include "core/attention/dense_hwy.h"
 #include "core/base/error.h"
 #include "verify/oracle.h"
+#include "verify/targets.h"
 #include "verify/tests/attention_case.h"
 
 namespace hsr::verify {
 namespace {
 
-// Restores normal target selection even when an RC_ASSERT throws.
-struct ForceTarget {
-  explicit ForceTarget(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
-  ~ForceTarget() { hwy::SetSupportedTargetsForTest(0); }
-  ForceTarget(const ForceTarget&) = delete;
-  ForceTarget& operator=(const ForceTarget&) = delete;
-};
-
-std::vector<int64_t> Targets() {
-  hwy::SetSupportedTargetsForTest(0);
-  return hwy::SupportedAndGeneratedTargets();
-}
+std::vector<int64_t> Targets() { return CompiledTargets(); }
 
 TEST(DenseHwyTargets, AtLeastOneTarget) {
   const std::vector<int64_t> targets = Targets();

@@ -1,9 +1,9 @@
-// Properties of the HSR engines (DESIGN.md §1; issue 5), against the float64 oracle:
+// Properties of the HSR engines (docs/design.md §1), against the float64 oracle:
 //  - ReLU^alpha over R(q, b) equals dense ReLU^alpha within the oracle's derived tolerance, for
 //    alpha 1..6, random shapes, GQA, every index, every ReLU threshold policy (the per-query b
 //    the engine used is handed to the oracle), causal prefill, and decode with appends
 //    interleaved with queries (compared with dense on the concatenated K/V after each append).
-//  - Softmax-HSR: on every element |o - o_dense| <= 2 eps max|v| + the oracle's float
+//  - Softmax-HSR: on every element |o - o_dense| <= 2 eps max_j |v_jc| + the oracle's float
 //    tolerance; 0 <= eps <= 1; err=E rows have eps <= E; empty S falls back (counted).
 //  - Planted "massive activation" keys (r = n^gamma logits >= beta1 ln n, the rest
 //    <= beta2 ln n, tau = beta2 ln n): eps <= n^(1 - gamma - (beta1 - beta2)).
@@ -228,7 +228,7 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
   }
 }
 
-// Softmax: measured error <= 2 eps max|v| + 2 x the oracle's tolerance on every element
+// Softmax: measured error <= 2 eps max_j |v_jc| + 2 x the oracle's tolerance on every element
 // (verify/cert_check.h, the same check `hsr verify` runs).
 void CheckSoftmax(const Case& c, const KvCache& kv, bool decode, const AttentionParams& p,
                   const std::vector<float>& out, const HsrCallStats& st, double err_target,

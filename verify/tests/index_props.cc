@@ -1,4 +1,4 @@
-// Property (STYLE.md §5, DESIGN.md §1): every half-space index reports exactly scan's set
+// Property (docs/style.md §5, docs/design.md §1): every half-space index reports exactly scan's set
 // { j : ScoreRun(q, k_j) > b }, under EVERY compiled and supported Highway target, on random
 // and adversarial keys (duplicates, zero keys, huge and tiny norms, keys exactly on the
 // threshold, d 1..256, n 0..300); scan equals a float64 loop where dot products are exact
@@ -33,21 +33,13 @@
 #include "core/index/lowrank.h"
 #include "core/index/scan.h"
 #include "core/index/sketch8.h"
+#include "verify/targets.h"
+#include "verify/tests/expect_error.h"
 
 namespace hsr::verify {
 namespace {
 
-struct ForceTarget {
-  explicit ForceTarget(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
-  ~ForceTarget() { hwy::SetSupportedTargetsForTest(0); }
-  ForceTarget(const ForceTarget&) = delete;
-  ForceTarget& operator=(const ForceTarget&) = delete;
-};
-
-std::vector<int64_t> Targets() {
-  hwy::SetSupportedTargetsForTest(0);
-  return hwy::SupportedAndGeneratedTargets();
-}
+std::vector<int64_t> Targets() { return CompiledTargets(); }
 
 // Every index under test; small leaves so the tree has depth at small n.
 std::vector<std::unique_ptr<HalfSpaceIndex>> AllIndexes(size_t threads, size_t rank) {
@@ -492,18 +484,6 @@ TEST(IndexTargets, AtLeastOneTarget) {
   std::string names;
   for (int64_t t : targets) names += std::string(" ") + hwy::TargetName(t);
   std::cout << "Highway targets checked:" << names << "\n";
-}
-
-template <typename F>
-void ExpectError(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no hsr::Error (expected one mentioning '" << needle << "')";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find(needle), std::string::npos) << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
-  }
 }
 
 TEST(IndexBadInput, RejectedCallsLeaveIndexAnswering) {

@@ -1,0 +1,72 @@
+// One benchmark point (hsr bench decode|prefill): every backend on one workload, timed the
+// same way, with error columns against the float64 oracle and GB/s against the read roofline
+// measured in the same run.
+//
+// Method: K/V copies and KvCache objects are made outside timing. With cold K/V, enough copies
+// to exceed max(256 MiB, 8 x LLC) are made when K+V is below 4 x LLC, and calls rotate through
+// them, so every timed call reads K and V from DRAM. Each backend gets one untimed warm-up call
+// (its output is what the error columns and --save-output use), then `repeats` samples, each of
+// enough calls to last ~1 ms; a sample's time / calls / m is the time per query token.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/attention/params.h"
+#include "core/hsr/threshold.h"
+#include "sim/bench/result_row.h"
+#include "sim/machine/bandwidth.h"
+#include "sim/machine/fma_peak.h"
+#include "sim/workload/workload.h"
+
+namespace hsr::sim {
+
+enum class ColdMode { kAuto, kOn, kOff };
+
+struct BenchConfig {
+  bool prefill = false;  // Prefill (causal from params) instead of Decode
+  std::vector<std::string> backends;
+  AttentionParams params;
+  size_t threads = 1;
+  size_t repeats = 10;
+  ColdMode cold = ColdMode::kAuto;  // auto = on
+  std::string save_output_prefix;   // empty: do not save
+  double oracle_budget_macs = 0x1p28;
+  std::function<void(const std::string&)> progress;  // may be empty
+  // Read rooflines already measured, by thread count: used instead of measuring, and filled
+  // with what this run measures (a sweep probes each thread count once). May be null.
+  std::map<size_t, ReadBandwidth>* read_cache = nullptr;
+  // HSR backends (hsr-cpu): index name, and the threshold policy. With a policy and ReLU, the
+  // per-query b it gives (hsr::ResolveThresholds) is handed to every other backend and to the
+  // oracle as b_per_query; hsr-cpu computes the same values itself inside the timed call.
+  std::string index = "sketch8";
+  std::optional<ThresholdPolicy> threshold;
+};
+
+struct MachineFacts {
+  std::string host, cpu_model, commit, cpu_target;
+  size_t llc_bytes = 0;
+  std::map<size_t, ReadBandwidth> read;  // by thread count
+  std::map<size_t, FmaPeak> fma;         // by thread count (prefill runs only)
+};
+
+// Host, CPU model, commit, Highway target and LLC size of this run (no rooflines measured).
+MachineFacts ThisMachine();
+
+struct BenchResult {
+  MachineFacts facts;
+  std::vector<ResultRow> rows;
+  size_t kv_copies = 1;
+  bool cold = false;
+  std::vector<std::string> notes;  // one line each (HSR: index build, threshold sample, ...)
+};
+
+// Throws hsr::Error on invalid input (validated before anything is timed).
+BenchResult RunBench(const Workload& w, const BenchConfig& config);
+
+}  // namespace hsr::sim
