@@ -31,3 +31,8 @@ set(HSR_HWY_DISABLED_TARGETS "" CACHE STRING "Highway targets to compile out (bi
 if(HSR_HWY_DISABLED_TARGETS)
   add_compile_definitions(HWY_DISABLED_TARGETS=${HSR_HWY_DISABLED_TARGETS})
 endif()
+
+# Highway 1.0.3 compiles its AVX3_DL target (AVX-512 VNNI, VBMI2, BITALG, VPCLMULQDQ, VAES:
+# Ice Lake and later, Zen 4 and later) only when HWY_WANT_AVX3_DL is defined. Defined for every
+# translation unit, so the dispatch tables of core/ and the target lists of the tests agree.
+add_compile_definitions(HWY_WANT_AVX3_DL)
