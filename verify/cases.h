@@ -32,7 +32,7 @@ struct AttentionCase {
   size_t hq = 1, hkv = 1, m = 1, n = 0, d = 1, dv = 1;
   AttentionKind kind = AttentionKind::kSoftmax;
   int alpha = 1;
-  bool causal = false, decode = true;  // Decode ignores causal
+  bool causal = false, decode = true;  // Decode and Prefill both apply the causal mask
   size_t threads = 1;
   bool lattice = false;      // values k / 64, |k| <= 128, instead of N(0, 1)
   float scale = 0.0f;        // 0: default 1 / sqrt(d)
@@ -89,7 +89,7 @@ AttentionCase DrawAttentionCase(Draw& r) {
   c.kind = r.Range(0, 2) == 0 ? AttentionKind::kSoftmax : AttentionKind::kRelu;
   c.alpha = static_cast<int>(r.Range(1, 7));
   c.decode = r.Range(0, 2) == 1;
-  c.causal = r.Range(0, 2) == 1;  // Decode must ignore it
+  c.causal = r.Range(0, 2) == 1;  // Decode and Prefill alike
   c.threads = r.Range(1, 3);
   c.lattice = r.Pick({2, 1}) == 1;
   static constexpr float kScales[] = {0.0f, 0.125f, 1.0f};
@@ -219,7 +219,7 @@ class CaseBuffers {
     b_.assign(c_.hq * c_.m, 0.0f);
     for (size_t h = 0; h < c_.hq; ++h) {
       for (size_t i = 0; i < c_.m; ++i) {
-        const size_t visible = VisibleKeys(c_.causal && !c_.decode, i, c_.m, c_.n);
+        const size_t visible = VisibleKeys(c_.causal, i, c_.m, c_.n);
         std::vector<double> s(visible);
         for (size_t j = 0; j < visible; ++j) {
           double dot = 0.0;

@@ -191,9 +191,7 @@ void RowTolerance(const RowInputs& in, std::span<const double> o, std::span<doub
 
 }  // namespace
 
-Oracle::Oracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, bool decode) {
-  AttentionParams params = p;
-  if (decode) params.causal = false;
+Oracle::Oracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& params) {
   heads_ = q.heads;
   rows_ = q.rows;
   cols_ = kv.dv();
@@ -299,8 +297,8 @@ std::string Comparison::Describe() const {
 }
 
 Comparison CompareToOracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
-                           ConstHeadsView actual, bool decode) {
-  return Oracle(q, kv, p, decode).Compare(actual);
+                           ConstHeadsView actual) {
+  return Oracle(q, kv, p).Compare(actual);
 }
 
 double MaxAbs(ConstHeadsView x) {

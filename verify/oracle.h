@@ -34,11 +34,11 @@ struct Comparison {
 };
 
 // The oracle of one attention call. Build once, compare many outputs (e.g. one per Highway
-// target). decode: Decode semantics (causal off) instead of Prefill (causal from p).
+// target). The causal mask from p (the same for Decode and Prefill, backend.h).
 // Throws hsr::Error on invalid inputs (same validation as every backend).
 class Oracle {
  public:
-  Oracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, bool decode);
+  Oracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p);
 
   // actual must be [Hq, m, dv] (else hsr::Error); any stride.
   Comparison Compare(ConstHeadsView actual) const;
@@ -76,9 +76,9 @@ OracleRowResult OracleRow(std::span<const float> q, ConstMatrixView k, ConstMatr
                           size_t i, double max_abs_k, std::span<double> expected,
                           std::span<double> tol);
 
-// Oracle(q, kv, p, decode).Compare(actual).
+// Oracle(q, kv, p).Compare(actual).
 Comparison CompareToOracle(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
-                           ConstHeadsView actual, bool decode);
+                           ConstHeadsView actual);
 
 // max |x| over every element (NaN if any element is NaN); 0 for an empty view.
 double MaxAbs(ConstHeadsView x);

@@ -12,10 +12,8 @@
 
 namespace hsr::verify {
 
-OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const AttentionParams& p0,
-                                 bool decode, double budget_macs, size_t threads) {
-  AttentionParams p = p0;
-  if (decode) p.causal = false;
+OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
+                                 double budget_macs, size_t threads) {
   const size_t hq = q.heads, m = q.rows, n = kv.n(), dv = kv.dv();
   static float dummy = 0.0f;
   ValidateAttention("oracle", q, kv, p, HeadsView(m == 0 ? nullptr : &dummy, hq, m, dv, dv, 0));

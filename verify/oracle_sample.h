@@ -25,9 +25,9 @@ struct OracleSample {
   std::vector<char> ambiguous;              // rows.size()
 };
 
-// Validates like every backend (hsr::Error). decode: causal off, else p.causal.
+// Validates like every backend (hsr::Error). The causal mask from p.
 OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
-                                 bool decode, double budget_macs, size_t threads);
+                                 double budget_macs, size_t threads);
 
 struct SampleError {
   // Over every element of the sampled rows that are not ambiguous: an ambiguous row's output

@@ -1,9 +1,12 @@
 // AttentionBackend: one interface for the paper's two scenarios.
 //
-//   Decode:  q [Hq, m, d], each of the m queries sees all n keys of kv (no causal mask).
-//            m = 1 is single-token decoding; m > 1 is batched decoding.
-//   Prefill: q [Hq, m, d] against kv [Hkv, n, d], causal (bottom-right aligned) when
-//            params.causal.
+//   Decode:  q [Hq, m, d] against the cache kv [Hkv, n, d]: m = 1 is single-token decoding,
+//            m > 1 batched decoding (e.g. speculative or multi-token steps).
+//   Prefill: q [Hq, m, d] against kv [Hkv, n, d], the prompt's rows.
+// Both apply the causal mask when params.causal, bottom-right aligned (query row i of m sees
+// keys j <= i + n - m, params.h), so with the mask Decode and Prefill compute the same output;
+// without it every query sees all n keys. With m = 1 the mask hides nothing. A backend that
+// cannot apply the mask throws hsr::Error (Supports says false); none ignores it.
 // out is [Hq, m, dv]. Both validate their inputs (validate.h) before any work and throw
 // hsr::Error; stats (may be null) are incremented, never reset.
 #pragma once

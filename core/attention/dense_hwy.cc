@@ -239,9 +239,7 @@ DenseHwyBackend::~DenseHwyBackend() = default;
 
 void DenseHwyBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                              HeadsView out, AttentionStats* stats) {
-  AttentionParams non_causal = p;
-  non_causal.causal = false;
-  DenseHwyAttention("dense-hwy Decode", q, kv, non_causal, out, *pool_, stats, stream_bytes_);
+  DenseHwyAttention("dense-hwy Decode", q, kv, p, out, *pool_, stats, stream_bytes_);
 }
 
 void DenseHwyBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,

@@ -27,7 +27,7 @@ namespace hsr {
 inline constexpr size_t kDenseHwyStreamAuto = ~size_t{0};
 
 // Validated attention (validate.h) on `pool`'s threads: q [Hq, m, d], kv [Hkv, n, d|dv],
-// out [Hq, m, dv]. Decode semantics are p.causal == false. Dispatches the SIMD target once,
+// out [Hq, m, dv], causal from p. Dispatches the SIMD target once,
 // in the calling thread. stats (may be null) are incremented.
 void DenseHwyAttention(std::string_view where, ConstHeadsView q, const KvCache& kv,
                        const AttentionParams& p, HeadsView out, ThreadPool& pool,

@@ -127,11 +127,11 @@ void Check(const Case& c) {
   }
   EXPECT_EQ(stats_stream.empty_rows, stats.empty_rows) << where;
 
-  const verify::Oracle oracle(q.view, kv, p, c.decode);
+  const verify::Oracle oracle(q.view, kv, p);
   const verify::Comparison cmp = oracle.Compare(out.view);
   ASSERT_TRUE(cmp.ok) << where << "\n  " << cmp.Describe();
 
-  const bool causal = c.causal && !c.decode;
+  const bool causal = c.causal;
   uint64_t keys = 0;
   for (size_t i = 0; i < c.m; ++i) keys += c.hq * VisibleKeys(causal, i, c.m, c.n);
   EXPECT_EQ(stats.queries, c.hq * c.m) << where;

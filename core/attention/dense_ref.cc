@@ -96,9 +96,7 @@ void RefToFloat(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, H
 
 void DenseRefBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                              HeadsView out, AttentionStats* stats) {
-  AttentionParams non_causal = p;
-  non_causal.causal = false;
-  RefToFloat(q, kv, non_causal, out, stats, "dense-ref Decode");
+  RefToFloat(q, kv, p, out, stats, "dense-ref Decode");
 }
 
 void DenseRefBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,

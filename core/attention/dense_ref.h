@@ -19,7 +19,7 @@ bool DenseRefRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
                  std::span<double> o);
 
 // Whole attention in float64 (validated): out is Hq * m * dv doubles, [h][i][c].
-// causal is taken from p; Decode semantics are p.causal == false.
+// causal is taken from p.
 void DenseRefAttention(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                        std::vector<double>* out, AttentionStats* stats);
 

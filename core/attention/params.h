@@ -30,7 +30,7 @@ struct AttentionParams {
   float b = 0.0f;                    // ReLU threshold on the scaled score (relu only)
   std::span<const float> b_per_query;  // optional, size Hq * m, index h * m + i; overrides b
   std::optional<float> scale;        // finite and > 0; default 1/sqrt(d)
-  bool causal = false;               // Prefill only
+  bool causal = false;               // bottom-right aligned mask, Decode and Prefill
 
   float ScaleFor(size_t d) const {
     return scale ? *scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));

@@ -49,10 +49,8 @@ double HsrCpuBackend::Prepare(const KvCache& kv, float scale) {
 
 void HsrCpuBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                            HeadsView out, AttentionStats* stats) {
-  AttentionParams dp = p;
-  dp.causal = false;
-  ValidateAttention("hsr-cpu decode", q, kv, dp, out);
-  EngineFor(kv, p.ScaleFor(kv.d())).Decode(q, dp, out, &last_);
+  ValidateAttention("hsr-cpu decode", q, kv, p, out);
+  EngineFor(kv, p.ScaleFor(kv.d())).Attend(q, p, p.causal, out, &last_);
   if (stats) stats->Merge(last_.attention);
 }
 

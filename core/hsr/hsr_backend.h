@@ -11,7 +11,8 @@
 // timing, so index building is outside the timed decode. A cache that grows by one key per
 // token is a new KvCache each token: its engine replaces the old one (memory stays flat) but
 // is built anew; to extend one index instead, use a DecodeSession (<hsr/hsr.h>) or
-// DecodeEngine::Append. Prefill builds its indexes inside the call (HsrPrefill).
+// DecodeEngine::Append. Decode answers through DecodeEngine::Attend with p.causal (the mask of
+// backend.h). Prefill builds its indexes inside the call (HsrPrefill).
 // Threshold: SetThreshold's policy, else AttentionParams (b_per_query or b) for ReLU and
 // `paper` for softmax; see decode_engine.h. Per-row facts of the last call: LastStats().
 #pragma once

@@ -45,7 +45,7 @@ void ExpectMatchesOracle(const HsrCpuBackend& backend, const Tensor& q, const Kv
   for (const HsrRowStats& r : backend.LastStats().rows) b.push_back(r.b);
   AttentionParams p = Params(AttentionKind::kRelu);
   p.b_per_query = b;
-  const verify::Comparison cmp = verify::Oracle(q.Heads(), kv, p, /*decode=*/true)
+  const verify::Comparison cmp = verify::Oracle(q.Heads(), kv, p)
                                      .Compare(ConstHeadsView(out.data(), q.heads(), q.rows(), kDv));
   EXPECT_TRUE(cmp.ok) << cmp.Describe();
 }

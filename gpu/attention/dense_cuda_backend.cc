@@ -41,9 +41,7 @@ void DenseCudaBackend::ReleaseCache() { session_->ReleaseCache(); }
 
 void DenseCudaBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                               HeadsView out, AttentionStats* stats) {
-  AttentionParams non_causal = p;
-  non_causal.causal = false;
-  Run("Decode", q, kv, non_causal, out, stats);
+  Run("Decode", q, kv, p, out, stats);
 }
 
 void DenseCudaBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,

@@ -5,8 +5,8 @@
 //
 //   Decode:  split-K flash decoding, GQA rows of one kv head batched per block
 //            (dense_decode.cu, decode_plan.h).
-//   Prefill: the same kernels with the causal limit per row (bottom-right aligned) on CUDA
-//            cores; correct, not a tensor-core flash-attention prefill.
+//   Prefill: the same kernels on CUDA cores; correct, not a tensor-core flash-attention prefill.
+//   Both apply the causal limit per row (bottom-right aligned) when params.causal.
 //
 // K/V are uploaded once per KvCache (Prepare, or on the first call) and cached, keyed by the
 // data pointers, shapes and strides: as for hsr-cpu, the KvCache data must outlive the backend

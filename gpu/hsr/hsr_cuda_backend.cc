@@ -35,7 +35,7 @@ const std::string& HsrCudaBackend::device_name() const { return session_->device
 size_t HsrCudaBackend::sm_count() const { return session_->sm_count(); }
 
 bool HsrCudaBackend::Supports(const AttentionShape& shape) const {
-  return shape.kind == AttentionKind::kRelu && !shape.causal &&
+  return shape.kind == AttentionKind::kRelu && (!shape.causal || shape.m <= 1) &&
          DecodeShapeSupported(shape.d, shape.dv);
 }
 
@@ -113,15 +113,17 @@ void HsrCudaBackend::SketchFilter(const std::string& where, ConstHeadsView q, co
 
 void HsrCudaBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                              HeadsView out, AttentionStats* stats) {
-  // Without the causal mask every query sees every key: exactly Decode's semantics.
-  HSR_CHECK(!p.causal, "{} Prefill: expected causal off (causal HSR prefill is not on the GPU "
-            "yet; use hsr-cpu or dense-cuda), got causal", name_);
+  // Prefill and Decode compute the same output (backend.h); Decode checks the mask.
   Decode(q, kv, p, out, stats);
 }
 
 void HsrCudaBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& params,
                             HeadsView out, AttentionStats* stats) {
   const std::string where = name_ + " Decode";
+  // The causal mask with m = 1 hides nothing (the one row sees all n keys).
+  HSR_CHECK(!params.causal || q.rows <= 1,
+            "{}: expected causal off or m = 1 (the causal mask over several query rows is not "
+            "on the GPU yet; use hsr-cpu or dense-cuda), got causal with m = {}", where, q.rows);
   AttentionParams p = params;
   p.causal = false;
   ValidateAttention(where, q, kv, p, out);

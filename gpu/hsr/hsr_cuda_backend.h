@@ -9,7 +9,8 @@
 // runs the certified int8 sketch8 filter (sketch_decode.h, sketch_kv.h: d_pad + 8 bytes per key)
 // and rechecks its candidates with the scan's own score, so both report the SAME set.
 // Not here yet (one-line errors, never a silent fallback): softmax-HSR (needs the certificate),
-// causal Prefill (non-causal Prefill is Decode).
+// the causal mask over several query rows (Decode or Prefill with params.causal and m > 1; with
+// m = 1 the mask hides nothing, and non-causal Prefill is Decode).
 // Sets: a key's GPU score differs from the CPU scan's (ScoreRun) only by float summation order,
 // so the reported set equals the CPU's except for keys whose float64 score lies within that
 // rounding bound of b (gpu/tests/hsr_cuda_test.cc checks exactly that).
@@ -43,7 +44,7 @@ class HsrCudaBackend final : public AttentionBackend {
   static std::string NameFor(KvDtype dtype, HsrFilter filter = HsrFilter::kScan);
 
   std::string_view Name() const override { return name_; }
-  // ReLU, not causal, d <= kMaxHeadDim, dv <= kMaxValueDim.
+  // ReLU, not causal unless m <= 1, d <= kMaxHeadDim, dv <= kMaxValueDim.
   bool Supports(const AttentionShape& shape) const override;
   void Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
               AttentionStats* stats) override;

@@ -53,7 +53,7 @@ HsrCudaBackend& BackendFor(KvDtype t) {
 void CheckCase(const AttentionCase& c, KvDtype t) {
   CaseBuffers buf(c);
   const RoundedKv rounded(buf.Kv(), t);
-  const Oracle oracle(buf.Q(), rounded.kv, buf.Params(), true);
+  const Oracle oracle(buf.Q(), rounded.kv, buf.Params());
   HsrCudaBackend& backend = BackendFor(t);
   buf.ResetOut();
   AttentionStats stats;
@@ -128,8 +128,9 @@ void CheckProperty(KvDtype t) {
           ": oracle output, sets equal to the CPU scan outside the rounding band",
       [t] {
         AttentionCase c = *verify::GenAttentionCase();
-        c.kind = AttentionKind::kRelu;  // hsr-cuda: ReLU^alpha decode
+        c.kind = AttentionKind::kRelu;  // hsr-cuda: ReLU^alpha decode without the causal mask
         c.decode = true;
+        c.causal = false;
         RC_LOG() << c.Describe() << "\n";
         RC_CLASSIFY(c.lattice, "lattice (sets must be identical)");
         CheckCase(c, t);
@@ -168,7 +169,7 @@ TEST(HsrCudaProps, LargeCases) {
 TEST(HsrCudaProps, UnsupportedModesAreOneLineErrors) {
   HSR_SKIP_WITHOUT_DEVICE();
   HsrCudaBackend& backend = BackendFor(KvDtype::kF32);
-  std::vector<float> k(4 * 8, 0.5f), v(4 * 8, 1.0f), q(8, 0.25f), out(8);
+  std::vector<float> k(4 * 8, 0.5f), v(4 * 8, 1.0f), q(2 * 8, 0.25f), out(2 * 8);
   const KvCache kv(ConstHeadsView(k.data(), 1, 4, 8), ConstHeadsView(v.data(), 1, 4, 8));
   AttentionParams p;  // softmax
   try {
@@ -181,9 +182,23 @@ TEST(HsrCudaProps, UnsupportedModesAreOneLineErrors) {
   }
   p.kind = AttentionKind::kRelu;
   p.causal = true;
-  EXPECT_THROW(backend.Prefill(ConstHeadsView(q.data(), 1, 1, 8), kv, p,
-                               HeadsView(out.data(), 1, 1, 8), nullptr),
-               Error);
+  // The causal mask over two query rows (row 0 sees 3 of the 4 keys): never silently unmasked.
+  for (bool prefill : {false, true}) {
+    try {
+      const ConstHeadsView q2(q.data(), 1, 2, 8);
+      const HeadsView o2(out.data(), 1, 2, 8);
+      if (prefill) backend.Prefill(q2, kv, p, o2, nullptr);
+      else backend.Decode(q2, kv, p, o2, nullptr);
+      FAIL() << "expected hsr::Error";
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(), "hsr-cuda Decode: expected causal off or m = 1 (the causal mask "
+                             "over several query rows is not on the GPU yet; use hsr-cpu or "
+                             "dense-cuda), got causal with m = 2");
+    }
+  }
+  // With one query row the mask hides nothing: it runs.
+  backend.Decode(ConstHeadsView(q.data(), 1, 1, 8), kv, p, HeadsView(out.data(), 1, 1, 8),
+                 nullptr);
   backend.ReleaseCache();
 }
 

@@ -77,7 +77,7 @@ void SoftmaxCertColumns(const HsrCallStats& st, const WarmupCall& call, ResultRo
     const auto [h, i] = call.oracle.rows[t];
     const HsrRowStats& r = st.rows.at(h * m + i);
     if (!(r.eps > 0.0)) continue;
-    const size_t visible = VisibleKeys(!call.decode && row->causal, i, m, kv.n());
+    const size_t visible = VisibleKeys(row->causal, i, m, kv.n());
     verify::CertificateBounds(kv.v().Head(h / group), visible, r.eps, bound);
     for (size_t c = 0; c < dv; ++c) {
       const double err =

@@ -340,7 +340,7 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
   const AttentionParams& params = policy.params;
   Progress(cfg, "oracle (float64, sampled rows)");
   const verify::OracleSample oracle = verify::ComputeOracleSample(
-      w.q.Heads(), kv, params, decode, cfg.oracle_budget_macs, cfg.threads);
+      w.q.Heads(), kv, params, cfg.oracle_budget_macs, cfg.threads);
   MeasureRooflines(cfg, &res.facts);
   KvCopies kvs(w, kv, cfg, res.facts.llc_bytes);
   res.cold = cfg.cold != ColdMode::kOff;

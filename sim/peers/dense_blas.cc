@@ -70,9 +70,7 @@ DenseBlasBackend::DenseBlasBackend(size_t threads) : threads_(threads) {
 
 void DenseBlasBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                               HeadsView out, AttentionStats* stats) {
-  AttentionParams non_causal = p;
-  non_causal.causal = false;
-  Run("dense-blas Decode", q, kv, non_causal, out, stats);
+  Run("dense-blas Decode", q, kv, p, out, stats);
 }
 
 void DenseBlasBackend::Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,

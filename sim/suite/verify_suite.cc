@@ -99,7 +99,7 @@ void RunGeneratedCase(uint64_t case_seed, const std::vector<std::string>& backen
                       const VerifyOptions& o, Counter& counter) {
   const verify::AttentionCase c = verify::SeededAttentionCase(case_seed);
   verify::CaseBuffers buf(c);
-  const verify::Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), c.decode);
+  const verify::Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   for (const std::string& name : backends) {
     if (!Checkable(c.kind, name)) {
       ++counter.report()->skipped;
@@ -111,7 +111,7 @@ void RunGeneratedCase(uint64_t case_seed, const std::vector<std::string>& backen
       const ForceTarget force(target);
       auto backend = MakeBackend(name, c.threads);
       const std::string where = fmt::format("case {}", c.Describe());
-      AttentionShape shape{c.hq, c.hkv, c.m, c.n, c.d, c.dv, c.kind, !c.decode && c.causal};
+      AttentionShape shape{c.hq, c.hkv, c.m, c.n, c.d, c.dv, c.kind, c.causal};
       if (!backend->Supports(shape)) {  // e.g. hsr-cuda: ReLU decode only
         ++counter.report()->skipped;
         continue;
@@ -200,8 +200,9 @@ void RunIndexCase(uint64_t case_seed, const VerifyOptions& o, Counter& counter) 
 }
 
 // Blocks of consecutive query rows of a workload: each block [a, a + B) is checked against the
-// keys it may see. Causal: the first a + B + n - m keys with causal prefill (row a + t sees keys
-// j <= a + t + n - m, the recording's mask); otherwise all keys with decode.
+// keys it may see. Causal: the first a + B + n - m keys with the causal mask (row a + t sees keys
+// j <= a + t + n - m, the recording's mask), through Decode and through Prefill (the same
+// output, backend.h); otherwise all keys with Decode.
 void RunWorkload(const std::string& spec_text, const std::vector<std::string>& backends,
                  const VerifyOptions& o, Counter& counter) {
   WorkloadSpec spec = ParseWorkloadSpec(spec_text);
@@ -222,8 +223,8 @@ void RunWorkload(const std::string& spec_text, const std::vector<std::string>& b
       p.kind = kind;
       if (w.scale > 0) p.scale = w.scale;
       p.causal = w.causal;
-      const bool decode = !w.causal;
-      const verify::Oracle oracle(q, kv, p, decode);
+      const verify::Oracle oracle(q, kv, p);
+      for (const bool decode : w.causal ? std::vector<bool>{true, false} : std::vector<bool>{true})
       for (const std::string& name : backends) {
         if (!Checkable(kind, name)) {
           ++counter.report()->skipped;
@@ -235,8 +236,7 @@ void RunWorkload(const std::string& spec_text, const std::vector<std::string>& b
         for (int64_t target : TargetsFor(name)) {
           const ForceTarget force(target);
           auto backend = MakeBackend(name, 1);
-          const AttentionShape shape{w.q_heads, w.kv_heads, B, keys, w.d, w.dv, kind,
-                                     !decode && p.causal};
+          const AttentionShape shape{w.q_heads, w.kv_heads, B, keys, w.d, w.dv, kind, p.causal};
           if (!backend->Supports(shape)) {  // e.g. hsr-cuda: ReLU decode only
             ++counter.report()->skipped;
             continue;
@@ -250,9 +250,9 @@ void RunWorkload(const std::string& spec_text, const std::vector<std::string>& b
           } catch (const std::exception& e) {
             error = e.what();
           }
-          const std::string where = fmt::format("workload {} rows [{}, {}) keys {} {}",
+          const std::string where = fmt::format("workload {} rows [{}, {}) keys {} {} {}",
                                                 source->Describe(), a, a + B, keys,
-                                                ToString(kind));
+                                                ToString(kind), decode ? "Decode" : "Prefill");
           counter.Check("workload: runs without error", error.empty(), name, target,
                         where + "; threw: " + error, repro);
           if (!error.empty()) continue;

@@ -124,7 +124,7 @@ inline void CheckOutput(const Data& c, bool causal, const std::vector<float>& ou
   p.scale = c.Scale();
   p.causal = causal;
   const KvCache kv = c.Kv();
-  const Oracle oracle(c.Q(), kv, p, /*decode=*/!causal);
+  const Oracle oracle(c.Q(), kv, p);
   const CertCheck cc = CheckSoftmaxCertificate(
       oracle, kv, c.group, ConstHeadsView(out.data(), c.hq(), c.m, c.dv), st.rows);
   if (!cc.ok) RC_FAIL(fmt::format("{}: {} {}", what, c.what, cc.detail));

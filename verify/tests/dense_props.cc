@@ -40,7 +40,7 @@ RC_GTEST_PROP(DenseHwyProps, EqualsFloat64OracleWithinDerivedToleranceOnEveryTar
   const bool stream_order = *rc::gen::arbitrary<bool>();
   RC_LOG() << c.Describe() << (stream_order ? " stream_bytes=0" : "") << "\n";
   CaseBuffers buf(c);
-  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), c.decode);
+  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   RC_CLASSIFY(stream_order, "row key order");
   RC_CLASSIFY(c.kind == AttentionKind::kSoftmax, "softmax");
   RC_CLASSIFY(c.kind == AttentionKind::kRelu, "relu");

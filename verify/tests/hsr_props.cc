@@ -101,12 +101,12 @@ std::vector<float> Thresholds(const HsrCallStats& st) {
 }
 
 // ReLU: HSR output vs the oracle run with the engine's per-query thresholds.
-void CheckRelu(const Case& c, const KvCache& kv, const AttentionParams& p0, bool decode,
+void CheckRelu(const Case& c, const KvCache& kv, const AttentionParams& p0,
                const std::vector<float>& out, const HsrCallStats& st, const std::string& what) {
   const std::vector<float> b = Thresholds(st);
   AttentionParams p = p0;
   p.b_per_query = b;
-  const Oracle oracle(c.Q(), kv, p, decode);
+  const Oracle oracle(c.Q(), kv, p);
   const Comparison cmp = oracle.Compare(ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
   RC_ASSERT_FALSE(st.rows.size() != c.hq() * c.m);
   if (!cmp.ok) {
@@ -132,7 +132,7 @@ RC_GTEST_PROP(HsrRelu, ExactVsOracleEveryIndexAndPolicy, ()) {
   HsrCallStats st;
   engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
   RC_CLASSIFY(st.attention.empty_rows > 0, "some empty rows");
-  CheckRelu(c, kv, p, true, out, st, fmt::format("decode index={} policy={}", index,
+  CheckRelu(c, kv, p, out, st, fmt::format("decode index={} policy={}", index,
                                                  o.threshold->ToString()));
   for (const auto& r : st.rows) RC_ASSERT(r.reported <= r.visible);
   // The engine's per-row path and ResolveThresholds: the same thresholds bit for bit.
@@ -158,7 +158,7 @@ RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
   std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
   HsrCallStats st;
   HsrPrefill(c.Q(), kv, p, o, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
-  CheckRelu(c, kv, p, false, out, st, fmt::format("prefill causal={} index={} policy={}",
+  CheckRelu(c, kv, p, out, st, fmt::format("prefill causal={} index={} policy={}",
                                                   p.causal, o.index, o.threshold->ToString()));
   for (size_t t = 0; t < st.rows.size(); ++t) {
     RC_ASSERT(st.rows[t].visible == VisibleKeys(p.causal, t % c.m, c.m, c.n));
@@ -176,7 +176,7 @@ RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
   std::vector<float> out_i(out.size(), -7.0f);
   HsrCallStats st_i;
   HsrPrefill(c.Q(), kv, p, oi, HeadsView(out_i.data(), c.hq(), c.m, c.dv), &st_i);
-  CheckRelu(c, kv, p, false, out_i, st_i, "prefill via index queries");
+  CheckRelu(c, kv, p, out_i, st_i, "prefill via index queries");
   RC_ASSERT(st_i.rows.size() == st.rows.size());
   for (size_t t = 0; t < st.rows.size(); ++t) {
     RC_ASSERT(st_i.rows[t].b == st.rows[t].b);
@@ -224,19 +224,19 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
     std::vector<float> out(c.hq() * c.m * c.dv, -7.0f);
     HsrCallStats st;
     engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
-    CheckRelu(c, c.Kv(), p, true, out, st, fmt::format("after append {} index={}", s, o.index));
+    CheckRelu(c, c.Kv(), p, out, st, fmt::format("after append {} index={}", s, o.index));
   }
 }
 
 // Softmax: measured error <= 2 eps max_j |v_jc| + 2 x the oracle's tolerance on every element
 // (verify/cert_check.h, the same check `hsr verify` runs).
-void CheckSoftmax(const Case& c, const KvCache& kv, bool decode, const AttentionParams& p,
+void CheckSoftmax(const Case& c, const KvCache& kv, const AttentionParams& p,
                   const std::vector<float>& out, const HsrCallStats& st, double err_target,
                   const std::string& what) {
   AttentionParams dense = p;
   dense.kind = AttentionKind::kSoftmax;
   dense.b_per_query = {};
-  const Oracle oracle(c.Q(), kv, dense, decode);
+  const Oracle oracle(c.Q(), kv, dense);
   const CertCheck cc = CheckSoftmaxCertificate(
       oracle, kv, c.group, ConstHeadsView(out.data(), c.hq(), c.m, c.dv), st.rows, err_target);
   if (!cc.ok) RC_FAIL(fmt::format("{}: {} {}", what, c.Describe(), cc.detail));
@@ -266,7 +266,7 @@ RC_GTEST_PROP(HsrSoftmax, CertificateBoundsErrorEveryIndexAndPolicy, ()) {
   HsrCallStats st;
   engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
   RC_CLASSIFY(st.attention.fallbacks > 0, "fallbacks");
-  CheckSoftmax(c, kv, true, p, out, st, err_target,
+  CheckSoftmax(c, kv, p, out, st, err_target,
                fmt::format("softmax index={} policy={}", o.index, o.threshold->ToString()));
   // Causal prefill with the same policy.
   p.causal = true;
@@ -274,7 +274,7 @@ RC_GTEST_PROP(HsrSoftmax, CertificateBoundsErrorEveryIndexAndPolicy, ()) {
   HsrCallStats st2;
   o.prefill_report = *rc::gen::element(PrefillReport::kBatch, PrefillReport::kIndex);
   HsrPrefill(c.Q(), kv, p, o, HeadsView(out2.data(), c.hq(), c.m, c.dv), &st2);
-  CheckSoftmax(c, kv, false, p, out2, st2, err_target,
+  CheckSoftmax(c, kv, p, out2, st2, err_target,
                fmt::format("softmax causal prefill report={}",
                            o.prefill_report == PrefillReport::kBatch ? "batch" : "index"));
 }
@@ -294,7 +294,7 @@ RC_GTEST_PROP(HsrSoftmax, EmptySetFallsBackToDense, ()) {
   engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
   RC_ASSERT(st.attention.fallbacks == c.hq() * c.m);
   for (const auto& r : st.rows) RC_ASSERT(r.fallback && r.eps == 0.0);
-  CheckSoftmax(c, kv, true, p, out, st, 0.0, "fallback");
+  CheckSoftmax(c, kv, p, out, st, 0.0, "fallback");
 }
 
 // Planted massive activations: q = sqrt(d) e_0 (d = 16, scale 1/4) makes s_j = k_j0 exactly.
@@ -344,7 +344,7 @@ RC_GTEST_PROP(HsrSoftmax, PlantedWorkloadMeetsPaperBound, ()) {
   c.k = k;
   c.v = v;
   c.seed = seed;
-  CheckSoftmax(c, kv, true, p, out, st, 0.0, "planted");
+  CheckSoftmax(c, kv, p, out, st, 0.0, "planted");
 }
 
 // ---- Bad input.
@@ -471,7 +471,7 @@ TEST(HsrBadInput, EngineUnchangedAfterRejectedCalls) {
   std::vector<float> b = Thresholds(st);
   AttentionParams pb = p;
   pb.b_per_query = b;
-  const Comparison cmp = Oracle(c.Q(), kv, pb, true).Compare(
+  const Comparison cmp = Oracle(c.Q(), kv, pb).Compare(
       ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
   EXPECT_TRUE(cmp.ok) << cmp.Describe();
   // A valid append still works after the rejected ones.
@@ -563,7 +563,7 @@ TEST(HsrEngine, DeferredIndexBuild) {
   AttentionParams pb = p;
   const std::vector<float> b = Thresholds(st);  // b_per_query is a view
   pb.b_per_query = b;
-  const Comparison cmp = Oracle(c.Q(), kv2, pb, true).Compare(
+  const Comparison cmp = Oracle(c.Q(), kv2, pb).Compare(
       ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
   EXPECT_TRUE(cmp.ok) << cmp.Describe();
 }
@@ -631,13 +631,13 @@ void CheckPublicCall(const Case& c, const Options& o, bool causal, const std::ve
   p.causal = causal;
   const HsrCallStats hs = FromPublic(st);
   if (p.kind == AttentionKind::kRelu) {
-    CheckRelu(c, kv, p, !causal, out, hs, what);
+    CheckRelu(c, kv, p, out, hs, what);
   } else {
-    CheckSoftmax(c, kv, !causal, p, out, hs, err_target, what);
+    CheckSoftmax(c, kv, p, out, hs, err_target, what);
   }
   const std::vector<float> b = Thresholds(hs);
   if (p.kind == AttentionKind::kRelu) p.b_per_query = b;
-  const Oracle oracle(c.Q(), kv, p, !causal);
+  const Oracle oracle(c.Q(), kv, p);
   const std::vector<double> ref = DenseReference(Array(c.q, c.hq(), c.m, c.d),
                                                  Array(c.k, c.hkv, c.n, c.d),
                                                  Array(c.v, c.hkv, c.n, c.dv), causal, o);
@@ -769,7 +769,7 @@ TEST(HsrSession, BadInputIsOneLineErrorAndSessionUnchanged) {
   const std::vector<float> b = Thresholds(FromPublic(st));
   pb.b_per_query = b;
   const Comparison cmp =
-      Oracle(c.Q(), c.Kv(), pb, true).Compare(ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
+      Oracle(c.Q(), c.Kv(), pb).Compare(ConstHeadsView(out.data(), c.hq(), c.m, c.dv));
   EXPECT_TRUE(cmp.ok) << cmp.Describe();
   // A moved-from session says so.
   DecodeSession moved = std::move(session);

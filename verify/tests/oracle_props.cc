@@ -25,7 +25,7 @@ RC_GTEST_PROP(OracleProps, DenseRefFloatOutputPasses, ()) {
   const AttentionCase c = *GenAttentionCase();
   RC_LOG() << c.Describe() << "\n";
   CaseBuffers buf(c);
-  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), c.decode);
+  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   Classify(c, oracle);
   DenseRefBackend ref;
   buf.ResetOut();
@@ -43,7 +43,7 @@ RC_GTEST_PROP(OracleProps, DenseRefFloatOutputPasses, ()) {
 RC_GTEST_PROP(OracleProps, CatchesOnePerturbedElement, ()) {
   const AttentionCase c = *GenAttentionCase();
   CaseBuffers buf(c);
-  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), c.decode);
+  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   const size_t h = *rc::gen::inRange<size_t>(0, c.hq);
   const size_t i = *rc::gen::inRange<size_t>(0, c.m);
   const size_t col = *rc::gen::inRange<size_t>(0, c.dv);
@@ -71,7 +71,7 @@ RC_GTEST_PROP(OracleProps, CatchesOnePerturbedElement, ()) {
 RC_GTEST_PROP(OracleProps, CatchesNaNAndInf, ()) {
   const AttentionCase c = *GenAttentionCase();
   CaseBuffers buf(c);
-  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), c.decode);
+  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   const size_t h = *rc::gen::inRange<size_t>(0, c.hq);
   const size_t i = *rc::gen::inRange<size_t>(0, c.m);
   const size_t col = *rc::gen::inRange<size_t>(0, c.dv);
@@ -96,7 +96,7 @@ TEST(OracleTest, ToleranceIsTightForTypicalSoftmax) {
   AttentionCase c;
   c.hq = 2, c.hkv = 1, c.m = 4, c.n = 256, c.d = 64, c.dv = 64, c.seed = 7;
   CaseBuffers buf(c);
-  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), /*decode=*/true);
+  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   double max_tol = 0.0;
   for (size_t h = 0; h < c.hq; ++h)
     for (size_t i = 0; i < c.m; ++i)
@@ -116,7 +116,7 @@ TEST(OracleTest, CatchesADroppedKey) {
     c.hq = 2, c.hkv = 1, c.m = 4, c.n = 256, c.d = 64, c.dv = 64, c.seed = 11;
     c.kind = kind, c.alpha = 2, c.b_quantile = 0.5;
     CaseBuffers buf(c);
-    const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), /*decode=*/true);
+    const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
     ConstHeadsView k = buf.Kv().k(), v = buf.Kv().v();
     k.rows -= 1;
     v.rows -= 1;
@@ -132,7 +132,7 @@ TEST(OracleTest, EmptyRowsMustBeExactlyZero) {
   AttentionCase c;
   c.hq = 1, c.m = 6, c.n = 4, c.d = 8, c.dv = 8, c.decode = false, c.causal = true;
   CaseBuffers buf(c);
-  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), /*decode=*/false);
+  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   EXPECT_EQ(oracle.empty_rows(), 2u);  // rows 0 and 1 see no key
   DenseRefBackend ref;
   buf.ResetOut();
@@ -159,7 +159,7 @@ TEST(OracleTest, CompareRejectsWrongShape) {
   AttentionCase c;
   c.n = 3, c.d = 4, c.dv = 4;
   CaseBuffers buf(c);
-  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params(), true);
+  const Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   const float out[5] = {};
   EXPECT_THROW(oracle.Compare(ConstHeadsView(out, 1, 1, 5)), hsr::Error);
 }

@@ -36,7 +36,7 @@ struct TieCase {
 TEST(OracleSampleTest, RowAtThresholdIsAmbiguousAndLeftOutOfMaxErr) {
   const TieCase c;
   const KvCache kv = c.Kv();
-  const OracleSample s = ComputeOracleSample(c.Q(), kv, c.p, /*decode=*/false, 1e9, 1);
+  const OracleSample s = ComputeOracleSample(c.Q(), kv, c.p, 1e9, 1);
   ASSERT_EQ(s.rows.size(), 4u);
   EXPECT_EQ(s.ambiguous, (std::vector<char>{1, 0, 0, 0}));
   // Backend output: the oracle's rows in float, with row 0 flipped to v_0 (a legitimate float32
