@@ -58,8 +58,11 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
       ("index", Str("NAME"),
        fmt::format("half-space index of hsr-cpu, one of {} (default sketch8)",
                    fmt::join(IndexNames(), ", ")).c_str());
-  if (prefill) desc.add_options()("causal", "causal mask, bottom-right aligned (default off)");
   desc.add_options()
+      ("causal", Str("on|off"),
+       "the causal mask, bottom-right aligned (query row i of m sees keys j <= i + n - m), for "
+       "every backend and the oracle (default: the workload's own: a recording's manifest or "
+       "file, off for generated data)")
       ("threads", Str("T"), "threads per backend (default 1; dense-ref always 1)")
       ("backend", Str("LIST"),
        fmt::format("comma-separated, of {} (default {})", fmt::join(sim::BackendNames(), ", "),
@@ -81,9 +84,7 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   // same path every `hsr sweep` point takes.
   sim::PointSettings settings;
   for (const auto& [key, value] : vm) {
-    if (key == "causal") {
-      settings[key] = "on";
-    } else if (key != "help" && key != "format" && key != "save-output") {
+    if (key != "help" && key != "format" && key != "save-output") {
       settings[key] = value.as<std::string>();
     }
   }
@@ -128,6 +129,10 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                                                    : fmt::format("{}", p.b))
                   : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
              p.ScaleFor(w.d), cfg.threads, vm.count("threads") ? "" : " (default; use --threads)");
+  fmt::print("# causal mask: {} ({})\n", res.causal.on ? "on, bottom-right aligned" : "off",
+             res.causal.source == "flag"       ? "--causal"
+             : res.causal.source == "workload" ? "the recording's own; --causal on|off overrides"
+                                               : "default for generated data; --causal on|off");
   fmt::print("# K+V {} per call; cold K/V: {}\n", sim::FormatBytes(kv_bytes),
              res.cold ? fmt::format("on, {} copies rotated ({})", res.kv_copies,
                                     sim::FormatBytes(kv_bytes * static_cast<double>(res.kv_copies)))

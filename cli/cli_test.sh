@@ -73,7 +73,7 @@ done
 # causal prefill, softmax and relu, each within a small error of the float64 oracle.
 if "$HSR" bench decode --help 2>/dev/null | grep -q "dense-blas" ||
    "$HSR" bench decode --n 8 --d 4 --repeats 1 --backend dense-blas >/dev/null 2>&1; then
-  for mode in "decode --attention softmax" "decode --attention relu" "prefill --m 64 --causal"; do
+  for mode in "decode --attention softmax" "decode --attention relu" "prefill --m 64 --causal on"; do
     # shellcheck disable=SC2086
     expect_ok "dense-blas $mode" bench $mode --n 256 --d 16 --repeats 1 \
       --backend dense-ref,dense-blas --format json
@@ -93,11 +93,47 @@ fi
 expect_ok "tiny bench table relu" bench decode --n 128 --d 8 --repeats 1 --backend dense-ref \
   --attention relu --alpha 2 --b 0.1 --cold off
 grep -q "^dense-ref" "$tmp/out" || fail "table lacks a dense-ref row: $(cat "$tmp/out")"
-expect_ok "tiny bench prefill" bench prefill --n 64 --m 16 --d 8 --repeats 1 --causal \
+expect_ok "tiny bench prefill" bench prefill --n 64 --m 16 --d 8 --repeats 1 --causal on \
   --backend dense-ref --cold off
+
+# The causal mask: a recording's own by default (decode with m > 1 too), --causal on|off
+# overrides it for any workload; every row records the mask and where it came from.
+testdata="$(dirname "$0")/../sim/workload/io/testdata"
+causal_case() {  # causal_case NAME WANT_CAUSAL WANT_SOURCE ARGS...
+  local name="$1" want="$2" source="$3"; shift 3
+  expect_ok "$name" bench "$@" --backend dense-ref,dense-hwy --repeats 1 --cold off --format json
+  if [[ -x /usr/bin/python3 ]]; then
+    /usr/bin/python3 - "$tmp/out" "$want" "$source" <<'PY' || fail "$name: rows $(head -c 300 "$tmp/out")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+assert len(rows) == 2, rows
+for r in rows:
+    assert r["causal"] == (sys.argv[2] == "true") and r["causal_source"] == sys.argv[3], r
+    assert r["max_abs_err"] < 1e-4, r
+PY
+  else
+    grep -q "\"causal\":$want,\"causal_source\":\"$source\"" "$tmp/out" || fail "$name: $(head -c 300 "$tmp/out")"
+  fi
+}
+causal_case "causal: the recording's, decode m=4" true workload \
+  decode --workload "npy:$testdata/tinylm-code-12-f32,m=4"
+causal_case "causal: the recording's, prefill" true workload \
+  prefill --workload "npy:$testdata/tinylm-code-12-f32,m=all"
+causal_case "causal off overrides the recording" false flag \
+  decode --workload "npy:$testdata/tinylm-code-12-f32,m=4" --causal off
+causal_case "causal: generated default" false default decode --n 64 --d 8 --m 4
+causal_case "causal on for generated decode" true flag decode --n 64 --d 8 --m 4 --causal on
+expect_ok "causal table line" bench decode --workload "npy:$testdata/tinylm-code-12-f32,m=4" \
+  --backend dense-ref --repeats 1 --cold off
+grep -q "^# causal mask: on, bottom-right aligned (the recording's own" "$tmp/out" ||
+  fail "causal table line: $(cat "$tmp/out")"
 
 # Bad input: one line, names what was expected.
 small=(--n 64 --d 8 --repeats 1 --cold off)
+expect_error "causal maybe" bench decode "${small[@]}" --causal maybe
+grep -qF -- "--causal: expected one of on, off, got 'maybe'" "$tmp/err" || fail "causal message"
+expect_error "causal empty" bench prefill "${small[@]}" --causal ''
+expect_error "causal without a value" bench prefill "${small[@]}" --causal
 expect_error "alpha 1.5" bench decode "${small[@]}" --attention relu --alpha 1.5
 grep -q "expected an integer alpha >= 1" "$tmp/err" && grep -q "got 1.5" "$tmp/err" || fail "alpha message"
 expect_error "alpha 0" bench decode "${small[@]}" --attention relu --alpha 0
@@ -176,7 +212,6 @@ expect_error "verify bad backend" verify --cases 1 --backend nosuch
 expect_error "verify bad workload" verify --cases 1 --workload planted:n=10,r=11
 
 # hsr inspect: table and JSON on generated kinds; recorded testdata; bad specs.
-testdata="$(dirname "$0")/../sim/workload/io/testdata"
 expect_ok "inspect planted" inspect planted:n=512,d=16,r=8,m=8
 grep -q "^| 0 | 0 |" "$tmp/out" || fail "inspect planted: no head row: $(cat "$tmp/out")"
 expect_ok "inspect sinks json" inspect sinks:n=512,d=16,m=16 --format json
@@ -221,7 +256,17 @@ expect_error "sweep unknown backend" sweep --n 128 --backend dense-hwy,nosuch --
 expect_error "sweep unknown workload" sweep --workload nosuch:n=4 --out "$tmp/sw2"
 expect_error "sweep bad range" sweep --n 2^9..2^4 --out "$tmp/sw2"
 expect_error "sweep bad shard" sweep --n 128 --shard 3/3 --out "$tmp/sw2"
+expect_error "sweep causal maybe" sweep --n 128 --causal on,maybe --out "$tmp/sw2"
+grep -q "grid: key 'causal': expected values among on, off, got 'maybe'" "$tmp/err" ||
+  fail "sweep causal message: $(cat "$tmp/err")"
+expect_error "sweep causal vs prefill-causal" sweep --n 128 --mode prefill-causal --causal off \
+  --out "$tmp/sw2"
 [[ ! -e "$tmp/sw2" ]] || fail "sweep: a bad grid created the output folder"
+expect_ok "sweep causal axis" sweep --n 128 --d 8 --m 4 --causal on,off --repeats 1 --cold off \
+  --backend dense-ref --out "$tmp/swc"
+[[ $(grep -c '"causal":true,"causal_source":"flag"' "$tmp/swc/results.jsonl") -eq 1 &&
+   $(grep -c '"causal":false,"causal_source":"flag"' "$tmp/swc/results.jsonl") -eq 1 ]] ||
+  fail "sweep causal axis: $(head -c 600 "$tmp/swc/results.jsonl")"
 expect_ok "sweep list shard" sweep --quick --list --shard 1/3
 [[ $(wc -l <"$tmp/out") -eq 2 ]] || fail "sweep --list --shard 1/3: $(cat "$tmp/out")"
 

@@ -8,7 +8,7 @@
 
 namespace hsr::cli {
 
-// hsr bench decode|prefill [flags]. prefill: Prefill() with --m queries and optional --causal.
+// hsr bench decode|prefill [flags]. prefill: Prefill() with --m queries; both take --causal on|off.
 int BenchAttention(const std::vector<std::string>& args, bool prefill);
 
 // hsr bench index [flags]: every half-space index on the same keys (cli/bench_index.cc).

@@ -22,9 +22,11 @@ constexpr const char* kHelp = R"(hsr - HSR-enhanced sparse attention: library, o
 Usage: hsr <command> [flags]       hsr <command> --help for its flags
 
 Commands:
-  bench decode    time decode attention (each of m queries sees all n keys) per backend,
+  bench decode    time decode attention (m queries against the n cached keys) per backend,
                   with GB/s vs the measured DRAM read roofline and errors vs a float64 oracle
-  bench prefill   the same for prefill (m queries, --causal for the bottom-right causal mask)
+  bench prefill   the same for prefill (m query rows); both apply the workload's causal mask
+                  (bottom-right aligned; a recording's own, off for generated data) unless
+                  --causal on|off says otherwise
   bench index     half-space indexes (scan, sketch8, lowrank, balltree, faiss) on the same
                   keys and thresholds: us per query, bytes read, speedup, sets vs scan
   sweep           grid of bench points (n, d, alpha, attention, workload, ...) into
@@ -51,7 +53,7 @@ Examples:
   hsr bench decode --n 262144 --threads 2 --backend dense-ref,dense-hwy
   hsr bench decode --workload gaussian:n=4096,d=64,heads=8,kv_heads=2 --format json
   hsr bench decode --attention relu --alpha 2 --b 0.5 --save-output /tmp/out
-  hsr bench prefill --n 4096 --m 4096 --causal --threads 2
+  hsr bench prefill --n 4096 --m 4096 --causal on --threads 2
   hsr inspect npy:/work/shared/workloads/tinylm-code-2k,layer=3
   hsr sweep --quick --out /tmp/sweep && hsr sweep --out runs/default
   hsr report /tmp/sweep                             # /tmp/sweep/report.md + plots/*.svg

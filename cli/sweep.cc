@@ -51,7 +51,7 @@ Examples:
 
 grid.json (every key optional, a value may be a list or one value):
   {"workload": ["gaussian", "planted:r=64"], "n": "2^12..2^16", "d": [64, 128],
-   "mode": ["decode"], "attention": ["relu", "softmax"], "alpha": [1, 2, 3],
+   "mode": ["decode"], "causal": ["on"], "attention": ["relu", "softmax"], "alpha": [1, 2, 3],
    "threshold": ["paper", "frac=0.01"], "index": ["sketch8"], "threads": [1, 2],
    "backend": ["dense-ref", "dense-hwy", "hsr-cpu"], "backend_max_n": {"dense-ref": 16384},
    "repeats": 3, "cold": "auto"}
@@ -85,7 +85,7 @@ int Sweep(const std::vector<std::string>& args) {
   po::options_description desc(kIntro);
   // Grid axes: flag name -> grid key (sim/sweep/grid.h).
   const std::vector<std::pair<std::string, std::string>> axes = {
-      {"n", "n"}, {"m", "m"}, {"d", "d"}, {"seed", "seed"}, {"mode", "mode"},
+      {"n", "n"}, {"m", "m"}, {"d", "d"}, {"seed", "seed"}, {"mode", "mode"}, {"causal", "causal"},
       {"attention", "attention"}, {"alpha", "alpha"}, {"threshold", "threshold"},
       {"index", "index"}, {"threads", "threads"}, {"backend", "backend"},
       {"backend-max-n", "backend_max_n"}, {"repeats", "repeats"}, {"cold", "cold"}};
@@ -102,6 +102,9 @@ int Sweep(const std::vector<std::string>& args) {
       ("d", Str("LIST"), "head dims (default: the workload's)")
       ("seed", Str("LIST"), "workload seeds (default: the workload's, 1)")
       ("mode", Str("LIST"), "decode | prefill | prefill-causal (default decode)")
+      ("causal", Str("LIST"),
+       "on | off: the causal mask, bottom-right aligned, decode and prefill alike (default: each "
+       "workload's own: a recording's manifest, off for generated data)")
       ("attention", Str("LIST"), "relu | softmax (default softmax)")
       ("alpha", Str("LIST"), "ReLU exponents (default 1; relu points only)")
       ("threshold", Str("LIST"),

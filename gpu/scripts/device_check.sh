@@ -75,7 +75,7 @@ run() {
       --threshold paper --backend dense-cuda-f16,hsr-cuda-f16,hsr-cuda-sketch-f16,hsr-cuda
   } >"$OUT/bench_decode.jsonl" 2>>"$log"
   hsr_bin timeout 60 "$bin/hsr" bench prefill --n 32768 --m 32768 --d 128 --heads 32 --kv-heads 8 \
-    --causal --repeats 3 --cold off --format json --backend dense-cuda-f16 \
+    --causal on --repeats 3 --cold off --format json --backend dense-cuda-f16 \
     >"$OUT/bench_prefill.jsonl" 2>>"$log"
   {
     timeout 35 python3 sim/peers/sdpa_bench.py --mode decode --n 1048576 --d 128 --heads 32 \

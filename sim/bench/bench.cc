@@ -53,7 +53,7 @@ PolicyParams ResolvePolicy(const Workload& w, const KvCache& kv, const BenchConf
   if (out.params.kind == AttentionKind::kRelu) {
     Progress(cfg, "thresholds (" + cfg.threshold->ToString() + ")");
     out.b_per_query = ResolveThresholds(w.q.Heads(), kv, out.params.ScaleFor(w.d),
-                                        *cfg.threshold, cfg.prefill && out.params.causal,
+                                        *cfg.threshold, out.params.causal,
                                         &estimates);
     out.params.b_per_query = out.b_per_query;
   }
@@ -169,7 +169,7 @@ std::vector<double> TimeCalls(const std::function<void()>& call, const BenchConf
 // one call in float32, errors against the oracle sample.
 ResultRow SharedColumns(const Workload& w, const BenchConfig& cfg, const AttentionParams& params,
                         const MachineFacts& f, const std::string& name, size_t threads,
-                        const Summary& s, const KvCopies& kvs) {
+                        const Summary& s, const KvCopies& kvs, const CausalMask& mask) {
   ResultRow row;
   row.commit = f.commit;
   row.host = f.host;
@@ -185,7 +185,8 @@ ResultRow SharedColumns(const Workload& w, const BenchConfig& cfg, const Attenti
   row.heads = w.q_heads;
   row.kv_heads = w.kv_heads;
   row.mode = cfg.prefill ? "prefill" : "decode";
-  row.causal = cfg.prefill && params.causal;
+  row.causal = params.causal;
+  row.causal_source = mask.source;
   row.attention = std::string(ToString(params.kind));
   if (params.kind == AttentionKind::kRelu) {
     row.alpha = params.alpha;
@@ -233,6 +234,7 @@ struct Point {
   const KvCache& kv;
   const verify::OracleSample& oracle;
   const MachineFacts& facts;
+  const CausalMask& mask;
 };
 
 // One backend: prepared outside timing, one untimed warm-up call (its output is checked against
@@ -270,7 +272,7 @@ ResultRow RunBackend(const Point& pt, const std::string& name, KvCopies& kvs, Te
   }
   const Summary s = Summarize(TimeCalls([&] { call(kvs.Next(), nullptr); }, cfg, name));
 
-  ResultRow row = SharedColumns(w, cfg, pt.params, pt.facts, name, threads, s, kvs);
+  ResultRow row = SharedColumns(w, cfg, pt.params, pt.facts, name, threads, s, kvs, pt.mask);
   ErrorColumns(pt.oracle, err, stats, &row);
   const WarmupCall warm{pt.kv, out.Heads(), pt.oracle, decode,
                         pt.params.kind == AttentionKind::kRelu};
@@ -330,9 +332,17 @@ MachineFacts ThisMachine() {
   return f;
 }
 
-BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
-  CheckConfig(cfg);
+CausalMask ResolveCausalMask(const Workload& w, std::optional<bool> flag) {
+  if (flag) return {*flag, "flag"};
+  return {w.causal, w.recorded ? "workload" : "default"};
+}
+
+BenchResult RunBench(const Workload& w, const BenchConfig& config) {
+  CheckConfig(config);
   BenchResult res;
+  res.causal = ResolveCausalMask(w, config.causal);
+  BenchConfig cfg = config;
+  cfg.params.causal = res.causal.on;
   res.facts = ThisMachine();
   const KvCache kv(w.k.Heads(), w.v.Heads());  // validates K and V once
   const bool decode = !cfg.prefill;
@@ -345,7 +355,7 @@ BenchResult RunBench(const Workload& w, const BenchConfig& cfg) {
   KvCopies kvs(w, kv, cfg, res.facts.llc_bytes);
   res.cold = cfg.cold != ColdMode::kOff;
   res.kv_copies = kvs.count();
-  const Point point{w, cfg, params, kv, oracle, res.facts};
+  const Point point{w, cfg, params, kv, oracle, res.facts, res.causal};
   Tensor out(w.q_heads, w.m, w.dv);
   for (const auto& name : cfg.backends) {
     res.rows.push_back(RunBackend(point, name, kvs, out, &res.notes));

@@ -29,9 +29,12 @@ namespace hsr::sim {
 enum class ColdMode { kAuto, kOn, kOff };
 
 struct BenchConfig {
-  bool prefill = false;  // Prefill (causal from params) instead of Decode
+  bool prefill = false;  // Prefill instead of Decode
   std::vector<std::string> backends;
-  AttentionParams params;
+  AttentionParams params;  // params.causal is set by RunBench (ResolveCausalMask)
+  // --causal on|off: the mask every backend and the oracle use, Decode and Prefill alike;
+  // unset: the workload's own (ResolveCausalMask).
+  std::optional<bool> causal;
   size_t threads = 1;
   size_t repeats = 10;
   ColdMode cold = ColdMode::kAuto;  // auto = on
@@ -58,8 +61,18 @@ struct MachineFacts {
 // Host, CPU model, commit, Highway target and LLC size of this run (no rooflines measured).
 MachineFacts ThisMachine();
 
+// The causal mask of a point and where it came from (result rows: causal, causal_source):
+// "flag" when --causal on|off was given, else Workload::causal: "workload" for recorded data
+// (the mask its manifest or file states), "default" for generated data (off).
+struct CausalMask {
+  bool on = false;
+  std::string source;
+};
+CausalMask ResolveCausalMask(const Workload& w, std::optional<bool> flag);
+
 struct BenchResult {
   MachineFacts facts;
+  CausalMask causal;
   std::vector<ResultRow> rows;
   size_t kv_copies = 1;
   bool cold = false;

@@ -59,7 +59,7 @@ PointConfig MakePointConfig(const PointSettings& settings, bool prefill) {
               "--scale: expected a finite scale > 0, got {}", *v);
     p.scale = static_cast<float>(*s);
   }
-  p.causal = prefill && settings.count("causal");
+  if (auto v = get("causal")) cfg.causal = Choice("causal", *v, {"on", "off"}) == "on";
   if (auto v = get("threshold")) {
     cfg.threshold = ParseThreshold(*v);
     HSR_CHECK(!(relu && cfg.threshold->kind == ThresholdPolicy::Kind::kErr),

@@ -3,7 +3,8 @@
 // BenchConfig, so a bench run and a sweep point with the same settings validate and run alike.
 //
 // Settings are strings keyed by the flag name without dashes (n, d, dv, m, heads, kv-heads, seed,
-// workload, attention, alpha, b, scale, threshold, index, threads, repeats, backend, cold); a
+// workload, attention, alpha, b, scale, threshold, index, threads, repeats, backend, cold,
+// causal: on | off); a
 // missing key takes the flag's default. Errors name the flag: "--alpha: expected an integer
 // alpha >= 1 (at most 16), got 0". Nothing is generated or timed here.
 #pragma once
@@ -27,8 +28,9 @@ struct PointConfig {
   BenchConfig bench;   // everything but progress and save_output_prefix
 };
 
-// prefill: `hsr bench prefill` semantics (m defaults to 256 for generated kinds; causal from
-// the "causal" key, present = on). Throws hsr::Error (one line, naming the flag).
+// prefill: `hsr bench prefill` semantics (m defaults to 256 for generated kinds). "causal" sets
+// BenchConfig::causal (absent: the workload's own mask). Throws hsr::Error (one line, naming
+// the flag).
 PointConfig MakePointConfig(const PointSettings& settings, bool prefill);
 
 }  // namespace hsr::sim

@@ -36,6 +36,7 @@ nlohmann::ordered_json ToJson(const ResultRow& r) {
   j["kv_heads"] = r.kv_heads;
   j["mode"] = r.mode;
   j["causal"] = r.causal;
+  j["causal_source"] = r.causal_source;
   j["alpha"] = Opt(r.alpha);
   j["attention"] = r.attention;
   j["threshold"] = Opt(r.threshold);

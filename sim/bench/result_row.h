@@ -23,7 +23,8 @@ struct ResultRow {
   uint64_t seed = 0;
   size_t n = 0, m = 0, d = 0, dv = 0, heads = 0, kv_heads = 0;
   std::string mode;  // "decode" or "prefill"
-  bool causal = false;
+  bool causal = false;        // the mask every backend and the oracle used (bench.h)
+  std::string causal_source;  // "flag" | "workload" | "default" (ResolveCausalMask)
   std::optional<int> alpha;  // relu only
   std::string attention;     // "softmax" or "relu"
   std::optional<std::string> threshold;  // policy, e.g. "b=0.5" (relu / HSR)

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 // Input fields of a row (docs/design.md §4), in ToJson order; measured fields are left out.
 constexpr const char* kConfigFields[] = {
     "backend", "index", "workload", "seed", "n", "m", "d", "dv", "heads", "kv_heads", "mode",
-    "causal", "alpha", "attention", "threshold", "scale", "threads", "repeats", "cold"};
+    "causal", "causal_source", "alpha", "attention", "threshold", "scale", "threads", "repeats", "cold"};
 
 std::string IdentityKey(const ReportRow& row) {
   const std::string pid = row.Str("point_id");

@@ -25,7 +25,7 @@ constexpr size_t kMaxAxisValues = 4096;  // a range longer than this is a typo, 
 
 const std::vector<std::string>& GridKeys() {
   static const std::vector<std::string> keys = {
-      "workload", "n", "m", "d", "seed", "mode", "attention", "alpha", "threshold", "index",
+      "workload", "n", "m", "d", "seed", "mode", "causal", "attention", "alpha", "threshold", "index",
       "threads", "backend", "backend_max_n", "repeats", "cold"};
   return keys;
 }
@@ -184,6 +184,10 @@ SweepGrid GridFromJson(const json& j) {
   if (j.contains("threads")) g.threads = IntAxis("threads", j["threads"], 1, 4096);
   if (j.contains("mode")) g.mode = StringAxis("mode", j["mode"], false);
   CheckAmong("mode", g.mode, {"decode", "prefill", "prefill-causal"});
+  if (j.contains("causal")) {
+    g.causal = StringAxis("causal", j["causal"], false);
+    CheckAmong("causal", g.causal, {"on", "off"});
+  }
   if (j.contains("attention")) g.attention = StringAxis("attention", j["attention"], false);
   CheckAmong("attention", g.attention, {"relu", "softmax"});
   if (j.contains("threshold")) {
@@ -247,6 +251,7 @@ nlohmann::ordered_json GridToJson(const SweepGrid& g) {
   j["d"] = g.d;
   j["seed"] = g.seed;
   j["mode"] = g.mode;
+  j["causal"] = g.causal;
   j["attention"] = g.attention;
   j["alpha"] = g.alpha;
   j["threshold"] = g.threshold;
@@ -258,7 +263,7 @@ nlohmann::ordered_json GridToJson(const SweepGrid& g) {
   j["repeats"] = g.repeats;
   j["cold"] = g.cold;
   // Empty lists mean "the workload's own value" / "none": keep them out so the JSON reads back.
-  for (const char* key : {"n", "m", "d", "seed", "threshold"}) {
+  for (const char* key : {"n", "m", "d", "seed", "causal", "threshold"}) {
     if (j[key].empty()) j.erase(key);
   }
   return j;
@@ -312,6 +317,7 @@ std::string SweepPoint::Summary() const {
     if (settings.count(k)) s += fmt::format(" {}={}", k, get(k));
   }
   if (mode != "decode") s += " " + mode;
+  if (settings.count("causal") && mode != "prefill-causal") s += " causal=" + get("causal");
   s += " " + get("attention");
   if (settings.count("alpha")) s += " alpha=" + get("alpha");
   if (settings.count("threshold")) s += " " + get("threshold");
@@ -331,12 +337,15 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
   const auto ns = opt_ints(g.n), ms = opt_ints(g.m), ds = opt_ints(g.d), seeds = opt_ints(g.seed);
   std::vector<std::optional<std::string>> thresholds(g.threshold.begin(), g.threshold.end());
   if (thresholds.empty()) thresholds.emplace_back(std::nullopt);
+  std::vector<std::optional<std::string>> causals(g.causal.begin(), g.causal.end());
+  if (causals.empty()) causals.emplace_back(std::nullopt);
 
   std::vector<SweepPoint> points;
   std::set<std::string> seen_ids, checked_specs;
   for (const auto& n : ns)
   for (const auto& spec_text : g.workload)
   for (const auto& mode : g.mode)
+  for (const auto& causal : causals)
   for (const auto& d : ds)
   for (const auto& m : ms)
   for (const auto& attention : g.attention)
@@ -379,6 +388,9 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
     s["threads"] = std::to_string(threads);
     s["repeats"] = std::to_string(g.repeats);
     s["cold"] = g.cold;
+    HSR_CHECK(!(mode == "prefill-causal" && causal == "off"),
+              "grid: mode 'prefill-causal' (causal on) and causal 'off': expected one of the two");
+    if (causal) s["causal"] = *causal;
     if (mode == "prefill-causal") s["causal"] = "on";
 
     SweepPoint p;

@@ -10,7 +10,10 @@
 //              integer), "2^10..2^12,100000"
 //   seed       workload seeds; absent: the workload's own (default 1). The same seed at every n,
 //              so a larger n extends the same data for the generators that stream it
-//   mode       decode | prefill | prefill-causal (prefill with the causal mask), default [decode]
+//   mode       decode | prefill | prefill-causal (prefill with causal on), default [decode]
+//   causal     on | off: the causal mask of every point (bottom-right aligned, Decode and
+//              Prefill alike); absent: each workload's own (recorded: its manifest, generated:
+//              off). prefill-causal with causal off is an error
 //   attention  relu | softmax, default [softmax]
 //   alpha      ReLU exponents 1..16, default [1] (relu points only)
 //   threshold  policies (b=VALUE, paper, count=K, frac=F, err=E), default none (relu: b = 0,
@@ -27,7 +30,7 @@
 // (npy, npz, safetensors) take m only: their n and d are the recording's. An axis a workload
 // does not take is not crossed for it (one point instead of one per value), and a spec that
 // sets a key the grid also sweeps is an error. Points are enumerated n outermost (ascending),
-// then workload, mode, d, m, attention, alpha, threshold, index, threads, seed; equal points
+// then workload, mode, causal, d, m, attention, alpha, threshold, index, threads, seed; equal points
 // (after dropping axes that do not apply) appear once.
 #pragma once
 
@@ -47,6 +50,7 @@ struct SweepGrid {
   std::vector<std::string> workload{"gaussian"};
   std::vector<uint64_t> n, m, d, seed;  // empty: the workload's own value
   std::vector<std::string> mode{"decode"};
+  std::vector<std::string> causal;  // empty: each workload's own mask
   std::vector<std::string> attention{"softmax"};
   std::vector<uint64_t> alpha{1};
   std::vector<std::string> threshold;  // empty: none
@@ -78,7 +82,7 @@ struct SweepPoint {
   size_t index = 0;        // position in the enumeration; shard i/N runs index % N == i
   std::string id;          // 16 hex digits: FNV-1a 64 of the canonical settings (stable)
   bool prefill = false;
-  std::string mode;        // decode | prefill | prefill-causal
+  std::string mode;        // decode | prefill | prefill-causal (settings["causal"]: on | off)
   PointSettings settings;  // `hsr bench` flags of this point (sim/bench/point_config.h)
   double weight = 1;       // relative cost estimate, for the ETA
   std::string Summary() const;  // "gaussian n=4096 d=64 relu alpha=2 paper"

@@ -201,7 +201,8 @@ std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const 
     r.backend = backend;
     r.workload = pc.spec.ToString();
     r.mode = p.prefill ? "prefill" : "decode";
-    r.causal = pc.bench.params.causal;
+    r.causal = pc.bench.causal.value_or(false);
+    r.causal_source = pc.bench.causal ? "flag" : "";
     r.attention = std::string(ToString(pc.bench.params.kind));
     if (pc.bench.params.kind == AttentionKind::kRelu) r.alpha = pc.bench.params.alpha;
     if (pc.bench.threshold) r.threshold = pc.bench.threshold->ToString();
@@ -215,6 +216,10 @@ std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const 
       }
     }
     j["cold"] = nullptr;
+    if (!pc.bench.causal) {  // the workload's own mask, unknown when it did not load
+      j["causal"] = nullptr;
+      j["causal_source"] = nullptr;
+    }
     for (const char* k : {"n", "m", "d", "seed"}) j[k] = num(k);
     j["status"] = "failed";
     j["error"] = err;

@@ -96,8 +96,9 @@ TEST(SweepGridTest, RangesAndRoundTrip) {
   const SweepGrid g = GridFromJsonText(
       R"({"n": "2^4..2^6,100", "d": [8, "16"], "alpha": "1..3", "attention": "relu,softmax",
           "threshold": ["b=0.50", "paper"], "backend_max_n": {"dense-ref": 32},
-          "backend": ["dense-ref", "dense-hwy"], "repeats": 2})",
+          "backend": ["dense-ref", "dense-hwy"], "repeats": 2, "causal": "on,off"})",
       "test");
+  EXPECT_EQ(g.causal, (std::vector<std::string>{"on", "off"}));
   EXPECT_EQ(g.n, (std::vector<uint64_t>{16, 32, 64, 100}));
   EXPECT_EQ(g.d, (std::vector<uint64_t>{8, 16}));
   EXPECT_EQ(g.alpha, (std::vector<uint64_t>{1, 2, 3}));
@@ -144,6 +145,18 @@ TEST(SweepGridTest, PointsAreDeterministicAndCollapseAxesThatDoNotApply) {
     EXPECT_EQ(p.settings.at("backend").find("dense-ref") != std::string::npos,
               p.settings.at("n") == "256");
   }
+  // The causal axis: one point per value, its setting passed on; absent: no setting (each
+  // workload's own mask); prefill-causal is causal on.
+  SweepGrid causal = Tiny();
+  causal.causal = {"on", "off"};
+  const auto cp = EnumeratePoints(causal);
+  ASSERT_EQ(cp.size(), 12u);
+  EXPECT_EQ(cp[0].settings.at("causal"), "on");
+  EXPECT_EQ(cp[3].settings.at("causal"), "off");
+  for (const auto& p : a) EXPECT_EQ(p.settings.count("causal"), 0u);
+  causal.causal = {"on"};
+  causal.mode = {"prefill-causal"};
+  for (const auto& p : EnumeratePoints(causal)) EXPECT_EQ(p.settings.at("causal"), "on");
   // err= thresholds pair with softmax only.
   SweepGrid err = Tiny();
   err.threshold = {"err=0.01"};
@@ -168,6 +181,9 @@ TEST(SweepGridTest, BadGridsFailWithOneLineBeforeAnyFileIsWritten) {
       R"({"threshold": ["median"]})",                // unknown policy
       R"({"attention": ["relu"], "alpha": [0]})",    // alpha out of range
       R"({"mode": ["train"]})",                      // unknown mode
+      R"({"causal": ["yes"]})",                      // unknown mask setting
+      R"({"causal": true})",                         // not a string
+      R"({"mode": ["prefill-causal"], "causal": ["off"]})",  // contradicting masks
       R"({"repeats": "three"})",                     // wrong type
       R"({"backend": ["dense-hwy"], "backend_max_n": {"hsr-cpu": 4}})",  // not in backend list
       R"(["n", 256])",                               // not an object
