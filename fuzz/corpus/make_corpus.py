@@ -58,7 +58,7 @@ def main():
                 "files": {"layer00": ["layer00_q.npy", "layer00_k.npy", "layer00_v.npy"],
                           "layer03": ["layer03_q.npy", "layer03_k.npy", "layer03_v.npy"]}}
     out("manifest", "manifest.json", json.dumps(manifest, indent=1).encode())
-    del manifest["dtype"], manifest["causal"], manifest["source"]
+    del manifest["dtype"], manifest["source"]  # causal stays: it is required
     manifest["layers"] = [0]
     del manifest["files"]["layer03"]
     out("manifest", "minimal.json", json.dumps(manifest).encode())

@@ -134,6 +134,11 @@ RecordedManifest ParseManifest(std::string_view json_text, std::string_view name
   m.heads = PositiveField(j, "heads", name);
   m.head_dim = PositiveField(j, "head_dim", name);
   m.n = PositiveField(j, "n", name);
+  m.kv_heads = j.contains("kv_heads") ? PositiveField(j, "kv_heads", name) : m.heads;
+  if (m.heads % m.kv_heads != 0) {
+    Fail("{}: expected \"kv_heads\" to divide \"heads\"={} (grouped-query attention), got {}",
+         name, m.heads, m.kv_heads);
+  }
 
   const auto layers = j.find("layers");
   if (layers == j.end() || !layers->is_array() || layers->empty()) {
@@ -182,13 +187,15 @@ RecordedManifest ParseManifest(std::string_view json_text, std::string_view name
   }
   m.scale = CheckScale(scale->get<double>(), "\"scale\"", name);
 
+  // The mask the recording was made with decides what every backend computes on it, so it is
+  // never guessed.
   const auto causal = j.find("causal");
-  if (causal != j.end()) {
-    if (!causal->is_boolean()) {
-      Fail("{}: expected \"causal\" to be true or false, got {}", name, Quote(causal->dump(), 32));
-    }
-    m.causal = causal->get<bool>();
+  if (causal == j.end() || !causal->is_boolean()) {
+    Fail("{}: expected \"causal\" to be true or false (the mask the recording was made with), "
+         "got {}",
+         name, causal == j.end() ? std::string("none") : Quote(causal->dump(), 32));
   }
+  m.causal = causal->get<bool>();
   m.dtype = OptionalString(j, "dtype", name);
   if (!m.dtype.empty() && m.dtype != "float32" && m.dtype != "float16") {
     Fail("{}: expected \"dtype\" float32 or float16, got {}", name, Quote(m.dtype));
@@ -214,14 +221,14 @@ RecordedHeads LoadRecordedDir(const std::string& dir, std::optional<size_t> laye
     Fail("{}: expected head < {} (heads), got head={}", manifest_path, m.heads, *head);
   }
   const std::string want_dtype = m.dtype == "float32" ? "<f4" : m.dtype == "float16" ? "<f2" : "";
-  const std::vector<size_t> want = {m.heads, m.n, m.head_dim};
   std::array<NpyArray, 3> arrays;
   for (size_t i = 0; i < 3; ++i) {
     const std::string path = (root / m.files.at(l)[i]).string();
     arrays[i] = ReadNpy(path);
+    const std::vector<size_t> want = {i == 0 ? m.heads : m.kv_heads, m.n, m.head_dim};
     if (arrays[i].shape != want) {
-      Fail("{}: expected shape {} ([heads, n, head_dim] from manifest.json), got {}", path,
-           ShapeString(want), ShapeString(arrays[i].shape));
+      Fail("{}: expected shape {} ([{}, n, head_dim] from manifest.json), got {}", path,
+           ShapeString(want), i == 0 ? "heads" : "kv_heads", ShapeString(arrays[i].shape));
     }
     if (!want_dtype.empty() && arrays[i].dtype != want_dtype) {
       Fail("{}: expected dtype {} (manifest.json says {}), got {}", path, want_dtype, m.dtype,
@@ -229,12 +236,12 @@ RecordedHeads LoadRecordedDir(const std::string& dir, std::optional<size_t> laye
     }
   }
   RecordedHeads r;
-  r.q = ToTensor(arrays[0], m.heads, m.n, m.head_dim, head.has_value(),
-                   head.value_or(0));
-  r.k = ToTensor(arrays[1], m.heads, m.n, m.head_dim, head.has_value(),
-                   head.value_or(0));
-  r.v = ToTensor(arrays[2], m.heads, m.n, m.head_dim, head.has_value(),
-                   head.value_or(0));
+  const size_t group = m.heads / m.kv_heads;
+  r.q = ToTensor(arrays[0], m.heads, m.n, m.head_dim, head.has_value(), head.value_or(0));
+  r.k = ToTensor(arrays[1], m.kv_heads, m.n, m.head_dim, head.has_value(),
+                 head.value_or(0) / group);
+  r.v = ToTensor(arrays[2], m.kv_heads, m.n, m.head_dim, head.has_value(),
+                 head.value_or(0) / group);
   r.layer = l;
   r.head = head;
   r.scale = m.scale;
@@ -242,6 +249,7 @@ RecordedHeads LoadRecordedDir(const std::string& dir, std::optional<size_t> laye
   r.description = fmt::format("npy:{} layer={} head={} heads={} n={} d={}",
                               root.filename().empty() ? dir : root.filename().string(), l,
                               HeadText(head), m.heads, m.n, m.head_dim);
+  if (m.kv_heads != m.heads) r.description += fmt::format(" kv_heads={}", m.kv_heads);
   if (!m.dtype.empty()) r.description += " " + m.dtype;
   if (!m.source.empty()) r.description += " source=" + Quote(m.source, 32);
   return r;
@@ -268,7 +276,11 @@ RecordedHeads LoadRecordedNpz(const std::string& path, std::optional<size_t> hea
       Fail("{}: expected array \"causal\" with one element, got shape {}", path,
            ShapeString(c->second.shape));
     }
-    r.causal = c->second.data[0] != 0.0f;
+    const float flag = c->second.data[0];
+    if (flag != 0.0f && flag != 1.0f) {
+      Fail("{}: expected array \"causal\" to be 0 or 1 (false or true), got {}", path, flag);
+    }
+    r.causal = flag == 1.0f;
   }
   r.description = fmt::format("npz:{} head={} heads={} n={} d={} {}",
                               std::filesystem::path(path).filename().string(), HeadText(head),

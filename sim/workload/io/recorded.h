@@ -1,14 +1,15 @@
 // Recorded attention inputs (Q, K, V of a real model) as hsr Tensors [H, n, d].
 //
 // Sources (the workload SPEC forms of docs/design.md §4):
-//   npy:DIR[,layer=L,head=H]   a folder with manifest.json and layerLL_{q,k,v}.npy, each
-//                              [heads, n, head_dim] float32 or float16 (/work/shared/workloads)
+//   npy:DIR[,layer=L,head=H]   a folder with manifest.json and layerLL_{q,k,v}.npy: q
+//                              [heads, n, head_dim], k and v [kv_heads, n, head_dim], float32
+//                              or float16 (sim/workload/data/README.md describes the format)
 //   npz:FILE[,head=H]          an .npz with arrays q, k, v (also npy:FILE.npz)
 //   safetensors:FILE[,q=NAME,k=NAME,v=NAME,head=H]   tensors q, k, v unless renamed
 // In single files q is [Hq, m, d] or [m, d], k is [Hkv, n, d], v is [Hkv, n, dv], Hq a multiple
 // of Hkv (grouped-query attention); scale defaults to 1/sqrt(d) unless the file carries one (an
 // npz array "scale", safetensors __metadata__ "scale"), causal to true (npz array "causal",
-// metadata "causal": "true"/"false"). Values are returned as stored: NaN/Inf are the caller's
+// metadata "causal": "true"/"false"; anything else is an error). Values are returned as stored: NaN/Inf are the caller's
 // check. Every malformed input throws a one-line hsr::Error. Tests: recorded_test.cc; the manifest
 // parser is fuzzed by fuzz/manifest_fuzz.cc.
 #pragma once
@@ -25,13 +26,15 @@
 
 namespace hsr::sim {
 
-// manifest.json of a recorded folder, validated.
+// manifest.json of a recorded folder, validated. Required: n, heads, head_dim, layers, files,
+// scale, causal (a boolean: the mask the recording was made with); optional: kv_heads (default
+// heads, must divide it), dtype, source.
 struct RecordedManifest {
-  size_t heads = 0, head_dim = 0, n = 0;
+  size_t heads = 0, kv_heads = 0, head_dim = 0, n = 0;
   std::vector<size_t> layers;                          // as listed, non-empty, unique
   std::map<size_t, std::array<std::string, 3>> files;  // layer -> q, k, v file names (no '/')
   float scale = 0;                                     // finite, > 0
-  bool causal = true;                                  // "causal", default true
+  bool causal = true;                                  // "causal" (required)
   std::string dtype;                                   // "float32", "float16" or "" (not given)
   std::string source;                                  // "source" (or ""), for descriptions
 };

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include "sim/workload/io/io_test_util.h"
 #include "sim/workload/io/npy.h"
 
@@ -123,6 +125,29 @@ TEST(RecordedTest, NpzAndSafetensors) {
   EXPECT_EQ(npz.scale, 0.125f);  // 1/sqrt(64): no scale array in this file
 }
 
+// An .npz "causal" entry: 1 or 0, anything else an error naming the file and the array.
+TEST(RecordedTest, NpzCausalFlag) {
+  const fs::path dir = testing::TempDir("npz_causal");
+  const testing::Bytes q = testing::MakeNpy(testing::Dict("<f4", "(1, 2)"),
+                                            testing::FloatBytes({0.5f, 1.0f}));
+  for (const float flag : {0.0f, 1.0f, 0.5f}) {
+    const testing::Bytes c =
+        testing::MakeNpy(testing::Dict("<f4", "()"), testing::FloatBytes({flag}));
+    const testing::Bytes z =
+        testing::MakeZip({{"q.npy", q}, {"k.npy", q}, {"v.npy", q}, {"causal.npy", c}});
+    const std::string path = (dir / "c.npz").string();
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(z.data()),
+                                                static_cast<std::streamsize>(z.size()));
+    if (flag == 0.5f) {
+      ExpectError([&] { LoadRecordedNpz(path); },
+                  "c.npz: expected array \"causal\" to be 0 or 1 (false or true), got 0.5");
+    } else {
+      EXPECT_EQ(LoadRecordedNpz(path).causal, flag == 1.0f);
+    }
+  }
+  fs::remove_all(dir);
+}
+
 TEST(RecordedTest, SpecErrors) {
   ExpectError([] { LoadRecorded("gaussian"); }, "expected npy:DIR");
   ExpectError([] { LoadRecorded("hdf5:x.h5"); }, "expected npy:, npz: or safetensors:");
@@ -141,7 +166,7 @@ TEST(RecordedTest, SpecErrors) {
 // --- manifest.json validation ---
 
 const char* kGoodManifest = R"({"n": 2, "heads": 1, "head_dim": 3, "layers": [0], "scale": 0.5,
-  "dtype": "float32", "files": {"layer00": ["q.npy", "k.npy", "v.npy"]}})";
+  "causal": true, "dtype": "float32", "files": {"layer00": ["q.npy", "k.npy", "v.npy"]}})";
 
 nlohmann::json Good() { return nlohmann::json::parse(kGoodManifest); }
 
@@ -210,11 +235,30 @@ TEST(ManifestTest, ScaleCausalDtype) {
   j["scale"] = -0.1;
   ExpectManifestError(j, "finite positive \"scale\"");
   j["scale"] = 0.125;
+  // The mask is never guessed: missing or not a boolean is an error naming the field.
+  j.erase("causal");
+  ExpectManifestError(j, "manifest.json: expected \"causal\" to be true or false (the mask the "
+                         "recording was made with), got none");
   j["causal"] = "yes";
   ExpectManifestError(j, "\"causal\" to be true or false");
+  j["causal"] = 1;
+  ExpectManifestError(j, "got '1'");
   j["causal"] = false;
+  EXPECT_FALSE(ParseManifest(j.dump(), "m").causal);
   j["dtype"] = "bfloat16";
   ExpectManifestError(j, "\"dtype\" float32 or float16, got 'bfloat16'");
+}
+
+TEST(ManifestTest, KvHeads) {
+  auto j = Good();
+  j["heads"] = 4;
+  EXPECT_EQ(ParseManifest(j.dump(), "m").kv_heads, 4u);  // default: heads
+  j["kv_heads"] = 2;
+  EXPECT_EQ(ParseManifest(j.dump(), "m").kv_heads, 2u);
+  j["kv_heads"] = 3;
+  ExpectManifestError(j, "manifest.json: expected \"kv_heads\" to divide \"heads\"=4");
+  j["kv_heads"] = 0;
+  ExpectManifestError(j, "\"kv_heads\" to be an integer in [1, 2147483648], got '0'");
 }
 
 TEST(ManifestTest, FilesMustMatchManifest) {
@@ -231,6 +275,41 @@ TEST(ManifestTest, FilesMustMatchManifest) {
   EXPECT_EQ(LoadRecordedDir(dir.string()).k.size(), 6u);
   fs::remove(dir / "v.npy");
   ExpectError([&] { LoadRecordedDir(dir.string()); }, "expected a readable file");
+  fs::remove_all(dir);
+}
+
+// Grouped-query attention folders (kv_heads < heads), and two layers whose tensors disagree:
+// the layer that does not match the manifest is an error naming its file and the shape.
+TEST(ManifestTest, GqaFolderAndShapesAcrossLayers) {
+  const fs::path dir = testing::TempDir("manifest_gqa");
+  auto j = Good();
+  j["heads"] = 4;
+  j["kv_heads"] = 2;
+  j["layers"] = {0, 1};
+  j["files"]["layer01"] = {"q1.npy", "k1.npy", "v1.npy"};
+  std::ofstream(dir / "manifest.json") << j.dump();
+  std::vector<float> q(4 * 2 * 3), kv(2 * 2 * 3);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<float>(i);
+  for (size_t i = 0; i < kv.size(); ++i) kv[i] = 100.0f + static_cast<float>(i);
+  for (const char* s : {"", "1"}) {
+    WriteNpy((dir / fmt::format("q{}.npy", s)).string(), {4, 2, 3}, q);
+    WriteNpy((dir / fmt::format("k{}.npy", s)).string(), {2, 2, 3}, kv);
+    WriteNpy((dir / fmt::format("v{}.npy", s)).string(), {2, 2, 3}, kv);
+  }
+  const RecordedHeads all = LoadRecordedDir(dir.string());
+  EXPECT_EQ(all.q.heads(), 4u);
+  EXPECT_EQ(all.k.heads(), 2u);
+  const RecordedHeads h3 = LoadRecordedDir(dir.string(), 1, 3);  // kv head 3 / 2 = 1
+  ASSERT_EQ(h3.k.heads(), 1u);
+  EXPECT_EQ(h3.q.data()[0], 18.0f);
+  EXPECT_EQ(h3.k.data()[0], 106.0f);
+  EXPECT_NE(all.description.find("kv_heads=2"), std::string::npos) << all.description;
+  // Layer 1's keys from a shorter sequence than the manifest's n (and layer 0's).
+  WriteNpy((dir / "k1.npy").string(), {2, 1, 3}, std::vector<float>(6, 1.0f));
+  EXPECT_EQ(LoadRecordedDir(dir.string(), 0).k.rows(), 2u);
+  ExpectError([&] { LoadRecordedDir(dir.string(), 1); },
+              "k1.npy: expected shape [2, 2, 3] ([kv_heads, n, head_dim] from manifest.json), "
+              "got [2, 1, 3]");
   fs::remove_all(dir);
 }
 
