@@ -3,7 +3,7 @@
 # rows, and one-line "hsr: error: ... expected ..." messages with a non-zero exit on bad input.
 # Usage: bash cli/cli_test.sh path/to/hsr
 set -u
-HSR="${1:?usage: cli_test.sh path/to/hsr}"
+HSR="$(readlink -f "${1:?usage: cli_test.sh path/to/hsr}")"
 fails=0
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -267,6 +267,18 @@ expect_ok "sweep causal axis" sweep --n 128 --d 8 --m 4 --causal on,off --repeat
 [[ $(grep -c '"causal":true,"causal_source":"flag"' "$tmp/swc/results.jsonl") -eq 1 &&
    $(grep -c '"causal":false,"causal_source":"flag"' "$tmp/swc/results.jsonl") -eq 1 ]] ||
   fail "sweep causal axis: $(head -c 600 "$tmp/swc/results.jsonl")"
+# The default grid names the recording shipped in the repository by a relative path: no absolute
+# path in it, it enumerates from any directory, and a missing folder is one line naming it.
+expect_ok "sweep print-grid" sweep --print-grid
+grep -q '"fitted:npy:sim/workload/data/tinylm-code-2k-f16,layer=3"' "$tmp/out" ||
+  fail "print-grid lacks the shipped recording: $(cat "$tmp/out")"
+! grep -q '"/' "$tmp/out" || fail "print-grid has an absolute path: $(grep '"/' "$tmp/out")"
+(cd "$tmp" && "$HSR" sweep --list >"$tmp/list" 2>"$tmp/err") &&
+  [[ $(wc -l <"$tmp/list") -eq 108 ]] || fail "sweep --list from $tmp: $(head -c 300 "$tmp/err")"
+expect_error "sweep missing recording" sweep --out "$tmp/sw3" --n 4096 \
+  --workload fitted:npy:sim/workload/data/no-such-recording,layer=3
+grep -q "expected sim/workload/data/no-such-recording relative to one of" "$tmp/err" ||
+  fail "missing recording message: $(cat "$tmp/err")"
 expect_ok "sweep list shard" sweep --quick --list --shard 1/3
 [[ $(wc -l <"$tmp/out") -eq 2 ]] || fail "sweep --list --shard 1/3: $(cat "$tmp/out")"
 

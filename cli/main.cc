@@ -46,7 +46,9 @@ Workload SPEC: KIND[:key=value,...], e.g. gaussian:n=65536,d=128,seed=1
   clustered (+ clusters=64, spread=0.1), lowrank (+ rank=16, noise=0.05),
   planted (+ r=64 or gamma=G, beta2=1, gap=4: r keys >= (beta2+gap) ln n, rest <= beta2 ln n),
   sinks (+ sinks=4, strength), recorded: npy:DIR[,layer=L,head=H,m=M|all], npz:FILE,
-  safetensors:FILE[,q=NAME,k=NAME,v=NAME]
+  safetensors:FILE[,q=NAME,k=NAME,v=NAME], fitted:npy:DIR,n=N (a model fitted to one head);
+  a relative DIR or FILE is found from the current directory, else the source tree or the
+  install's share/hsr (e.g. npy:sim/workload/data/tinylm-code-2k-f16)
 
 Examples:
   hsr bench decode                                  # n=65536 d=128, 1 thread, dense-hwy
@@ -54,10 +56,10 @@ Examples:
   hsr bench decode --workload gaussian:n=4096,d=64,heads=8,kv_heads=2 --format json
   hsr bench decode --attention relu --alpha 2 --b 0.5 --save-output /tmp/out
   hsr bench prefill --n 4096 --m 4096 --causal on --threads 2
-  hsr inspect npy:/work/shared/workloads/tinylm-code-2k,layer=3
+  hsr inspect npy:sim/workload/data/tinylm-code-2k-f16      # recordings shipped in the repo
   hsr sweep --quick --out /tmp/sweep && hsr sweep --out runs/default
   hsr report /tmp/sweep                             # /tmp/sweep/report.md + plots/*.svg
-  hsr verify --cases 50 --workload npy:/work/shared/workloads/tinylm-code-2k,layer=0
+  hsr verify --cases 50 --workload npy:sim/workload/data/tinylm-docs-2k-f16
 
 Exit codes: 0 success, 2 bad input (one line "hsr: error: ..." on stderr), 1 runtime failure.
 )";

@@ -44,7 +44,7 @@ Examples:
   hsr sweep --n 2^12..2^18 --d 64,128 --attention relu,softmax --alpha 1..3 \
             --threshold paper --backend dense-hwy,hsr-cpu --threads 2 --out runs/a
   hsr sweep --workload gaussian --n 4096,65536 --out runs/b \
-            --workload fitted:npy:/work/shared/workloads/tinylm-code-2k,layer=3
+            --workload fitted:npy:sim/workload/data/tinylm-code-2k-f16,layer=3
   hsr sweep --grid grid.json --out runs/c           # flags given with --grid override its keys
   hsr sweep --print-grid > grid.json                # the default grid as a file to edit
   hsr sweep --out runs/a                            # after a kill: resumes where it stopped

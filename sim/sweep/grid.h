@@ -69,10 +69,14 @@ SweepGrid GridFromJsonText(const std::string& text, const std::string& what);
 // Every key spelled out in a fixed order; GridFromJson(GridToJson(g)) == g.
 nlohmann::ordered_json GridToJson(const SweepGrid& g);
 
+// The recorded head behind the default grid's fitted workload: tinylm-code-2k layer 3 as shipped
+// in the repository (sim/workload/data/README.md), relative to the checkout.
+inline constexpr const char* kDefaultRecording = "sim/workload/data/tinylm-code-2k-f16";
+
 // The grid `hsr sweep --out DIR` runs with no grid flags: gaussian and a fitted recorded head
-// (fitted:npy:/work/shared/workloads/tinylm-code-2k,layer=3 where that folder exists, else the
-// synthetic massive-activation workload planted), n = 2^12..2^20, d = 64, 128, ReLU alpha 1..3
-// and softmax at the paper threshold, dense-hwy + hsr-cpu (+ dense-ref up to n = 2^14).
+// (fitted:npy:sim/workload/data/tinylm-code-2k-f16,layer=3; when that folder cannot be found the
+// grid is an error naming it), n = 2^12..2^20, d = 64, 128, ReLU alpha 1..3 and softmax at the
+// paper threshold, dense-hwy + hsr-cpu (+ dense-ref up to n = 2^14).
 SweepGrid DefaultGrid();
 // A tiny grid for tests and `hsr sweep --quick`: gaussian, n = 256, 512, d = 16, ReLU alpha 1, 2
 // and softmax, dense-ref + dense-hwy + hsr-cpu, 1 repeat, cold off (6 points, seconds).

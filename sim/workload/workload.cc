@@ -1,7 +1,11 @@
 #include "sim/workload/workload.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 
 #include <fmt/format.h>
@@ -65,6 +69,30 @@ const std::vector<KindEntry>& Kinds() {
 
 bool IsPathKind(std::string_view kind) {
   return kind == "npy" || kind == "npz" || kind == "safetensors";
+}
+
+std::string ResolveWorkloadPath(const std::string& path, std::string_view what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (p.is_absolute() || fs::exists(p, ec)) return path;
+  std::vector<fs::path> roots;
+  roots.push_back(fs::current_path(ec));
+  roots.emplace_back(HSR_SOURCE_DIR);
+  std::array<char, 4096> exe{};
+  const ssize_t len = ::readlink("/proc/self/exe", exe.data(), exe.size() - 1);
+  if (len > 0) {
+    roots.push_back(fs::path(std::string(exe.data(), static_cast<size_t>(len))).parent_path() /
+                    ".." / "share" / "hsr");
+  }
+  for (size_t i = 1; i < roots.size(); ++i) {
+    if (fs::exists(roots[i] / p, ec)) return (roots[i] / p).lexically_normal().string();
+  }
+  std::string places;
+  for (const auto& r : roots) places += (places.empty() ? "" : ", ") + r.lexically_normal().string();
+  Fail("{}: expected {} relative to one of [{}] (the current directory, the source tree, the "
+       "install's share/hsr), got none there",
+       what, path, places);
 }
 
 bool WorkloadSpec::Has(std::string_view key) const { return Get(key).has_value(); }

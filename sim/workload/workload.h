@@ -72,6 +72,17 @@ std::unique_ptr<WorkloadSource> MakeWorkloadSource(const WorkloadSpec& spec);
 // True for kinds whose first spec item is a path (npy, npz, safetensors).
 bool IsPathKind(std::string_view kind);
 
+// Where the path of a recorded spec (npy:, npz:, safetensors:, fitted:npy:) is read from. An
+// absolute path is used as it is. A relative one (e.g. sim/workload/data/tinylm-code-2k-f16, the
+// recordings shipped in the repository) is looked up, first match wins, relative to
+//   1. the current directory,
+//   2. the source tree hsr was built from (its path compiled in), when it still exists,
+//   3. the install prefix's share/hsr (the executable's ../share/hsr; `cmake --install` puts
+//      sim/workload/data there).
+// The spec keeps the relative spelling, so descriptions, point ids and grids are the same in
+// every checkout. Throws hsr::Error naming the path and the places looked in when none has it.
+std::string ResolveWorkloadPath(const std::string& path, std::string_view what);
+
 // Kinds MakeWorkloadSource accepts, e.g. {"gaussian", "clustered", ...}.
 std::vector<std::string> WorkloadKinds();
 

@@ -4,6 +4,7 @@
 #include "sim/workload/workload.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -262,6 +263,33 @@ TEST(GeneratorsTest, SpecErrors) {
 
 // ---- recorded workloads ----
 
+// Relative recorded paths (ResolveWorkloadPath): the current directory first, then the source
+// tree; the spec keeps the relative spelling; nowhere found is one line naming the path.
+TEST(RecordedWorkloadTest, RelativePathsResolveFromAnyDirectory) {
+  namespace fs = std::filesystem;
+  const fs::path before = fs::current_path();
+  const fs::path elsewhere = fs::temp_directory_path() / fmt::format("hsr_resolve_{}", ::getpid());
+  fs::create_directories(elsewhere / "sim/workload/data");
+  fs::current_path(elsewhere);
+  const std::string rel = "sim/workload/data/tinylm-docs-2k-f16";
+  EXPECT_EQ(ResolveWorkloadPath(rel, "test"),
+            (fs::path(HSR_SOURCE_DIR) / rel).lexically_normal().string());
+  const Workload w = MakeFrom("npy:" + rel + ",m=4");
+  EXPECT_EQ(w.description, "npy:" + rel + ",layer=2,head=all,m=4");
+  EXPECT_EQ(w.n, 2048u);
+  const Workload f = MakeFrom("fitted:npy:" + rel + ",n=512");
+  EXPECT_EQ(f.description.rfind("fitted:npy:" + rel + ",layer=2,", 0), 0u) << f.description;
+  // A folder of that name in the current directory wins.
+  fs::create_directories(elsewhere / rel);
+  EXPECT_EQ(ResolveWorkloadPath(rel, "test"), rel);
+  fs::current_path(before);
+  fs::remove_all(elsewhere);
+  ExpectError("npy:sim/workload/data/no-such-recording",
+              "workload 'npy': expected sim/workload/data/no-such-recording relative to one of [");
+  ExpectError("fitted:npy:sim/workload/data/no-such-recording,n=8",
+              "workload 'fitted': expected sim/workload/data/no-such-recording relative to");
+}
+
 TEST(RecordedWorkloadTest, NpyDirMapsIntoWorkload) {
   const std::string dir = std::string(HSR_SIM_TESTDATA) + "/tinylm-code-12-f32";
   auto src = MakeWorkloadSource(ParseWorkloadSpec("npy:" + dir));
@@ -358,16 +386,13 @@ TEST(FittedWorkloadTest, ScoreStatisticsCloseToTestdataSlice) {
                                "/tinylm-code-64-f16,head=0");
 }
 
-TEST(FittedWorkloadTest, ScoreStatisticsCloseToSharedWorkloads) {
-  const std::string root = "/work/shared/workloads";
-  if (!std::filesystem::exists(root + "/tinylm-code-2k/manifest.json")) {
-    GTEST_SKIP() << root << " not present";
-  }
+TEST(FittedWorkloadTest, ScoreStatisticsCloseToShippedRecordings) {
+  const std::string root = std::string(HSR_SOURCE_DIR) + "/sim/workload/data";
   for (size_t h = 0; h < 4; ++h) {
     ExpectFittedCloseToRecording(
-        fmt::format("fitted:npy:{}/tinylm-code-2k,layer=3,head={}", root, h));
+        fmt::format("fitted:npy:{}/tinylm-code-2k-f16,layer=3,head={}", root, h));
     ExpectFittedCloseToRecording(
-        fmt::format("fitted:npy:{}/tinylm-docs-4k-f16,layer=2,head={}", root, h));
+        fmt::format("fitted:npy:{}/tinylm-docs-2k-f16,layer=2,head={}", root, h));
   }
 }
 

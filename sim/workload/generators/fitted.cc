@@ -145,7 +145,7 @@ class FittedSource final : public WorkloadSource {
     if (r.Has("sinks")) sinks = r.Size("sinks", 0, 0);
     r.CheckNoUnknownKeys();
 
-    RecordedHeads rh = LoadRecordedDir(dir_, layer, head_);
+    RecordedHeads rh = LoadRecordedDir(ResolveWorkloadPath(dir_, "workload 'fitted'"), layer, head_);
     layer_ = rh.layer;
     source_ = FromRecorded(rh, fmt::format("npy:{},layer={},head={},m=all", dir_, layer_, head_));
     const Workload& rec = source_;

@@ -1,13 +1,14 @@
 // Recorded workloads: a model's Q, K, V through sim/workload/io (LoadRecordedDir / Npz /
 // Safetensors) mapped into a Workload.
-//   npy:DIR[,layer=L][,head=H][,m=M|all]      folder with manifest.json (/work/shared/workloads)
+//   npy:DIR[,layer=L][,head=H][,m=M|all]      folder with manifest.json (sim/workload/data)
 //   npz:FILE[,head=H][,m=M|all]               arrays q, k, v (npy:FILE.npz works too)
 //   safetensors:FILE[,q=NAME,k=NAME,v=NAME][,head=H][,m=M|all]
 // q_heads / kv_heads / n / d / dv come from the tensors; head=H keeps one query head (and its KV
 // head). m (default 1) keeps the LAST m query rows (m=1: the decode query at position n-1;
 // m=all: every row, for prefill); with causal data query row i of those m sees keys
 // j <= i + (n - m), exactly the recording's mask. The workload carries the recorded scale and
-// causal flag (recorded = true); seed is 0 (the data is fixed).
+// causal flag (recorded = true); seed is 0 (the data is fixed). A relative path is found by
+// ResolveWorkloadPath (workload.h); Describe() keeps it as written.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -31,6 +32,7 @@ class RecordedSource final : public WorkloadSource {
     HSR_CHECK(path.has_value(), "workload '{}': expected {}:PATH[,key=value...], got no path",
               kind_, kind_);
     path_ = *path;
+    file_ = ResolveWorkloadPath(path_, fmt::format("workload '{}'", kind_));
     npz_ = kind_ == "npz" || (kind_ == "npy" && path_.size() > 4 &&
                               path_.compare(path_.size() - 4, 4, ".npz") == 0);
     if (kind_ == "npy" && !npz_) {
@@ -54,7 +56,7 @@ class RecordedSource final : public WorkloadSource {
     r.CheckNoUnknownKeys();
     if (kind_ == "npy" && !npz_) {
       // Resolve the default layer now so that Describe() is canonical (and fail early).
-      const std::string manifest = (std::filesystem::path(path_) / "manifest.json").string();
+      const std::string manifest = (std::filesystem::path(file_) / "manifest.json").string();
       const std::vector<uint8_t> text = ReadFileBytes(manifest, "workload 'npy'");
       const RecordedManifest man = ParseManifest(
           std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), manifest);
@@ -72,9 +74,9 @@ class RecordedSource final : public WorkloadSource {
   }
 
   Workload Make() const override {
-    RecordedHeads rh = kind_ == "safetensors" ? LoadRecordedSafetensors(path_, names_, head_)
-                       : npz_                 ? LoadRecordedNpz(path_, head_)
-                                              : LoadRecordedDir(path_, layer_, head_);
+    RecordedHeads rh = kind_ == "safetensors" ? LoadRecordedSafetensors(file_, names_, head_)
+                       : npz_                 ? LoadRecordedNpz(file_, head_)
+                                              : LoadRecordedDir(file_, layer_, head_);
     Workload w;
     w.q_heads = rh.q.heads();
     w.kv_heads = rh.k.heads();
@@ -108,7 +110,7 @@ class RecordedSource final : public WorkloadSource {
   }
 
  private:
-  std::string kind_, path_;
+  std::string kind_, path_, file_;  // path as written, the file or folder it resolved to
   bool npz_ = false;
   std::optional<size_t> layer_, head_;
   std::array<std::string, 3> names_ = {"q", "k", "v"};

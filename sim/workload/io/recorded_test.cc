@@ -1,6 +1,6 @@
 // recorded.h: manifest validation (one test per malformed manifest), the testdata/ slices cut by
-// make_slice.py checked against numpy's checksums, SPEC parsing, and -- where /work/shared is
-// mounted -- the full recorded workloads.
+// sim/workload/make_slice.py checked against numpy's checksums, SPEC parsing, and the recordings
+// shipped in sim/workload/data (checksums, shapes, the testdata slice as their prefix).
 #include "sim/workload/io/recorded.h"
 
 #include <gtest/gtest.h>
@@ -22,17 +22,11 @@ using testing::ExpectError;
 namespace fs = std::filesystem;
 
 const std::string kData = HSR_IO_TESTDATA;
-// The team's recorded workloads: ../shared beside the checkout (as CI lays it out), else
-// /work/shared. Tests that need them skip visibly when neither exists.
-std::string SharedWorkloads() {
-  const std::string beside = std::string(HSR_SOURCE_DIR) + "/../shared/workloads";
-  if (fs::exists(beside)) return beside;
-  return "/work/shared/workloads";
-}
-const std::string kShared = SharedWorkloads();
+// The recordings shipped in the repository (sim/workload/data/README.md).
+const std::string kShipped = std::string(HSR_SOURCE_DIR) + "/sim/workload/data";
 
-nlohmann::json Checksums() {
-  std::ifstream f(kData + "/checksums.json");
+nlohmann::json Checksums(const std::string& dir = kData) {
+  std::ifstream f(dir + "/checksums.json");
   return nlohmann::json::parse(f);
 }
 
@@ -313,46 +307,42 @@ TEST(ManifestTest, GqaFolderAndShapesAcrossLayers) {
   fs::remove_all(dir);
 }
 
-// --- the full recordings, where mounted ---
+// --- the recordings shipped in sim/workload/data ---
 
-TEST(RecordedSharedTest, TinylmCode2k) {
-  const std::string dir = std::string(kShared) + "/tinylm-code-2k";
-  if (!fs::exists(dir + "/manifest.json")) GTEST_SKIP() << "not present: " << dir;
-  for (const size_t layer : {0, 3}) {
-    const RecordedHeads r = LoadRecordedDir(dir, layer);
+TEST(RecordedShippedTest, SlicesMatchTheirChecksums) {
+  const auto want = Checksums(kShipped);
+  const std::pair<const char*, size_t> folders[] = {{"tinylm-code-2k-f16", 3},
+                                                    {"tinylm-docs-2k-f16", 2}};
+  for (const auto& [name, layer] : folders) {
+    const std::string dir = kShipped + "/" + name;
+    const RecordedHeads r = LoadRecordedDir(dir);
+    EXPECT_EQ(r.layer, layer) << dir;
+    EXPECT_TRUE(r.causal) << dir;
+    EXPECT_EQ(r.scale, 0.125f) << dir;
     EXPECT_EQ(r.q.heads(), 4u);
-    EXPECT_EQ(r.q.rows(), 2048u);
-    EXPECT_EQ(r.q.cols(), 64u);
-    for (const hsr::Tensor* t : {&r.q, &r.k, &r.v}) {
-      for (const float x : t->flat()) ASSERT_TRUE(std::isfinite(x)) << dir << " layer " << layer;
-    }
-  }
-  // The committed float32 slice is exactly the first 12 positions of layer 3.
-  const RecordedHeads full = LoadRecordedDir(dir, 3);
-  const RecordedHeads slice = LoadRecordedDir(kData + "/tinylm-code-12-f32");
-  for (size_t h = 0; h < 4; ++h) {
-    for (size_t i = 0; i < 12; ++i) {
-      for (size_t c = 0; c < 64; ++c) {
-        ASSERT_EQ(full.q.Matrix(h)(i, c), slice.q.Matrix(h)(i, c)) << h << " " << i << " " << c;
-      }
-    }
+    EXPECT_EQ(r.k.rows(), 2048u);
+    const std::string prefix = fmt::format("{}/layer{:02d}_", name, layer);
+    ExpectTensorMatches(r.q, want[prefix + "q.npy"], dir + " q");
+    ExpectTensorMatches(r.k, want[prefix + "k.npy"], dir + " k");
+    ExpectTensorMatches(r.v, want[prefix + "v.npy"], dir + " v");
   }
 }
 
-TEST(RecordedSharedTest, TinylmDocs4kF16) {
-  const std::string dir = std::string(kShared) + "/tinylm-docs-4k-f16";
-  if (!fs::exists(dir + "/manifest.json")) GTEST_SKIP() << "not present: " << dir;
-  const RecordedHeads r = LoadRecorded("npy:" + dir + ",head=1");
-  EXPECT_EQ(r.layer, 2u);
-  EXPECT_EQ(r.q.heads(), 1u);
-  EXPECT_EQ(r.k.rows(), 4096u);
-  EXPECT_EQ(r.v.cols(), 64u);
-  EXPECT_EQ(r.scale, 0.125f);
-  size_t nonfinite = 0;
-  for (const hsr::Tensor* t : {&r.q, &r.k, &r.v}) {
-    for (const float x : t->flat()) nonfinite += !std::isfinite(x);
+// Both are cut from layer 3 of tinylm-code-2k and rounded to float16 the same way: the 64-token
+// test slice is, bit for bit, the first 64 positions of the shipped one.
+TEST(RecordedShippedTest, TestdataSliceIsItsPrefix) {
+  const RecordedHeads full = LoadRecordedDir(kShipped + "/tinylm-code-2k-f16");
+  const RecordedHeads slice = LoadRecordedDir(kData + "/tinylm-code-64-f16");
+  for (const auto& [a, b] : {std::pair{&full.q, &slice.q}, {&full.k, &slice.k},
+                             {&full.v, &slice.v}}) {
+    for (size_t h = 0; h < 4; ++h) {
+      for (size_t i = 0; i < 64; ++i) {
+        for (size_t c = 0; c < 64; ++c) {
+          ASSERT_EQ(a->Matrix(h)(i, c), b->Matrix(h)(i, c)) << h << " " << i << " " << c;
+        }
+      }
+    }
   }
-  EXPECT_EQ(nonfinite, 0u) << dir;
 }
 
 }  // namespace
