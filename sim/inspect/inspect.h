@@ -11,7 +11,7 @@
 // components for 90% / 99% of the trace), and sink keys (top-1 key for more than 5% of the sampled
 // queries).
 // Sampled queries: up to `queries` rows evenly spaced over the query rows; with causal data only
-// rows from the second half (as /work/shared/workloads/README.md does). Everything in float64.
+// rows from the second half (late, decode-like queries that see most keys). Everything in float64.
 #pragma once
 
 #include <cstddef>

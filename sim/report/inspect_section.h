@@ -15,8 +15,10 @@ namespace hsr::sim {
 // "heads" array is a warning, not an error.
 void ReadInspectFiles(const std::string& dir, ResultSet& out);
 
-// "## Keys needed for softmax err=1e-3, per head\n..." (one table row per file and head), or ""
-// when there are no inspect files.
+// "## Keys needed for softmax err=1e-3, per head\n..." (one table row per file and head), then,
+// when the files carry fitted_checks, "### Fitted workloads vs their recording": each fitted
+// model's agreement with its recording at the recording's n and how far the rows drawn from it
+// extrapolate (largest n / recorded n). "" when there are no inspect files.
 std::string InspectSection(const ResultSet& set);
 
 }  // namespace hsr::sim

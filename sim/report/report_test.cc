@@ -537,6 +537,41 @@ TEST(ReportTest, InspectFilesGiveAPerHeadTableMergedAcrossShards) {
   EXPECT_TRUE(warned);
 }
 
+// A fitted workload's check (its agreement with the recording at the recording's n) beside the
+// largest n of the rows drawn from that recording and head: 65536 / 2048 = 32x.
+TEST(ReportTest, FittedChecksSayHowFarRowsExtrapolate) {
+  TempDir dir("fitted");
+  std::string rows;
+  for (const char* n : {"4096", "65536"}) {
+    rows += nlohmann::json{{"backend", "dense-hwy"}, {"attention", "softmax"},
+                           {"workload", fmt::format("fitted:npy:/rec,layer=3,head=0,n={},m=1,"
+                                                    "seed=1,rank=auto,sinks=0,outliers=on", n)},
+                           {"n", std::stoi(n)}, {"d", 64}, {"m", 1}, {"median_us", 10.0},
+                           {"status", "ok"}}.dump() + "\n";
+  }
+  WriteAll(dir.path() / "results.jsonl", rows);
+  fs::create_directories(dir.path() / "inspect");
+  nlohmann::json j = nlohmann::json::parse(InspectJson("fitted:npy:/rec,layer=3", {{0.2, 0.05,
+                                                                                    0.055, 0.04}}));
+  j["fitted_checks"] = {{{"workload", "fitted:npy:/rec,layer=3"}, {"recorded_n", 2048},
+                         {"fitted", "fitted:npy:/rec,layer=3,head=0,n=2048,m=64,seed=1,"
+                                    "rank=auto,sinks=0,outliers=on"},
+                         {"recorded", {{"paper", 0.0392}, {"mass_above_b", 0.985},
+                                       {"keys_true", 0.0462}, {"keys_engine", 0.0548}}},
+                         {"fitted_stats", {{"paper", 0.0397}, {"mass_above_b", 0.987},
+                                           {"keys_true", 0.0879}, {"keys_engine", 0.1006}}}}};
+  WriteAll(dir.path() / "inspect" / "npy_rec-1.json", j.dump());
+  ReportOptions opt;
+  opt.dirs = {dir.str()};
+  opt.plots = false;
+  const std::string md = ReadAll(WriteReport(opt).report_path);
+  const size_t at = md.find("### Fitted workloads vs their recording");
+  ASSERT_NE(at, std::string::npos) << md;
+  EXPECT_NE(md.find("| fitted:npy:/rec,layer=3,head=0 | 2048 | 65536 | 32x | 3.92% / 3.97% | "
+                    "0.985 / 0.987 | 4.62% / 8.79% | 5.48% / 10.06% |", at),
+            std::string::npos) << md.substr(at);
+}
+
 TEST(ReportTest, NoInspectFilesNoSection) {
   TempDir dir("noinspect");
   WriteAll(dir.path() / "results.jsonl", Jsonl(GridRows(37, true)));

@@ -12,6 +12,7 @@
 #include "core/base/error.h"
 #include "sim/inspect/inspect.h"
 #include "sim/machine/timing.h"
+#include "sim/workload/generators/generators.h"
 
 namespace hsr::sim {
 namespace {
@@ -107,6 +108,22 @@ SweepInspectResult WriteSweepInspections(const SweepGrid& grid, const std::strin
       options.cert_err = kSweepInspectErr;
       const Inspection in = Inspect(w, options);
       nlohmann::json j = InspectionToJson(in);
+      for (const auto& gw : grid_workloads) {
+        const WorkloadSpec gs = ParseWorkloadSpec(gw);
+        if (gs.kind != "fitted") continue;
+        const FittedComparison c = CompareFittedToRecording(gs);
+        const auto side = [](double paper, double mass, double need, double engine) {
+          return nlohmann::json{{"paper", paper}, {"mass_above_b", mass}, {"keys_true", need},
+                                {"keys_engine", engine}};
+        };
+        j["fitted_checks"].push_back(
+            {{"workload", gw},
+             {"recorded_n", c.n},
+             {"fitted", c.fitted},
+             {"err", kFittedCompareErr},
+             {"recorded", side(c.rec_paper, c.rec_mass, c.rec_need, c.rec_engine)},
+             {"fitted_stats", side(c.fit_paper, c.fit_mass, c.fit_need, c.fit_engine)}});
+      }
       const double seconds = (NowMicros() - t0) / 1e6;
       j["grid_workloads"] = grid_workloads;
       j["queries"] = kSweepInspectQueries;

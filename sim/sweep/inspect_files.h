@@ -11,6 +11,11 @@
 // What is inspected: a recorded spec as it is, with m=all unless it sets m (as `hsr inspect`);
 // a fitted:npy:DIR[,layer=L] spec: the recording it is fitted to, npy:DIR[,layer=L],m=all, every
 // head of the layer (the fitted model copies one of them), so the numbers are the real data's.
+// For each fitted grid workload the file also gets "fitted_checks": [{"workload": the grid spec,
+// "recorded_n", "fitted" (its description at the recording's n), "recorded" / "fitted_stats":
+// {paper, mass_above_b, keys_true, keys_engine}}], CompareFittedToRecording's numbers (sim/
+// workload/generators/generators.h): how close the model is to its recording at the recording's
+// n, which `hsr report` sets beside how far the rows extrapolate.
 // Failures (unreadable recording, I/O) are returned as warnings; the sweep goes on.
 #pragma once
 

@@ -365,20 +365,63 @@ TEST(FittedWorkloadTest, DeterministicDescribedAndExtendsWithN) {
   ExpectError("fitted:npz:" + dir + ",n=10", "fitted:npy:DIR");
   ExpectError("fitted:npy:" + dir + ",n=10,rank=65", "rank");
   ExpectError("fitted:npy:" + dir + ",n=10,zz=1", "'zz'");
+  ExpectError("fitted:npy:" + dir + ",n=10,outliers=maybe", "outliers=on or outliers=off");
 }
 
-// Recording vs fitted model at the recording's n: scaled-score mean and std, and the fraction
-// reported at the paper threshold. Tolerances: std within 20%, mean within 0.35 std (the
-// independent Q/K model loses the relative-position (rotary) correlation of a query with the keys
-// near it: on tinylm-code-2k layer 3 the fitted mean is 0.1-0.3 std above the recording's), paper
-// fraction within a factor 2 (plus 0.5 percentage points).
+// Planted outliers (fitted.cc): each query gets its profile's keys right after the sinks, at the
+// recording's score gaps above the bulk mean; outliers=off draws the independent model alone,
+// which differs from the planted one only in those keys.
+TEST(FittedWorkloadTest, OutliersArePlantedAfterTheSinks) {
+  const std::string dir = std::string(HSR_SOURCE_DIR) + "/sim/workload/data/tinylm-code-2k-f16";
+  const Workload on = MakeFrom("fitted:npy:" + dir + ",head=3,n=4096,m=2");
+  const Workload off = MakeFrom("fitted:npy:" + dir + ",head=3,n=4096,m=2,outliers=off");
+  EXPECT_NE(on.description.find(",outliers=on"), std::string::npos) << on.description;
+  EXPECT_TRUE(SameBytes(on.q, off.q) && SameBytes(on.v, off.v));
+  size_t changed = 0, last = 0;
+  for (size_t j = 0; j < on.n; ++j) {
+    if (std::memcmp(on.k.Matrix(0).Row(j), off.k.Matrix(0).Row(j), on.d * sizeof(float)) != 0) {
+      ++changed;
+      last = j;
+    }
+  }
+  EXPECT_GT(changed, 0u);
+  EXPECT_EQ(last + 1, changed);  // contiguous from key 0 (this head has no sinks)
+  // Each planted key scores far above the bulk for one of the two queries.
+  size_t high = 0;
+  for (size_t j = 0; j < changed; ++j) {
+    double best = -1e30;
+    for (size_t r = 0; r < 2; ++r) {
+      double dot = 0;
+      for (size_t a = 0; a < on.d; ++a) dot += double{on.q.Matrix(0)(r, a)} * on.k.Matrix(0)(j, a);
+      best = std::max(best, on.scale * dot);
+    }
+    high += best > 5.0;  // the bulk's scaled scores have std ~4.5 around a mean ~ -2
+  }
+  EXPECT_EQ(high, changed);
+  ExpectError("fitted:npy:" + dir + ",head=3,n=3,m=64", "planted outlier keys");
+}
+
+// Recording vs fitted model at the recording's n (CompareFittedToRecording). These are modelling
+// tolerances, not float error: each is the worst agreement measured on the 8 shipped heads
+// (tinylm-code-2k layer 3, tinylm-docs-2k layer 2; README "Workloads" has the table) with some
+// room, so a change that makes the model worse fails here.
+//  - score std within 20% (measured <= 18%) and mean within 0.35 std (<= 0.29): independent Q
+//    and K lose the relative-position (rotary) correlation of a query with the keys near it, so
+//    the fitted bulk is wider and its mean higher;
+//  - reported fraction at the paper b within 25% (+ 0.2 points; measured <= 21%);
+//  - softmax mass above b within 0.08 (measured <= 0.066): the planted outliers carry it (the
+//    model without them: up to 0.21 below);
+//  - keys needed for err=1e-3, true minimum, within a factor 2.5 (+ 0.5 points; measured <= 1.9x;
+//    without outliers up to 12x): the wider fitted bulk holds more of the last 1e-3 of mass.
 void ExpectFittedCloseToRecording(const std::string& spec) {
   const FittedComparison c = CompareFittedToRecording(ParseWorkloadSpec(spec));
   std::printf("[ fitted   ] %s: %s\n", spec.c_str(), c.Format().c_str());
   EXPECT_NEAR(c.fit_std, c.rec_std, 0.20 * c.rec_std) << c.Format();
   EXPECT_NEAR(c.fit_mean, c.rec_mean, 0.35 * c.rec_std) << c.Format();
-  EXPECT_LE(c.fit_paper, 2 * c.rec_paper + 0.005) << c.Format();
-  EXPECT_GE(c.fit_paper, 0.5 * c.rec_paper - 0.005) << c.Format();
+  EXPECT_NEAR(c.fit_paper, c.rec_paper, 0.25 * c.rec_paper + 0.002) << c.Format();
+  EXPECT_NEAR(c.fit_mass, c.rec_mass, 0.08) << c.Format();
+  EXPECT_LE(c.fit_need, 2.5 * c.rec_need + 0.005) << c.Format();
+  EXPECT_GE(c.fit_need, c.rec_need / 2.5 - 0.005) << c.Format();
 }
 
 TEST(FittedWorkloadTest, ScoreStatisticsCloseToTestdataSlice) {
