@@ -128,7 +128,8 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                                      cfg.threshold ? cfg.threshold->ToString() + " (per query)"
                                                    : fmt::format("{}", p.b))
                   : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
-             p.ScaleFor(w.d), cfg.threads, vm.count("threads") ? "" : " (default; use --threads)");
+             res.rows.empty() ? p.ScaleFor(w.d) : res.rows.front().scale, cfg.threads,
+             vm.count("threads") ? "" : " (default; use --threads)");
   fmt::print("# causal mask: {} ({})\n", res.causal.on ? "on, bottom-right aligned" : "off",
              res.causal.source == "flag"       ? "--causal"
              : res.causal.source == "workload" ? "the recording's own; --causal on|off overrides"

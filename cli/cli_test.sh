@@ -123,6 +123,15 @@ causal_case "causal off overrides the recording" false flag \
   decode --workload "npy:$testdata/tinylm-code-12-f32,m=4" --causal off
 causal_case "causal: generated default" false default decode --n 64 --d 8 --m 4
 causal_case "causal on for generated decode" true flag decode --n 64 --d 8 --m 4 --causal on
+# The recording's scale too (a copy of the slice whose manifest says 0.5), unless --scale is given.
+cp -r "$testdata/tinylm-code-12-f32" "$tmp/scaled"
+sed -i 's/"scale": 0.125/"scale": 0.5/' "$tmp/scaled/manifest.json"
+expect_ok "scale from the recording" bench prefill --workload "npy:$tmp/scaled,m=all" \
+  --backend dense-ref --repeats 1 --cold off --format json
+grep -q '"scale":0.5,' "$tmp/out" || fail "scale from the recording: $(head -c 400 "$tmp/out")"
+expect_ok "--scale overrides the recording" bench prefill --workload "npy:$tmp/scaled,m=all" \
+  --backend dense-ref --repeats 1 --cold off --format json --scale 0.25
+grep -q '"scale":0.25,' "$tmp/out" || fail "--scale override: $(head -c 400 "$tmp/out")"
 expect_ok "causal table line" bench decode --workload "npy:$testdata/tinylm-code-12-f32,m=4" \
   --backend dense-ref --repeats 1 --cold off
 grep -q "^# causal mask: on, bottom-right aligned (the recording's own" "$tmp/out" ||

@@ -343,6 +343,8 @@ BenchResult RunBench(const Workload& w, const BenchConfig& config) {
   res.causal = ResolveCausalMask(w, config.causal);
   BenchConfig cfg = config;
   cfg.params.causal = res.causal.on;
+  // The scale the data was made for (a recording's manifest) unless --scale says otherwise.
+  if (!cfg.params.scale && w.scale > 0) cfg.params.scale = w.scale;
   res.facts = ThisMachine();
   const KvCache kv(w.k.Heads(), w.v.Heads());  // validates K and V once
   const bool decode = !cfg.prefill;

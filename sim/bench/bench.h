@@ -31,7 +31,9 @@ enum class ColdMode { kAuto, kOn, kOff };
 struct BenchConfig {
   bool prefill = false;  // Prefill instead of Decode
   std::vector<std::string> backends;
-  AttentionParams params;  // params.causal is set by RunBench (ResolveCausalMask)
+  // params.causal is set by RunBench (ResolveCausalMask); an unset params.scale becomes the
+  // workload's (Workload::scale: a recording's manifest scale) when it has one.
+  AttentionParams params;
   // --causal on|off: the mask every backend and the oracle use, Decode and Prefill alike;
   // unset: the workload's own (ResolveCausalMask).
   std::optional<bool> causal;
