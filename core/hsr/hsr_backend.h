@@ -46,6 +46,8 @@ class HsrCpuBackend final : public AttentionBackend {
   // Builds (or finds) the decode engine of kv for this scale; returns its build time in us.
   // One engine per cache: another scale replaces it.
   double Prepare(const KvCache& kv, float scale);
+  // Every live engine's buffers (DecodeEngine::Buffers): indexes, and K/V it copied.
+  std::vector<std::span<const std::byte>> Buffers() const override;
   const HsrCallStats& LastStats() const { return last_; }
   const std::string& index_name() const { return options_.index; }
   size_t engines() const { return engines_.size(); }  // engines held now
