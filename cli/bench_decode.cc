@@ -20,96 +20,20 @@
 #include "sim/bench/point_config.h"
 #include "sim/bench/result_row.h"
 #include "sim/bench/table.h"
+#include "sim/bench/targets.h"
+#include "sim/machine/cache_evict.h"
 #include "sim/stats/summary.h"
 #include "sim/workload/workload.h"
 
 namespace hsr::cli {
 
-int BenchAttention(const std::vector<std::string>& args, bool prefill) {
-  const std::string cmd = prefill ? "bench prefill" : "bench decode";
-  const std::string default_backends = sim::DefaultBackendList();
-  po::options_description desc(fmt::format(
-      "Usage: hsr {} [flags]\n\n"
-      "Times every --backend on one workload; columns: time per query token (one call's time / "
-      "m, a call covers all heads), GB/s of K and V per call and its fraction of the DRAM read "
-      "bandwidth measured in the same run, and errors vs the float64 oracle (on sampled rows "
-      "when all would be slow).\n\nFlags",
-      cmd));
-  // Values are strings so that every bad value gets our own one-line message.
-  desc.add_options()
-      ("help,h", "this text")
-      ("workload", Str("SPEC"),
-       "workload KIND[:key=value,...] (default gaussian; keys n, m, d, dv, heads, kv_heads, "
-       "seed); the flags below override its keys")
-      ("n", Str("N"), "keys (default 65536)")
-      ("d", Str("D"), "head dim (default 128)")
-      ("dv", Str("DV"), "value dim (default d)")
-      ("m", Str("M"), prefill ? "queries (default 256)" : "queries per decode call (default 1)")
-      ("heads", Str("H"), "query heads (default 1)")
-      ("kv-heads", Str("H"), "key/value heads, divides heads (default heads)")
-      ("seed", Str("S"), "workload seed (default 1)")
-      ("attention", Str("KIND"), "softmax | relu (default softmax)")
-      ("alpha", Str("A"), "ReLU exponent, integer >= 1 (default 1; relu only)")
-      ("b", Str("B"), "ReLU threshold on the scaled score (default 0; relu only)")
-      ("scale", Str("S"), "score scale, finite > 0 (default 1/sqrt(d))")
-      ("threshold", Str("POLICY"),
-       "b=VALUE | paper | count=K | frac=F | err=E (softmax): HSR threshold policy; with relu "
-       "the per-query b it gives is used by every backend (default: --b; hsr-cpu softmax: paper)")
-      ("index", Str("NAME"),
-       fmt::format("half-space index of hsr-cpu, one of {} (default sketch8)",
-                   fmt::join(IndexNames(), ", ")).c_str());
-  if (prefill) desc.add_options()("causal", "causal mask, bottom-right aligned (default off)");
-  desc.add_options()
-      ("threads", Str("T"), "threads per backend (default 1; dense-ref always 1)")
-      ("backend", Str("LIST"),
-       fmt::format("comma-separated, of {} (default {})", fmt::join(sim::BackendNames(), ", "),
-                   default_backends).c_str())
-      ("repeats", Str("R"), "timing samples per backend, >= 1 (default 10)")
-      ("cold", Str("MODE"),
-       "auto | on | off (default auto = on): rotate through copies of K/V larger than the "
-       "last-level cache so every call reads from DRAM")
-      ("format", Str("FMT"), "table | json (default table; json: one row per line)")
-      ("save-output", Str("PREFIX"),
-       "write each backend's output as PREFIX.<backend>.npy (float32 [heads, m, dv])");
+namespace {
 
-  const auto parsed = ParseFlags(args, desc);
-  if (!parsed) return 0;  // --help
-  const po::variables_map& vm = *parsed;
-  auto get = [&](const char* key) { return Get(vm, key); };
-
-  // Everything but output goes through the shared point settings (sim/bench/point_config.h), the
-  // same path every `hsr sweep` point takes.
-  sim::PointSettings settings;
-  for (const auto& [key, value] : vm) {
-    if (key == "causal") {
-      settings[key] = "on";
-    } else if (key != "help" && key != "format" && key != "save-output") {
-      settings[key] = value.as<std::string>();
-    }
-  }
-  sim::PointConfig point = sim::MakePointConfig(settings, prefill);
-  const sim::WorkloadSpec& spec = point.spec;
-  sim::BenchConfig& cfg = point.bench;
+// The table form of one point: machine and method lines, the rows, notes and warnings.
+void PrintResult(const std::string& cmd, const sim::Workload& w, const sim::BenchConfig& cfg,
+                 const sim::BenchResult& res, bool threads_given) {
   const AttentionParams& p = cfg.params;
   const bool relu = p.kind == AttentionKind::kRelu;
-  const std::string format =
-      sim::Choice("format", get("format").value_or("table"), {"table", "json"});
-  cfg.save_output_prefix = get("save-output").value_or("");
-
-  const bool tty = isatty(STDERR_FILENO);
-  if (tty) {
-    cfg.progress = [](const std::string& s) { fmt::print(stderr, "\r\033[K{}", s); };
-  }
-  auto source = sim::MakeWorkloadSource(spec);  // checks every key before generating
-  if (cfg.progress) cfg.progress("generating " + source->Describe());
-  const sim::Workload w = source->Make();
-  const sim::BenchResult res = sim::RunBench(w, cfg);
-  if (tty) fmt::print(stderr, "\r\033[K");
-
-  if (format == "json") {
-    for (const auto& row : res.rows) fmt::print("{}\n", sim::ToJson(row).dump());
-    return 0;
-  }
   const auto& f = res.facts;
   std::string reads;
   for (const auto& [t, r] : f.read) {
@@ -118,24 +42,32 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                          r.passes, sim::FormatBytes(static_cast<double>(r.bytes)));
   }
   const double kv_bytes = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
-  fmt::print("# hsr {} on {} ({}), Highway target {}, LLC {}, commit {}\n", cmd, f.host,
-             f.cpu_model, f.cpu_target, sim::FormatBytes(static_cast<double>(f.llc_bytes)),
-             f.commit);
+  fmt::print("# hsr {} on {} ({}), Highway target {} (--target {}), LLC {}, commit {}\n", cmd,
+             f.host, f.cpu_model, f.cpu_target, cfg.target.name,
+             sim::FormatBytes(static_cast<double>(f.llc_bytes)), f.commit);
   fmt::print("# measured DRAM read bandwidth: {}\n", reads);
   fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
              ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,
                                      cfg.threshold ? cfg.threshold->ToString() + " (per query)"
                                                    : fmt::format("{}", p.b))
                   : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
-             p.ScaleFor(w.d), cfg.threads, vm.count("threads") ? "" : " (default; use --threads)");
-  fmt::print("# K+V {} per call; cold K/V: {}\n", sim::FormatBytes(kv_bytes),
-             res.cold ? fmt::format("on, {} copies rotated ({})", res.kv_copies,
-                                    sim::FormatBytes(kv_bytes * static_cast<double>(res.kv_copies)))
-                      : "off (K/V may be cache-resident)");
+             p.ScaleFor(w.d), cfg.threads, threads_given ? "" : " (default; use --threads)");
+  fmt::print("# K+V {} per call; cold: {}\n", sim::FormatBytes(kv_bytes),
+             res.cold ? fmt::format("on, {} evicted with {} before each one-call sample (K, V, "
+                                    "q, out and the backends' own buffers)",
+                                    sim::FormatBytes(res.cold_bytes), sim::EvictInstruction())
+                      : "off (data may be cache-resident)");
+  fmt::print("# sampling: {} round(s) of the {} backend(s) in alternation in {:.2f} s (floor {}, "
+             "budget {:g} s): {}\n", res.rounds, res.rows.size(), res.sampling_s,
+             cfg.sampling.min_rounds, cfg.sampling.budget_s,
+             res.converged ? fmt::format("every 95% interval within {:g} of its median",
+                                         cfg.sampling.ci_width)
+                           : "stopped by the budget or the floor, intervals as measured");
   fmt::print("# time: microseconds per query token (one call / m = {}; a call covers all {} "
-             "heads), median / p10 / p90 of {} samples; errors vs the float64 oracle on the "
+             "heads), median / p10 / p90 of the samples; speedup: median of the per-round "
+             "ratios [95% order-statistic interval]; errors vs the float64 oracle on the "
              "oracle_rows listed\n",
-             w.m, w.q_heads, cfg.repeats);
+             w.m, w.q_heads);
   sim::PrintTable(stdout, res.rows);
   for (const auto& note : res.notes) fmt::print("# {}\n", note);
   // The oracle sample is shared by every row: so are its ambiguous rows.
@@ -184,6 +116,116 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   if (!cfg.save_output_prefix.empty()) {
     for (const auto& row : res.rows) {
       fmt::print("# wrote {}.{}.npy\n", cfg.save_output_prefix, row.backend);
+    }
+  }
+}
+
+}  // namespace
+
+int BenchAttention(const std::vector<std::string>& args, bool prefill) {
+  const std::string cmd = prefill ? "bench prefill" : "bench decode";
+  const std::string default_backends = sim::DefaultBackendList();
+  po::options_description desc(fmt::format(
+      "Usage: hsr {} [flags]\n\n"
+      "Times every --backend on one workload; columns: time per query token (one call's time / "
+      "m, a call covers all heads), GB/s of K and V per call and its fraction of the DRAM read "
+      "bandwidth measured in the same run, and errors vs the float64 oracle (on sampled rows "
+      "when all would be slow).\n\nFlags",
+      cmd));
+  // Values are strings so that every bad value gets our own one-line message.
+  desc.add_options()
+      ("help,h", "this text")
+      ("workload", Str("SPEC"),
+       "workload KIND[:key=value,...] (default gaussian; keys n, m, d, dv, heads, kv_heads, "
+       "seed); the flags below override its keys")
+      ("n", Str("N"), "keys (default 65536)")
+      ("d", Str("D"), "head dim (default 128)")
+      ("dv", Str("DV"), "value dim (default d)")
+      ("m", Str("M"), prefill ? "queries (default 256)" : "queries per decode call (default 1)")
+      ("heads", Str("H"), "query heads (default 1)")
+      ("kv-heads", Str("H"), "key/value heads, divides heads (default heads)")
+      ("seed", Str("S"), "workload seed (default 1)")
+      ("attention", Str("KIND"), "softmax | relu (default softmax)")
+      ("alpha", Str("A"), "ReLU exponent, integer >= 1 (default 1; relu only)")
+      ("b", Str("B"), "ReLU threshold on the scaled score (default 0; relu only)")
+      ("scale", Str("S"), "score scale, finite > 0 (default 1/sqrt(d))")
+      ("threshold", Str("POLICY"),
+       "b=VALUE | paper | count=K | frac=F | err=E (softmax): HSR threshold policy; with relu "
+       "the per-query b it gives is used by every backend (default: --b; hsr-cpu softmax: paper)")
+      ("index", Str("NAME"),
+       fmt::format("half-space index of hsr-cpu, one of {} (default sketch8)",
+                   fmt::join(IndexNames(), ", ")).c_str());
+  if (prefill) desc.add_options()("causal", "causal mask, bottom-right aligned (default off)");
+  desc.add_options()
+      ("threads", Str("T"), "threads per backend (default 1; dense-ref always 1)")
+      ("backend", Str("LIST"),
+       fmt::format("comma-separated, of {} (default {})", fmt::join(sim::BackendNames(), ", "),
+                   default_backends).c_str())
+      ("repeats", Str("R"), "the floor of timing samples per backend, >= 1 (default 10)")
+      ("budget", Str("SECONDS"),
+       "seconds of sampling after which the rounds stop, > 0 (default 3): backends are sampled "
+       "in alternation (A B A B ..., one sample each per round, same data); rounds go on past "
+       "--repeats until every speedup's 95% interval is within --ci-width of its median or the "
+       "budget is spent")
+      ("ci-width", Str("W"),
+       "target half-width of each 95% interval as a fraction of its median, in (0, 1) (default "
+       "0.05). Speedup = median of the per-round ratios; its interval is the order-statistic "
+       "(binomial) interval of that median: exact, distribution-free, deterministic")
+      ("cold", Str("MODE"),
+       "auto | on | off (default auto = on): before each sample, every cache line of K, V, q, "
+       "out and of every buffer a backend keeps (index codes, bounds, norms, key copies) is "
+       "evicted with CLFLUSHOPT, and the sample is one call, so it reads its data from DRAM "
+       "whatever the last-level cache size (GPU device memory is not reachable: not evicted); "
+       "off: samples of back-to-back calls on cache-resident data")
+      ("target", Str("LIST"),
+       fmt::format("Highway SIMD targets to run the point under, comma-separated, of {} "
+                   "(default best: the dispatcher's choice); one the CPU lacks is an error",
+                   fmt::join(sim::TargetNames(), ", ")).c_str())
+      ("format", Str("FMT"), "table | json (default table; json: one row per line)")
+      ("save-output", Str("PREFIX"),
+       "write each backend's output as PREFIX.<backend>.npy (float32 [heads, m, dv])");
+
+  const auto parsed = ParseFlags(args, desc);
+  if (!parsed) return 0;  // --help
+  const po::variables_map& vm = *parsed;
+  auto get = [&](const char* key) { return Get(vm, key); };
+
+  // Everything but output goes through the shared point settings (sim/bench/point_config.h), the
+  // same path every `hsr sweep` point takes; one point per --target, all checked first.
+  sim::PointSettings settings;
+  for (const auto& [key, value] : vm) {
+    if (key == "causal") {
+      settings[key] = "on";
+    } else if (key != "help" && key != "format" && key != "save-output" && key != "target") {
+      settings[key] = value.as<std::string>();
+    }
+  }
+  const std::vector<std::string> targets = sim::ParseTargetList(get("target").value_or("best"));
+  std::vector<sim::PointConfig> points;
+  for (const auto& t : targets) {
+    sim::RequireTarget(t);  // one line naming why this machine cannot run it
+    settings["target"] = t;
+    points.push_back(sim::MakePointConfig(settings, prefill));
+  }
+  const std::string format =
+      sim::Choice("format", get("format").value_or("table"), {"table", "json"});
+  const std::string save = get("save-output").value_or("");
+  const bool tty = isatty(STDERR_FILENO);
+  auto source = sim::MakeWorkloadSource(points.front().spec);  // checks every key first
+  if (tty) fmt::print(stderr, "\r\033[Kgenerating {}", source->Describe());
+  const sim::Workload w = source->Make();
+  for (sim::PointConfig& point : points) {
+    sim::BenchConfig& cfg = point.bench;
+    if (!save.empty()) {
+      cfg.save_output_prefix = targets.size() > 1 ? save + "." + cfg.target.name : save;
+    }
+    if (tty) cfg.progress = [](const std::string& s) { fmt::print(stderr, "\r\033[K{}", s); };
+    const sim::BenchResult res = sim::RunBench(w, cfg);
+    if (tty) fmt::print(stderr, "\r\033[K");
+    if (format == "json") {
+      for (const auto& row : res.rows) fmt::print("{}\n", sim::ToJson(row).dump());
+    } else {
+      PrintResult(cmd, w, cfg, res, vm.count("threads") > 0);
     }
   }
   return 0;

@@ -206,7 +206,8 @@ std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const 
     if (pc.bench.params.kind == AttentionKind::kRelu) r.alpha = pc.bench.params.alpha;
     if (pc.bench.threshold) r.threshold = pc.bench.threshold->ToString();
     if (backend.rfind("hsr-", 0) == 0) r.index = pc.bench.index;
-    r.repeats = pc.bench.repeats;
+    r.repeats = pc.bench.sampling.min_rounds;
+    r.target = pc.bench.target.name;
     ojson j = ToJson(r);
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (it->is_number() && it.key() != "threads" && it.key() != "repeats" &&
