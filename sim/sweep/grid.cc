@@ -14,6 +14,7 @@
 #include "core/index/half_space_index.h"
 #include "sim/bench/backends.h"
 #include "sim/bench/flag_values.h"
+#include "sim/bench/targets.h"
 #include "sim/workload/workload.h"
 
 namespace hsr::sim {
@@ -26,7 +27,7 @@ constexpr size_t kMaxAxisValues = 4096;  // a range longer than this is a typo, 
 const std::vector<std::string>& GridKeys() {
   static const std::vector<std::string> keys = {
       "workload", "n", "m", "d", "seed", "mode", "attention", "alpha", "threshold", "index",
-      "threads", "backend", "backend_max_n", "repeats", "cold"};
+      "threads", "target", "backend", "backend_max_n", "repeats", "cold", "budget", "ci_width"};
   return keys;
 }
 
@@ -136,6 +137,15 @@ void CheckAmong(const std::string& key, const std::vector<std::string>& values,
   }
 }
 
+// A number (or its text) in (lo, hi); "grid: key 'budget': expected seconds > 0, got 0".
+double RealScalar(const std::string& key, const json& v, double lo, double hi, const char* what) {
+  std::optional<double> x;
+  if (v.is_number()) x = v.get<double>();
+  if (v.is_string()) x = ParseFinite(v.get<std::string>());
+  HSR_CHECK(x && *x > lo && *x < hi, "grid: key '{}': expected {}, got {}", key, what, Short(v));
+  return *x;
+}
+
 uint64_t IntScalar(const std::string& key, const json& v, uint64_t min) {
   std::optional<uint64_t> x;
   if (v.is_number_unsigned()) x = v.get<uint64_t>();
@@ -191,6 +201,8 @@ SweepGrid GridFromJson(const json& j) {
     for (auto& t : g.threshold) t = ParseThreshold(t).ToString();  // canonical spelling
     CheckDistinct("threshold", g.threshold);
   }
+  if (j.contains("target")) g.target = StringAxis("target", j["target"], false);
+  CheckAmong("target", g.target, TargetNames());
   if (j.contains("index")) g.index = StringAxis("index", j["index"], false);
   CheckAmong("index", g.index, IndexNames());
   if (j.contains("backend")) g.backend = StringAxis("backend", j["backend"], false);
@@ -219,6 +231,12 @@ SweepGrid GridFromJson(const json& j) {
     }
   }
   if (j.contains("repeats")) g.repeats = IntScalar("repeats", j["repeats"], 1);
+  if (j.contains("budget")) {
+    g.budget = RealScalar("budget", j["budget"], 0, 1e9, "seconds > 0");
+  }
+  if (j.contains("ci_width")) {
+    g.ci_width = RealScalar("ci_width", j["ci_width"], 0, 1, "a relative half-width in (0, 1)");
+  }
   if (j.contains("cold")) {
     const json& v = j["cold"];
     HSR_CHECK(v.is_string(), "grid: key 'cold': expected \"auto\", \"on\" or \"off\", got {}",
@@ -252,13 +270,16 @@ nlohmann::ordered_json GridToJson(const SweepGrid& g) {
   j["threshold"] = g.threshold;
   j["index"] = g.index;
   j["threads"] = g.threads;
+  j["target"] = g.target;
   j["backend"] = g.backend;
   j["backend_max_n"] = nlohmann::ordered_json::object();
   for (const auto& [name, x] : g.backend_max_n) j["backend_max_n"][name] = x;
   j["repeats"] = g.repeats;
   j["cold"] = g.cold;
+  j["budget"] = g.budget;
+  j["ci_width"] = g.ci_width;
   // Empty lists mean "the workload's own value" / "none": keep them out so the JSON reads back.
-  for (const char* key : {"n", "m", "d", "seed", "threshold"}) {
+  for (const char* key : {"n", "m", "d", "seed", "threshold", "target"}) {
     if (j[key].empty()) j.erase(key);
   }
   return j;
@@ -317,6 +338,7 @@ std::string SweepPoint::Summary() const {
   if (settings.count("threshold")) s += " " + get("threshold");
   if (settings.count("index")) s += " " + get("index");
   s += " t=" + get("threads");
+  if (settings.count("target")) s += " target=" + get("target");
   return s;
 }
 
@@ -331,6 +353,8 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
   const auto ns = opt_ints(g.n), ms = opt_ints(g.m), ds = opt_ints(g.d), seeds = opt_ints(g.seed);
   std::vector<std::optional<std::string>> thresholds(g.threshold.begin(), g.threshold.end());
   if (thresholds.empty()) thresholds.emplace_back(std::nullopt);
+  std::vector<std::optional<std::string>> targets(g.target.begin(), g.target.end());
+  if (targets.empty()) targets.emplace_back(std::nullopt);
 
   std::vector<SweepPoint> points;
   std::set<std::string> seen_ids, checked_specs;
@@ -344,6 +368,7 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
   for (const auto& threshold : thresholds)
   for (const auto& index : g.index)
   for (uint64_t threads : g.threads)
+  for (const auto& target : targets)
   for (const auto& seed : seeds) {
     const WorkloadSpec ws = ParseWorkloadSpec(spec_text);
     const KindAxes axes = AxesOf(ws.kind);
@@ -379,6 +404,9 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
     s["threads"] = std::to_string(threads);
     s["repeats"] = std::to_string(g.repeats);
     s["cold"] = g.cold;
+    s["budget"] = fmt::format("{}", g.budget);
+    s["ci-width"] = fmt::format("{}", g.ci_width);
+    if (target) s["target"] = *target;
     if (mode == "prefill-causal") s["causal"] = "on";
 
     SweepPoint p;
