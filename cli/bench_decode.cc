@@ -165,8 +165,8 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
       ("budget", Str("SECONDS"),
        "seconds of sampling after which the rounds stop, > 0 (default 3): backends are sampled "
        "in alternation (A B A B ..., one sample each per round, same data); rounds go on past "
-       "--repeats until every speedup's 95% interval is within --ci-width of its median or the "
-       "budget is spent")
+       "--repeats until every speedup's 95% interval is within --ci-width of its median (and "
+       "they have lasted 0.25 s, or the budget if less) or the budget is spent")
       ("ci-width", Str("W"),
        "target half-width of each 95% interval as a fraction of its median, in (0, 1) (default "
        "0.05). Speedup = median of the per-round ratios; its interval is the order-statistic "

@@ -14,6 +14,8 @@ void CheckSamplingRule(const SamplingRule& rule) {
             "--budget: expected seconds > 0, got {}", rule.budget_s);
   HSR_CHECK(std::isfinite(rule.ci_width) && rule.ci_width > 0 && rule.ci_width < 1,
             "--ci-width: expected a relative half-width in (0, 1), got {}", rule.ci_width);
+  HSR_CHECK(rule.min_seconds >= 0, "sampling: expected min_seconds >= 0, got {}",
+            rule.min_seconds);
   HSR_CHECK(rule.level > 0 && rule.level < 1,
             "confidence level: expected a value in (0, 1), got {}", rule.level);
 }
@@ -68,7 +70,7 @@ PairedSamples SamplePaired(std::span<const std::function<double()>> sample,
     s.seconds = now_s() - t0;
     if (progress) progress(s.rounds);
     if (s.rounds < rule.min_rounds) continue;
-    if (s.rounds >= next_check) {
+    if (s.rounds >= next_check && s.seconds >= std::min(rule.min_seconds, rule.budget_s)) {
       next_check = std::max(s.rounds + 1, s.rounds + s.rounds / 10);
       if (IntervalsNarrow(StopIntervals(s, pairs, rule.level), rule.ci_width)) {
         s.converged = true;

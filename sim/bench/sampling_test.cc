@@ -60,6 +60,7 @@ TEST(SamplingTest, PairedRatioConvergesDespiteCommonNoise) {
   SamplingRule rule;
   rule.min_rounds = 8;
   rule.budget_s = 100;
+  rule.min_seconds = 0;
   const SpeedupPair pair{1, 0};  // unit 1 against baseline unit 0
   const PairedSamples s = SamplePaired(f.fns, {&pair, 1}, rule, f.Now());
   EXPECT_TRUE(s.converged);
@@ -70,6 +71,17 @@ TEST(SamplingTest, PairedRatioConvergesDespiteCommonNoise) {
   EXPECT_DOUBLE_EQ(m->HalfWidth(), 0.0);
   // The same times unpaired (each unit's own median) spread far beyond 5%.
   EXPECT_FALSE(IntervalsNarrow(StopIntervals(s, {}, 0.95), 0.05));
+  // With min_seconds, converged rounds go on until they have lasted that long (each round
+  // takes 300-600 us of fake time here), never past the budget.
+  rule.min_seconds = 0.05;
+  const PairedSamples t = SamplePaired(f.fns, {&pair, 1}, rule, f.Now());
+  EXPECT_TRUE(t.converged);
+  EXPECT_GE(t.seconds, 0.05);
+  EXPECT_LT(t.seconds, 0.06);
+  rule.budget_s = 0.01;  // min_seconds is capped by the budget
+  const PairedSamples u = SamplePaired(f.fns, {&pair, 1}, rule, f.Now());
+  EXPECT_GE(u.seconds, 0.01);
+  EXPECT_LT(u.seconds, 0.02);
 }
 
 // Independent noise of +-50% per sample: the ratio interval narrows as 1/sqrt(rounds), so
@@ -83,6 +95,7 @@ TEST(SamplingTest, StopsWhenNarrowOrWhenTheBudgetIsSpent) {
   SamplingRule rule;
   rule.min_rounds = 6;
   rule.budget_s = 1000;
+  rule.min_seconds = 0;
   const PairedSamples s = SamplePaired(f.fns, {&pair, 1}, rule, f.Now());
   EXPECT_TRUE(s.converged);
   EXPECT_GT(s.rounds, 30u);  // +-50% noise cannot give a 5% interval from a handful of pairs

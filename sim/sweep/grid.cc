@@ -298,7 +298,8 @@ SweepGrid DefaultGrid() {
   g.threshold = {"paper"};
   g.backend = {"dense-ref", "dense-hwy", "hsr-cpu"};
   g.backend_max_n = {{"dense-ref", uint64_t{1} << 14}};
-  g.repeats = 3;
+  g.repeats = 6;    // the fewest samples with a 95% interval of the median
+  g.budget = 2.0;   // 108 points in <= 5 min on 2 cores (README)
   return g;
 }
 
@@ -311,6 +312,7 @@ SweepGrid QuickGrid() {
   g.backend = {"dense-ref", "dense-hwy", "hsr-cpu"};
   g.repeats = 1;
   g.cold = "off";
+  g.budget = 0.1;
   return g;
 }
 
@@ -427,7 +429,7 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
       const auto num = [&](const char* k, double dflt) {
         return p.settings.count(k) ? static_cast<double>(*ParseUnsigned(p.settings.at(k))) : dflt;
       };
-      // Time ~ a + b n d backends: a fixed ~1 s (K/V copies, index builds, oracle) against
+      // Time ~ a + b n d backends: a fixed ~1 s (generation, index build, oracle) against
       // ~4 s at n = 2^20, d = 128, two backends (default grid, 2 cores) gives a / b ~ 2^27.
       p.weight = num("n", 65536) * num("d", 128) * (p.prefill ? num("m", 256) : 1.0) *
                      static_cast<double>(backends.size()) +

@@ -77,10 +77,12 @@ nlohmann::ordered_json GridToJson(const SweepGrid& g);
 // The grid `hsr sweep --out DIR` runs with no grid flags: gaussian and a fitted recorded head
 // (fitted:npy:/work/shared/workloads/tinylm-code-2k,layer=3 where that folder exists, else the
 // synthetic massive-activation workload planted), n = 2^12..2^20, d = 64, 128, ReLU alpha 1..3
-// and softmax at the paper threshold, dense-hwy + hsr-cpu (+ dense-ref up to n = 2^14).
+// and softmax at the paper threshold, dense-hwy + hsr-cpu (+ dense-ref up to n = 2^14), at least
+// 6 paired samples (the fewest with a 95% interval) and 2 s of sampling per point.
 SweepGrid DefaultGrid();
 // A tiny grid for tests and `hsr sweep --quick`: gaussian, n = 256, 512, d = 16, ReLU alpha 1, 2
-// and softmax, dense-ref + dense-hwy + hsr-cpu, 1 repeat, cold off (6 points, seconds).
+// and softmax, dense-ref + dense-hwy + hsr-cpu, 1 repeat, cold off, 0.1 s budget (6 points,
+// seconds).
 SweepGrid QuickGrid();
 
 struct SweepPoint {
