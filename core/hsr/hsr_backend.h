@@ -7,8 +7,8 @@
 // of its own. The rule for memory: an engine is kept while a copy of its KvCache lives; engines
 // of destroyed caches are dropped by the next build (engines() <= the caches used that are
 // alive, plus those destroyed since the last build), so memory follows the caches the caller
-// keeps, not how many it has made. Benchmarks call Prepare for every rotated K/V copy before
-// timing, so index building is outside the timed decode. A cache that grows by one key per
+// keeps, not how many it has made. Benchmarks call Prepare before timing, so index building is
+// outside the timed decode (and list Buffers() to evict the indexes for cold samples). A cache that grows by one key per
 // token is a new KvCache each token: its engine replaces the old one (memory stays flat) but
 // is built anew; to extend one index instead, use a DecodeSession (<hsr/hsr.h>) or
 // DecodeEngine::Append. Prefill builds its indexes inside the call (HsrPrefill).

@@ -79,7 +79,7 @@ PolicyParams ResolvePolicy(const Workload& w, const KvCache& kv, const BenchConf
   return out;
 }
 
-// The read roofline for each thread count a backend will use (before the K/V copies exist), and
+// The read roofline for each thread count a backend will use (before the backends exist), and
 // for prefill, which is compute bound, the FMA roofline (~0.25 s each).
 void MeasureRooflines(const BenchConfig& cfg, MachineFacts* f) {
   for (const auto& name : cfg.backends) {
