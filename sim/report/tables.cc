@@ -247,8 +247,10 @@ std::string SpeedupSection(const std::vector<ReportRow>& rows) {
   std::string out =
       "## Speedup: HSR vs dense\n\n"
       "Dense time per query / HSR time per query (> 1: HSR faster), per workload, attention, "
-      "threshold, d and n. The dense baseline is the fastest dense backend timed at the same "
-      "sweep point (same run, same data; without a point_id, the row's own `speedup`); a `†` "
+      "threshold, d and n. The dense baseline is the row's own: for rows timed in alternation "
+      "with it, its `speedup_vs` backend (dense-hwy for hsr-cpu) in the same run; for older "
+      "rows, the fastest dense backend timed at the same sweep point (same run, same data; "
+      "without a point_id, the row's own `speedup`); a `†` "
       "marks a pairing across runs (no dense row in the HSR row's run: the fastest dense row of "
       "the same workload spec). Rows timed in alternation with their baseline carry the median "
       "of the per-round ratios and its 95% interval `[lo, hi]` (order statistics of the median, "
