@@ -331,16 +331,8 @@ size_t BackendThreads(std::string_view name, size_t threads) {
 }
 
 std::vector<std::string> ParseBackendList(std::string_view list) {
-  std::vector<std::string> out;
-  for (const std::string& name : SplitComma(list)) {
-    HSR_CHECK(!name.empty(), "backend: expected a comma-separated list of {}, got an empty name",
-              fmt::join(BackendNames(), ", "));
-    Find(name);
-    HSR_CHECK(std::find(out.begin(), out.end(), name) == out.end(),
-              "backend: expected each backend once, got '{}' twice", name);
-    out.push_back(name);
-  }
-  return out;
+  return ParseUniqueList(list, "backend", "backend", BackendNames(),
+                         [](const std::string& name) { Find(name); });
 }
 
 std::string SpeedupBaseline(std::string_view name) {

@@ -89,16 +89,8 @@ TargetChoice RequireTarget(std::string_view name) {
 }
 
 std::vector<std::string> ParseTargetList(std::string_view list) {
-  std::vector<std::string> out;
-  for (const std::string& name : SplitComma(list)) {
-    HSR_CHECK(!name.empty(), "--target: expected a comma-separated list of {}, got an empty name",
-              fmt::join(TargetNames(), ", "));
-    LookupTarget(name);
-    HSR_CHECK(std::find(out.begin(), out.end(), name) == out.end(),
-              "--target: expected each target once, got '{}' twice", name);
-    out.push_back(name);
-  }
-  return out;
+  return ParseUniqueList(list, "--target", "target", TargetNames(),
+                         [](const std::string& name) { LookupTarget(name); });
 }
 
 }  // namespace hsr::sim
