@@ -29,96 +29,8 @@ namespace hsr::cli {
 
 namespace {
 
-// The table form of one point: machine and method lines, the rows, notes and warnings.
 void PrintResult(const std::string& cmd, const sim::Workload& w, const sim::BenchConfig& cfg,
-                 const sim::BenchResult& res, bool threads_given) {
-  const AttentionParams& p = cfg.params;
-  const bool relu = p.kind == AttentionKind::kRelu;
-  const auto& f = res.facts;
-  std::string reads;
-  for (const auto& [t, r] : f.read) {
-    reads += fmt::format("{}{:.1f} GB/s with {} thread(s) (p10 {:.1f}, p90 {:.1f}, {} passes over "
-                         "{})", reads.empty() ? "" : "; ", r.gbs, t, r.p10_gbs, r.p90_gbs,
-                         r.passes, sim::FormatBytes(static_cast<double>(r.bytes)));
-  }
-  const double kv_bytes = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
-  fmt::print("# hsr {} on {} ({}), Highway target {} (--target {}), LLC {}, commit {}\n", cmd,
-             f.host, f.cpu_model, f.cpu_target, cfg.target.name,
-             sim::FormatBytes(static_cast<double>(f.llc_bytes)), f.commit);
-  fmt::print("# measured DRAM read bandwidth: {}\n", reads);
-  fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
-             ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,
-                                     cfg.threshold ? cfg.threshold->ToString() + " (per query)"
-                                                   : fmt::format("{}", p.b))
-                  : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
-             p.ScaleFor(w.d), cfg.threads, threads_given ? "" : " (default; use --threads)");
-  fmt::print("# K+V {} per call; cold: {}\n", sim::FormatBytes(kv_bytes),
-             res.cold ? fmt::format("on, {} evicted with {} before each one-call sample (K, V, "
-                                    "q, out and the backends' own buffers)",
-                                    sim::FormatBytes(res.cold_bytes), sim::EvictInstruction())
-                      : "off (data may be cache-resident)");
-  fmt::print("# sampling: {} round(s) of the {} backend(s) in alternation in {:.2f} s (floor {}, "
-             "budget {:g} s): {}\n", res.rounds, res.rows.size(), res.sampling_s,
-             cfg.sampling.min_rounds, cfg.sampling.budget_s,
-             res.converged ? fmt::format("every 95% interval within {:g} of its median",
-                                         cfg.sampling.ci_width)
-                           : "stopped by the budget or the floor, intervals as measured");
-  fmt::print("# time: microseconds per query token (one call / m = {}; a call covers all {} "
-             "heads), median / p10 / p90 of the samples; speedup: median of the per-round "
-             "ratios [95% order-statistic interval]; errors vs the float64 oracle on the "
-             "oracle_rows listed\n",
-             w.m, w.q_heads);
-  sim::PrintTable(stdout, res.rows);
-  for (const auto& note : res.notes) fmt::print("# {}\n", note);
-  // The oracle sample is shared by every row: so are its ambiguous rows.
-  if (!res.rows.empty() && res.rows.front().ambiguous_rows > 0) {
-    fmt::print("# {} oracle row(s) \"at b\": a score within float32 rounding of the threshold "
-               "decides whether the ReLU row is empty, so its output may jump by a whole value "
-               "row; left out of max_abs_err / rel_l2_err (still held to the hull tolerance)\n",
-               res.rows.front().ambiguous_rows);
-  }
-  for (const auto& row : res.rows) {
-    // Softmax HSR drops certified mass (judged by eps); every other row must stay within the
-    // float32 tolerance derived in verify/oracle.cc.
-    const bool certified = row.attention == "softmax" && row.reported_mean.has_value();
-    if (row.beyond_tol > 0 && !certified) {
-      fmt::print("# WARNING {}: {} element(s) beyond the derived float32 tolerance of the "
-                 "oracle (run `hsr verify` to localise)\n",
-                 row.backend, row.beyond_tol);
-    }
-  }
-  for (const auto& row : res.rows) {
-    if (!row.reported_mean) continue;
-    auto opt = [](const std::optional<double>& x, const char* f) {
-      return x ? fmt::format(fmt::runtime(f), *x) : std::string("-");
-    };
-    fmt::print("# {}: index {}, threshold {} (mean b {}), reported mean {:.1f} ({:.3f}% of n) "
-               "p50 {:.0f} p99 {:.0f}, candidates mean {:.1f} ({:.3f}% of n), bytes read {} per "
-               "call, eps max {} mean {}, fallbacks {}\n",
-               row.backend, row.index.value_or("-"), row.threshold.value_or("-"),
-               opt(row.b, "{:.4g}"), *row.reported_mean,
-               100.0 * *row.reported_mean / static_cast<double>(row.n), row.reported_p50.value_or(0),
-               row.reported_p99.value_or(0), row.candidates_mean.value_or(0),
-               100.0 * row.candidates_mean.value_or(0) / static_cast<double>(row.n),
-               sim::FormatBytes(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
-               opt(row.eps_mean, "{:.3e}"), row.fallbacks);
-    if (row.eps_tau_max || row.eps_sketch_max) {
-      fmt::print("# {}: certificates (non-fallback rows): eps_tau max {} mean {}, eps_sketch max "
-                 "{} mean {}; max over checked rows of err / (2 eps max|v|) = {}\n",
-                 row.backend, opt(row.eps_tau_max, "{:.3e}"), opt(row.eps_tau_mean, "{:.3e}"),
-                 opt(row.eps_sketch_max, "{:.3e}"), opt(row.eps_sketch_mean, "{:.3e}"),
-                 opt(row.err_over_cert_max, "{:.3g}"));
-    }
-  }
-  for (const auto& row : res.rows) {
-    if (row.empty_rows) fmt::print("# {}: {} empty rows (zero output)\n", row.backend, row.empty_rows);
-  }
-  if (!cfg.save_output_prefix.empty()) {
-    for (const auto& row : res.rows) {
-      fmt::print("# wrote {}.{}.npy\n", cfg.save_output_prefix, row.backend);
-    }
-  }
-}
+                 const sim::BenchResult& res, bool threads_given);
 
 }  // namespace
 
@@ -230,5 +142,100 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   }
   return 0;
 }
+
+namespace {
+
+// The table form of one point: machine and method lines, the rows, notes and warnings.
+void PrintResult(const std::string& cmd, const sim::Workload& w, const sim::BenchConfig& cfg,
+                 const sim::BenchResult& res, bool threads_given) {
+  const AttentionParams& p = cfg.params;
+  const bool relu = p.kind == AttentionKind::kRelu;
+  const auto& f = res.facts;
+  std::string reads;
+  for (const auto& [t, r] : f.read) {
+    reads += fmt::format("{}{:.1f} GB/s with {} thread(s) (p10 {:.1f}, p90 {:.1f}, {} passes over "
+                         "{})", reads.empty() ? "" : "; ", r.gbs, t, r.p10_gbs, r.p90_gbs,
+                         r.passes, sim::FormatBytes(static_cast<double>(r.bytes)));
+  }
+  const double kv_bytes = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
+  fmt::print("# hsr {} on {} ({}), Highway target {} (--target {}), LLC {}, commit {}\n", cmd,
+             f.host, f.cpu_model, f.cpu_target, cfg.target.name,
+             sim::FormatBytes(static_cast<double>(f.llc_bytes)), f.commit);
+  fmt::print("# measured DRAM read bandwidth: {}\n", reads);
+  fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
+             ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,
+                                     cfg.threshold ? cfg.threshold->ToString() + " (per query)"
+                                                   : fmt::format("{}", p.b))
+                  : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
+             p.ScaleFor(w.d), cfg.threads, threads_given ? "" : " (default; use --threads)");
+  fmt::print("# K+V {} per call; cold: {}\n", sim::FormatBytes(kv_bytes),
+             res.cold ? fmt::format("on, {} evicted with {} before each one-call sample (K, V, "
+                                    "q, out and the backends' own buffers)",
+                                    sim::FormatBytes(res.cold_bytes), sim::EvictInstruction())
+                      : "off (data may be cache-resident)");
+  fmt::print("# sampling: {} round(s) of the {} backend(s) in alternation in {:.2f} s (floor {}, "
+             "budget {:g} s): {}\n", res.rounds, res.rows.size(), res.sampling_s,
+             cfg.sampling.min_rounds, cfg.sampling.budget_s,
+             res.converged ? fmt::format("every 95% interval within {:g} of its median",
+                                         cfg.sampling.ci_width)
+                           : "stopped by the budget or the floor, intervals as measured");
+  fmt::print("# time: microseconds per query token (one call / m = {}; a call covers all {} "
+             "heads), median / p10 / p90 of the samples; speedup: median of the per-round "
+             "ratios [95% order-statistic interval]; errors vs the float64 oracle on the "
+             "oracle_rows listed\n",
+             w.m, w.q_heads);
+  sim::PrintTable(stdout, res.rows);
+  for (const auto& note : res.notes) fmt::print("# {}\n", note);
+  // The oracle sample is shared by every row: so are its ambiguous rows.
+  if (!res.rows.empty() && res.rows.front().ambiguous_rows > 0) {
+    fmt::print("# {} oracle row(s) \"at b\": a score within float32 rounding of the threshold "
+               "decides whether the ReLU row is empty, so its output may jump by a whole value "
+               "row; left out of max_abs_err / rel_l2_err (still held to the hull tolerance)\n",
+               res.rows.front().ambiguous_rows);
+  }
+  for (const auto& row : res.rows) {
+    // Softmax HSR drops certified mass (judged by eps); every other row must stay within the
+    // float32 tolerance derived in verify/oracle.cc.
+    const bool certified = row.attention == "softmax" && row.reported_mean.has_value();
+    if (row.beyond_tol > 0 && !certified) {
+      fmt::print("# WARNING {}: {} element(s) beyond the derived float32 tolerance of the "
+                 "oracle (run `hsr verify` to localise)\n",
+                 row.backend, row.beyond_tol);
+    }
+  }
+  for (const auto& row : res.rows) {
+    if (!row.reported_mean) continue;
+    auto opt = [](const std::optional<double>& x, const char* f) {
+      return x ? fmt::format(fmt::runtime(f), *x) : std::string("-");
+    };
+    fmt::print("# {}: index {}, threshold {} (mean b {}), reported mean {:.1f} ({:.3f}% of n) "
+               "p50 {:.0f} p99 {:.0f}, candidates mean {:.1f} ({:.3f}% of n), bytes read {} per "
+               "call, eps max {} mean {}, fallbacks {}\n",
+               row.backend, row.index.value_or("-"), row.threshold.value_or("-"),
+               opt(row.b, "{:.4g}"), *row.reported_mean,
+               100.0 * *row.reported_mean / static_cast<double>(row.n), row.reported_p50.value_or(0),
+               row.reported_p99.value_or(0), row.candidates_mean.value_or(0),
+               100.0 * row.candidates_mean.value_or(0) / static_cast<double>(row.n),
+               sim::FormatBytes(row.bytes_read.value_or(0)), opt(row.eps_max, "{:.3e}"),
+               opt(row.eps_mean, "{:.3e}"), row.fallbacks);
+    if (row.eps_tau_max || row.eps_sketch_max) {
+      fmt::print("# {}: certificates (non-fallback rows): eps_tau max {} mean {}, eps_sketch max "
+                 "{} mean {}; max over checked rows of err / (2 eps max|v|) = {}\n",
+                 row.backend, opt(row.eps_tau_max, "{:.3e}"), opt(row.eps_tau_mean, "{:.3e}"),
+                 opt(row.eps_sketch_max, "{:.3e}"), opt(row.eps_sketch_mean, "{:.3e}"),
+                 opt(row.err_over_cert_max, "{:.3g}"));
+    }
+  }
+  for (const auto& row : res.rows) {
+    if (row.empty_rows) fmt::print("# {}: {} empty rows (zero output)\n", row.backend, row.empty_rows);
+  }
+  if (!cfg.save_output_prefix.empty()) {
+    for (const auto& row : res.rows) {
+      fmt::print("# wrote {}.{}.npy\n", cfg.save_output_prefix, row.backend);
+    }
+  }
+}
+
+}  // namespace
 
 }  // namespace hsr::cli
