@@ -28,6 +28,7 @@
 #include "sim/stats/summary.h"
 #include "sim/sweep/inspect_files.h"
 #include "sim/workload/workload.h"
+#include "verify/targets.h"
 
 namespace hsr::sim {
 namespace {
@@ -198,7 +199,11 @@ std::vector<ojson> UnmeasuredRows(const SweepPoint& p, const PointConfig& pc,
     ResultRow r;
     r.commit = BuildCommit();
     r.host = HostName();
-    r.cpu_target = CpuTargetName();
+    {
+      const verify::ForceTarget force(pc.bench.target.unavailable.empty() ? pc.bench.target.bits
+                                                                          : 0);
+      r.cpu_target = CpuTargetName();  // the target the point ran (or would have run) under
+    }
     r.threads = BackendThreads(backend, pc.bench.threads);
     r.backend = backend;
     r.workload = pc.spec.ToString();
@@ -218,6 +223,7 @@ std::vector<ojson> UnmeasuredRows(const SweepPoint& p, const PointConfig& pc,
       }
     }
     j["cold"] = nullptr;
+    if (status == "skipped") j["cpu_target"] = nullptr;  // nothing ran
     for (const char* k : {"n", "m", "d", "seed"}) j[k] = num(k);
     j["status"] = status;
     j["error"] = err;

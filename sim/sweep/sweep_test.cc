@@ -354,6 +354,7 @@ TEST_F(SweepTest, TargetAxisRecordsTheTargetThatRanAndSkipsWhatCannotRun) {
       EXPECT_EQ(r.at("status"), "skipped") << r.dump();
       EXPECT_EQ(r.at("error"), "target " + asked + ": " + c.unavailable);
       EXPECT_TRUE(r.at("median_us").is_null());
+      EXPECT_TRUE(r.at("cpu_target").is_null());  // nothing ran
       continue;
     }
     EXPECT_EQ(r.at("status"), "ok") << r.dump();
