@@ -424,7 +424,7 @@ void TargetFigures(Plotter& p, const std::vector<ReportRow>& rows) {
                                           c.config, c.d, NText(c.n));
     std::string gp = Header(name, title, "Highway target", "time per query token (us)");
     gp += "set terminal svg size 1200,600 dynamic font \"Helvetica,12\" background rgb "
-          "\"white\"\nset output \"" + name + ".svg\"\n";
+          "\"white\"\nset output \"" + name + ".svg\"\nset termoption noenhanced\n";
     gp += fmt::format("set xrange [-0.5:{}.5]\nset multiplot layout 1,{} title {}\n",
                       c.targets.size() - 1, any_speedup ? 2 : 1, Q(title));
     gp += "set title \"time per query\"\nset logscale y 10\nplot \\\n" + times + "  1/0 notitle\n";
