@@ -20,10 +20,19 @@
 #include "sim/bench/point_config.h"
 #include "sim/bench/result_row.h"
 #include "sim/bench/table.h"
+#include "sim/bench/targets.h"
+#include "sim/machine/cache_evict.h"
 #include "sim/stats/summary.h"
 #include "sim/workload/workload.h"
 
 namespace hsr::cli {
+
+namespace {
+
+void PrintResult(const std::string& cmd, const sim::Workload& w, const sim::BenchConfig& cfg,
+                 const sim::BenchResult& res, bool threads_given);
+
+}  // namespace
 
 int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   const std::string cmd = prefill ? "bench prefill" : "bench decode";
@@ -67,10 +76,26 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
       ("backend", Str("LIST"),
        fmt::format("comma-separated, of {} (default {})", fmt::join(sim::BackendNames(), ", "),
                    default_backends).c_str())
-      ("repeats", Str("R"), "timing samples per backend, >= 1 (default 10)")
+      ("repeats", Str("R"), "the floor of timing samples per backend, >= 1 (default 10)")
+      ("budget", Str("SECONDS"),
+       "seconds of sampling after which the rounds stop, > 0 (default 3): backends are sampled "
+       "in alternation (A B A B ..., one sample each per round, same data); rounds go on past "
+       "--repeats until every speedup's 95% interval is within --ci-width of its median (and "
+       "they have lasted 0.25 s, or the budget if less) or the budget is spent")
+      ("ci-width", Str("W"),
+       "target half-width of each 95% interval as a fraction of its median, in (0, 1) (default "
+       "0.05). Speedup = median of the per-round ratios; its interval is the order-statistic "
+       "(binomial) interval of that median: exact, distribution-free, deterministic")
       ("cold", Str("MODE"),
-       "auto | on | off (default auto = on): rotate through copies of K/V larger than the "
-       "last-level cache so every call reads from DRAM")
+       "auto | on | off (default auto = on): before each sample, every cache line of K, V, q, "
+       "out and of every buffer a backend keeps (index codes, bounds, norms, key copies) is "
+       "evicted with CLFLUSHOPT, and the sample is one call, so it reads its data from DRAM "
+       "whatever the last-level cache size (GPU device memory is not reachable: not evicted); "
+       "off: samples of back-to-back calls on cache-resident data")
+      ("target", Str("LIST"),
+       fmt::format("Highway SIMD targets to run the point under, comma-separated, of {} "
+                   "(default best: the dispatcher's choice); one the CPU lacks is an error",
+                   fmt::join(sim::TargetNames(), ", ")).c_str())
       ("format", Str("FMT"), "table | json (default table; json: one row per line)")
       ("save-output", Str("PREFIX"),
        "write each backend's output as PREFIX.<backend>.npy (float32 [heads, m, dv])");
@@ -81,36 +106,51 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   auto get = [&](const char* key) { return Get(vm, key); };
 
   // Everything but output goes through the shared point settings (sim/bench/point_config.h), the
-  // same path every `hsr sweep` point takes.
+  // same path every `hsr sweep` point takes; one point per --target, all checked first.
   sim::PointSettings settings;
   for (const auto& [key, value] : vm) {
-    if (key != "help" && key != "format" && key != "save-output") {
+    if (key != "help" && key != "format" && key != "save-output" && key != "target") {
       settings[key] = value.as<std::string>();
     }
   }
-  sim::PointConfig point = sim::MakePointConfig(settings, prefill);
-  const sim::WorkloadSpec& spec = point.spec;
-  sim::BenchConfig& cfg = point.bench;
-  const AttentionParams& p = cfg.params;
-  const bool relu = p.kind == AttentionKind::kRelu;
+  const std::vector<std::string> targets = sim::ParseTargetList(get("target").value_or("best"));
+  std::vector<sim::PointConfig> points;
+  for (const auto& t : targets) {
+    sim::RequireTarget(t);  // one line naming why this machine cannot run it
+    settings["target"] = t;
+    points.push_back(sim::MakePointConfig(settings, prefill));
+  }
   const std::string format =
       sim::Choice("format", get("format").value_or("table"), {"table", "json"});
-  cfg.save_output_prefix = get("save-output").value_or("");
-
+  const std::string save = get("save-output").value_or("");
   const bool tty = isatty(STDERR_FILENO);
-  if (tty) {
-    cfg.progress = [](const std::string& s) { fmt::print(stderr, "\r\033[K{}", s); };
-  }
-  auto source = sim::MakeWorkloadSource(spec);  // checks every key before generating
-  if (cfg.progress) cfg.progress("generating " + source->Describe());
+  auto source = sim::MakeWorkloadSource(points.front().spec);  // checks every key first
+  if (tty) fmt::print(stderr, "\r\033[Kgenerating {}", source->Describe());
   const sim::Workload w = source->Make();
-  const sim::BenchResult res = sim::RunBench(w, cfg);
-  if (tty) fmt::print(stderr, "\r\033[K");
-
-  if (format == "json") {
-    for (const auto& row : res.rows) fmt::print("{}\n", sim::ToJson(row).dump());
-    return 0;
+  for (sim::PointConfig& point : points) {
+    sim::BenchConfig& cfg = point.bench;
+    if (!save.empty()) {
+      cfg.save_output_prefix = targets.size() > 1 ? save + "." + cfg.target.name : save;
+    }
+    if (tty) cfg.progress = [](const std::string& s) { fmt::print(stderr, "\r\033[K{}", s); };
+    const sim::BenchResult res = sim::RunBench(w, cfg);
+    if (tty) fmt::print(stderr, "\r\033[K");
+    if (format == "json") {
+      for (const auto& row : res.rows) fmt::print("{}\n", sim::ToJson(row).dump());
+    } else {
+      PrintResult(cmd, w, cfg, res, vm.count("threads") > 0);
+    }
   }
+  return 0;
+}
+
+namespace {
+
+// The table form of one point: machine and method lines, the rows, notes and warnings.
+void PrintResult(const std::string& cmd, const sim::Workload& w, const sim::BenchConfig& cfg,
+                 const sim::BenchResult& res, bool threads_given) {
+  const AttentionParams& p = cfg.params;
+  const bool relu = p.kind == AttentionKind::kRelu;
   const auto& f = res.facts;
   std::string reads;
   for (const auto& [t, r] : f.read) {
@@ -119,9 +159,9 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                          r.passes, sim::FormatBytes(static_cast<double>(r.bytes)));
   }
   const double kv_bytes = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
-  fmt::print("# hsr {} on {} ({}), Highway target {}, LLC {}, commit {}\n", cmd, f.host,
-             f.cpu_model, f.cpu_target, sim::FormatBytes(static_cast<double>(f.llc_bytes)),
-             f.commit);
+  fmt::print("# hsr {} on {} ({}), Highway target {} (--target {}), LLC {}, commit {}\n", cmd,
+             f.host, f.cpu_model, f.cpu_target, cfg.target.name,
+             sim::FormatBytes(static_cast<double>(f.llc_bytes)), f.commit);
   fmt::print("# measured DRAM read bandwidth: {}\n", reads);
   fmt::print("# workload {}; {}{}, scale {:.6g}; threads {}{}\n", w.description,
              ToString(p.kind), relu ? fmt::format(" alpha={} b={}", p.alpha,
@@ -129,19 +169,27 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
                                                    : fmt::format("{}", p.b))
                   : (cfg.threshold ? " threshold " + cfg.threshold->ToString() : ""),
              res.rows.empty() ? p.ScaleFor(w.d) : res.rows.front().scale, cfg.threads,
-             vm.count("threads") ? "" : " (default; use --threads)");
+             threads_given ? "" : " (default; use --threads)");
   fmt::print("# causal mask: {} ({})\n", res.causal.on ? "on, bottom-right aligned" : "off",
              res.causal.source == "flag"       ? "--causal"
              : res.causal.source == "workload" ? "the recording's own; --causal on|off overrides"
                                                : "default for generated data; --causal on|off");
-  fmt::print("# K+V {} per call; cold K/V: {}\n", sim::FormatBytes(kv_bytes),
-             res.cold ? fmt::format("on, {} copies rotated ({})", res.kv_copies,
-                                    sim::FormatBytes(kv_bytes * static_cast<double>(res.kv_copies)))
-                      : "off (K/V may be cache-resident)");
+  fmt::print("# K+V {} per call; cold: {}\n", sim::FormatBytes(kv_bytes),
+             res.cold ? fmt::format("on, {} evicted with {} before each one-call sample (K, V, "
+                                    "q, out and the backends' own buffers)",
+                                    sim::FormatBytes(res.cold_bytes), sim::EvictInstruction())
+                      : "off (data may be cache-resident)");
+  fmt::print("# sampling: {} round(s) of the {} backend(s) in alternation in {:.2f} s (floor {}, "
+             "budget {:g} s): {}\n", res.rounds, res.rows.size(), res.sampling_s,
+             cfg.sampling.min_rounds, cfg.sampling.budget_s,
+             res.converged ? fmt::format("every 95% interval within {:g} of its median",
+                                         cfg.sampling.ci_width)
+                           : "stopped by the budget or the floor, intervals as measured");
   fmt::print("# time: microseconds per query token (one call / m = {}; a call covers all {} "
-             "heads), median / p10 / p90 of {} samples; errors vs the float64 oracle on the "
+             "heads), median / p10 / p90 of the samples; speedup: median of the per-round "
+             "ratios [95% order-statistic interval]; errors vs the float64 oracle on the "
              "oracle_rows listed\n",
-             w.m, w.q_heads, cfg.repeats);
+             w.m, w.q_heads);
   sim::PrintTable(stdout, res.rows);
   for (const auto& note : res.notes) fmt::print("# {}\n", note);
   // The oracle sample is shared by every row: so are its ambiguous rows.
@@ -192,7 +240,8 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
       fmt::print("# wrote {}.{}.npy\n", cfg.save_output_prefix, row.backend);
     }
   }
-  return 0;
 }
+
+}  // namespace
 
 }  // namespace hsr::cli

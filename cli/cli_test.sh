@@ -38,9 +38,11 @@ grep -q "bench decode" "$tmp/out" && grep -q "Examples" "$tmp/out" || fail "--he
 expect_ok "--version" --version
 grep -q "^hsr .*commit .*Highway target" "$tmp/out" || fail "--version: $(cat "$tmp/out")"
 expect_ok "bench decode --help" bench decode --help
-for flag in --workload --n --d --threads --backend --repeats --cold --format --save-output; do
+for flag in --workload --n --d --threads --backend --repeats --cold --format --save-output \
+            --budget --ci-width --target; do
   grep -q -- "$flag" "$tmp/out" || fail "bench decode --help lacks $flag"
 done
+grep -q "CLFLUSHOPT" "$tmp/out" || fail "bench decode --help does not say how cold is made"
 grep -q "default" "$tmp/out" || fail "bench decode --help lists no defaults"
 
 # A tiny run with both dense backends: one valid JSON row per backend.
@@ -170,6 +172,41 @@ expect_error "unknown command" frobnicate
 expect_error "bench without mode" bench
 expect_error "bench bad mode" bench nosuch
 expect_error "heads not multiple" bench decode "${small[@]}" --heads 3 --kv-heads 2
+expect_error "target unknown" bench decode "${small[@]}" --target avx9
+grep -q "got 'avx9'" "$tmp/err" || fail "target unknown message: $(cat "$tmp/err")"
+expect_error "target not in this Highway" bench decode "${small[@]}" --target avx2,avx3_zen4
+grep -q "not compiled in this Highway" "$tmp/err" || fail "avx3_zen4 message: $(cat "$tmp/err")"
+expect_error "target twice" bench decode "${small[@]}" --target avx2,avx2
+expect_error "budget 0" bench decode "${small[@]}" --budget 0
+expect_error "budget -1" bench decode "${small[@]}" --budget -1
+expect_error "budget abc" bench decode "${small[@]}" --budget abc
+expect_error "ci-width 0" bench decode "${small[@]}" --ci-width 0
+expect_error "ci-width 1" bench decode "${small[@]}" --ci-width 1
+expect_error "ci-width 1.5" bench decode "${small[@]}" --ci-width 1.5
+# A row records the target asked for and the one that ran (each target of the list). alt: the
+# first of these this build and CPU run (the asan preset compiles EMU128/SCALAR and AVX2 only).
+alt=""
+for t in sse4 avx2 scalar emu128; do
+  if "$HSR" bench decode --n 8 --d 4 --repeats 1 --budget 0.01 --target "$t" >/dev/null 2>&1; then
+    alt=$t; break
+  fi
+done
+[[ -n "$alt" ]] || fail "no target of sse4, avx2, scalar, emu128 runs here"
+expect_ok "bench two targets" bench decode --n 256 --d 16 --repeats 6 --budget 0.2 \
+  --backend dense-ref,dense-hwy --target "best,$alt" --format json
+if [[ -x /usr/bin/python3 ]]; then
+  /usr/bin/python3 - "$tmp/out" "$alt" <<'PY' || fail "bench two targets: rows failed the checks"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+alt = sys.argv[2]
+assert [r["target"] for r in rows] == ["best", "best", alt, alt], rows
+assert all(r["cpu_target"] == alt.upper() for r in rows[2:]), rows
+for r in rows:
+    assert r["samples"] >= 6 and r["repeats"] == 6, r
+h = rows[1]
+assert h["speedup_vs"] == "dense-ref" and h["speedup_lo"] <= h["speedup"] <= h["speedup_hi"], h
+PY
+fi
 
 # bench index: a tiny run, one JSON row per index (scan first), every core index exact.
 expect_ok "bench index json" bench index --n 512 --d 8 --m 8 --repeats 1 --format json
@@ -219,6 +256,12 @@ grep -q "all properties passed" "$tmp/out" && grep -q "equals float64 oracle" "$
 expect_error "verify bad cases" verify --cases x
 expect_error "verify bad backend" verify --cases 1 --backend nosuch
 expect_error "verify bad workload" verify --cases 1 --workload planted:n=10,r=11
+expect_error "verify bad target" verify --cases 1 --target avx9
+# Targets this machine cannot run are named as skipped, never counted as passed.
+expect_ok "verify targets" verify --cases 2 --target "$alt,avx3_zen4" --index none
+grep -q "^skipped: target avx3_zen4: not compiled in this Highway" "$tmp/out" &&
+  grep -q "Highway targets checked ${alt^^} " "$tmp/out" && grep -q "^summary: .* skipped 1" "$tmp/out" \
+  || fail "verify targets: $(cat "$tmp/out")"
 
 # hsr inspect: table and JSON on generated kinds; recorded testdata; bad specs.
 expect_ok "inspect planted" inspect planted:n=512,d=16,r=8,m=8
@@ -270,6 +313,9 @@ grep -q "grid: key 'causal': expected values among on, off, got 'maybe'" "$tmp/e
   fail "sweep causal message: $(cat "$tmp/err")"
 expect_error "sweep causal vs prefill-causal" sweep --n 128 --mode prefill-causal --causal off \
   --out "$tmp/sw2"
+expect_error "sweep unknown target" sweep --n 128 --target avx9 --out "$tmp/sw2"
+expect_error "sweep budget 0" sweep --n 128 --budget 0 --out "$tmp/sw2"
+expect_error "sweep ci-width 1" sweep --n 128 --ci-width 1 --out "$tmp/sw2"
 [[ ! -e "$tmp/sw2" ]] || fail "sweep: a bad grid created the output folder"
 expect_ok "sweep causal axis" sweep --n 128 --d 8 --m 4 --causal on,off --repeats 1 --cold off \
   --backend dense-ref --out "$tmp/swc"

@@ -116,8 +116,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "hsr: error: {}; expected the flags listed by --help\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "hsr: error: out of memory (expected the workload, its K/V copies and "
-                       "the 1 GiB bandwidth buffer to fit; try a smaller n or --cold off)\n");
+    fmt::print(stderr, "hsr: error: out of memory (expected the workload, its indexes and "
+                       "the bandwidth probe's buffer to fit; try a smaller n)\n");
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "hsr: error: {}\n", e.what());

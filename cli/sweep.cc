@@ -54,7 +54,7 @@ grid.json (every key optional, a value may be a list or one value):
    "mode": ["decode"], "causal": ["on"], "attention": ["relu", "softmax"], "alpha": [1, 2, 3],
    "threshold": ["paper", "frac=0.01"], "index": ["sketch8"], "threads": [1, 2],
    "backend": ["dense-ref", "dense-hwy", "hsr-cpu"], "backend_max_n": {"dense-ref": 16384},
-   "repeats": 3, "cold": "auto"}
+   "repeats": 3, "cold": "auto", "budget": 3, "ci_width": 0.05, "target": ["avx2", "avx3"]}
 
 Shards: --shard i/N runs the points with index % N == i (0-based; the same grid on every
 machine), each into its own folder; hsr report merges the folders. A Slurm job array:
@@ -87,8 +87,9 @@ int Sweep(const std::vector<std::string>& args) {
   const std::vector<std::pair<std::string, std::string>> axes = {
       {"n", "n"}, {"m", "m"}, {"d", "d"}, {"seed", "seed"}, {"mode", "mode"}, {"causal", "causal"},
       {"attention", "attention"}, {"alpha", "alpha"}, {"threshold", "threshold"},
-      {"index", "index"}, {"threads", "threads"}, {"backend", "backend"},
-      {"backend-max-n", "backend_max_n"}, {"repeats", "repeats"}, {"cold", "cold"}};
+      {"index", "index"}, {"threads", "threads"}, {"target", "target"}, {"backend", "backend"},
+      {"backend-max-n", "backend_max_n"}, {"repeats", "repeats"}, {"cold", "cold"},
+      {"budget", "budget"}, {"ci-width", "ci_width"}};
   desc.add_options()
       ("help,h", "this text")
       ("out", Str("DIR"),
@@ -115,8 +116,20 @@ int Sweep(const std::vector<std::string>& args) {
       ("backend", Str("LIST"), "backends run together at every point (default dense-hwy,hsr-cpu)")
       ("backend-max-n", Str("B=N,..."),
        "leave backend B out of points with n > N, e.g. dense-ref=16384")
-      ("repeats", Str("R"), "timing samples (default 3)")
-      ("cold", Str("MODE"), "auto | on | off (default auto)")
+      ("target", Str("LIST"),
+       "Highway targets, an axis (best, emu128, ssse3, sse4, avx2, avx3, avx3_dl, avx3_zen4; "
+       "default: the dispatcher's best); a point whose target this machine cannot run is "
+       "recorded as skipped with the reason")
+      ("repeats", Str("R"), "the floor of timing samples per backend (default 3)")
+      ("cold", Str("MODE"),
+       "auto | on | off (default auto = on: caches evicted before each one-call sample, as in "
+       "hsr bench decode --help)")
+      ("budget", Str("SECONDS"),
+       "seconds of paired sampling per point, > 0 (default 3; the default grid: see "
+       "--print-grid)")
+      ("ci-width", Str("W"),
+       "stop sampling a point when every speedup's 95% interval has half-width <= W x its "
+       "median, in (0, 1) (default 0.05)")
       ("shard", Str("i/N"),
        "run only points with index % N == i (0-based)")
       ("retry-failed", "run points recorded as failed again (their rows are replaced)")
@@ -182,9 +195,11 @@ int Sweep(const std::vector<std::string>& args) {
     opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
   }
   const sim::SweepSummary sum = sim::RunSweep(grid, opt);
-  fmt::print(stderr, "sweep: ran {} point(s) ({} failed), skipped {} already done, {:.1f} s; rows "
-                     "in {}/results.jsonl; next: hsr report {}\n",
-             sum.ran, sum.failed, sum.skipped, sum.seconds, opt.out_dir, opt.out_dir);
+  fmt::print(stderr, "sweep: ran {} point(s) ({} failed, {} skipped: target not runnable here), "
+                     "skipped {} already done, {:.1f} s; rows in {}/results.jsonl; next: hsr "
+                     "report {}\n",
+             sum.ran, sum.failed, sum.unavailable, sum.skipped, sum.seconds, opt.out_dir,
+             opt.out_dir);
   return 0;
 }
 

@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/attention/kv_cache.h"
 #include "core/attention/params.h"
@@ -37,6 +39,11 @@ class AttentionBackend {
                       HeadsView out, AttentionStats* stats) = 0;
   virtual void Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                        HeadsView out, AttentionStats* stats) = 0;
+  // Host memory the backend keeps between calls and reads in them (index codes, bounds, norms,
+  // its own copies of keys), besides the call's q, kv and out: what a benchmark evicts from the
+  // CPU caches, with the caller's K/V, to time a cold call (sim/bench/bench.h). Valid until the
+  // next call. Device memory (GPU backends) is not listed: host cache flushes cannot reach it.
+  virtual std::vector<std::span<const std::byte>> Buffers() const = 0;
 };
 
 }  // namespace hsr

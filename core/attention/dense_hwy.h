@@ -55,6 +55,8 @@ class DenseHwyBackend final : public AttentionBackend {
   std::string_view Name() const override { return "dense-hwy"; }
   bool Supports(const AttentionShape&) const override { return true; }
   size_t NumThreads() const { return pool_->NumThreads(); }
+  // Reads only the call's q and kv: nothing kept between calls.
+  std::vector<std::span<const std::byte>> Buffers() const override { return {}; }
 
   void Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
               AttentionStats* stats) override;

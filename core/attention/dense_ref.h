@@ -27,6 +27,7 @@ class DenseRefBackend final : public AttentionBackend {
  public:
   std::string_view Name() const override { return "dense-ref"; }
   bool Supports(const AttentionShape&) const override { return true; }
+  std::vector<std::span<const std::byte>> Buffers() const override { return {}; }  // none kept
   void Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
               AttentionStats* stats) override;
   void Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,

@@ -415,6 +415,20 @@ const HalfSpaceIndex& DecodeEngine::index(size_t kv_head) const {
   return *heads_[kv_head].index;
 }
 
+std::vector<std::span<const std::byte>> DecodeEngine::Buffers() const {
+  std::vector<std::span<const std::byte>> out;
+  for (const Head& hd : heads_) {
+    if (owned_) {
+      out.push_back(std::as_bytes(std::span<const float>(hd.k_own)));
+      out.push_back(std::as_bytes(std::span<const float>(hd.v_own)));
+    }
+    if (hd.index) {
+      for (const auto b : hd.index->Buffers()) out.push_back(b);
+    }
+  }
+  return out;
+}
+
 DecodeEngine::~DecodeEngine() = default;
 
 void DecodeEngine::MakeOwned() {

@@ -47,6 +47,15 @@ double HsrCpuBackend::Prepare(const KvCache& kv, float scale) {
   return EngineFor(kv, scale).build_us();
 }
 
+std::vector<std::span<const std::byte>> HsrCpuBackend::Buffers() const {
+  std::vector<std::span<const std::byte>> out;
+  for (const auto& [key, b] : engines_) {
+    if (b.cache.expired()) continue;
+    for (const auto s : b.engine->Buffers()) out.push_back(s);
+  }
+  return out;
+}
+
 void HsrCpuBackend::Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                            HeadsView out, AttentionStats* stats) {
   ValidateAttention("hsr-cpu decode", q, kv, p, out);

@@ -7,8 +7,8 @@
 // of its own. The rule for memory: an engine is kept while a copy of its KvCache lives; engines
 // of destroyed caches are dropped by the next build (engines() <= the caches used that are
 // alive, plus those destroyed since the last build), so memory follows the caches the caller
-// keeps, not how many it has made. Benchmarks call Prepare for every rotated K/V copy before
-// timing, so index building is outside the timed decode. A cache that grows by one key per
+// keeps, not how many it has made. Benchmarks call Prepare before timing, so index building is
+// outside the timed decode (and list Buffers() to evict the indexes for cold samples). A cache that grows by one key per
 // token is a new KvCache each token: its engine replaces the old one (memory stays flat) but
 // is built anew; to extend one index instead, use a DecodeSession (<hsr/hsr.h>) or
 // DecodeEngine::Append. Decode answers through DecodeEngine::Attend with p.causal (the mask of
@@ -47,6 +47,8 @@ class HsrCpuBackend final : public AttentionBackend {
   // Builds (or finds) the decode engine of kv for this scale; returns its build time in us.
   // One engine per cache: another scale replaces it.
   double Prepare(const KvCache& kv, float scale);
+  // Every live engine's buffers (DecodeEngine::Buffers): indexes, and K/V it copied.
+  std::vector<std::span<const std::byte>> Buffers() const override;
   const HsrCallStats& LastStats() const { return last_; }
   const std::string& index_name() const { return options_.index; }
   size_t engines() const { return engines_.size(); }  // engines held now

@@ -117,6 +117,17 @@ size_t BallTreeIndex::MemoryBytes() const {
   return bytes;
 }
 
+std::vector<std::span<const std::byte>> BallTreeIndex::Buffers() const {
+  using index_detail::BytesOf;
+  std::vector<std::span<const std::byte>> out = {keys_.Buffer(), BytesOf(nodes_)};
+  for (const Node& node : nodes_) {
+    for (const auto b : {BytesOf(node.center), BytesOf(node.ids), BytesOf(node.keys)}) {
+      if (!b.empty()) out.push_back(b);
+    }
+  }
+  return out;
+}
+
 std::string BallTreeIndex::Describe() const {
   size_t leaves = 0;
   for (const Node& node : nodes_) leaves += node.left < 0;

@@ -37,6 +37,7 @@ class BallTreeIndex : public HalfSpaceIndex {
              IndexStats* st) const override;
   std::string_view Name() const override { return "balltree"; }
   size_t MemoryBytes() const override;
+  std::vector<std::span<const std::byte>> Buffers() const override;  // keys, nodes, leaves
   size_t size() const override { return keys_.n(); }
   size_t dim() const override { return keys_.d(); }
   std::string Describe() const override;

@@ -92,6 +92,10 @@ class HalfSpaceIndex {
   virtual std::string_view Name() const = 0;
   // Bytes held by the index (keys, sketches, tree), excluding the thread pool.
   virtual size_t MemoryBytes() const = 0;
+  // The memory a query reads: the float32 key copy and every code, bound, norm and node array
+  // (their used bytes; sum <= MemoryBytes()). Valid until the next Build or Insert. For
+  // evicting the index from the CPU caches before a cold timed call (sim/bench/bench.h).
+  virtual std::vector<std::span<const std::byte>> Buffers() const = 0;
   virtual size_t size() const = 0;  // n
   virtual size_t dim() const = 0;   // d (0 before Build)
   // One line of index-specific facts for reports ("rank=16 energy=0.93"); may be empty.

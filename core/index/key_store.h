@@ -16,6 +16,12 @@
 
 namespace hsr::index_detail {
 
+// The used bytes of v, for HalfSpaceIndex::Buffers.
+template <class T>
+std::span<const std::byte> BytesOf(const std::vector<T>& v) {
+  return std::as_bytes(std::span<const T>(v));
+}
+
 // Unit roundoff of float32 and the smallest positive (subnormal) float.
 inline constexpr double kU = 0x1p-24;
 inline constexpr double kEta = 0x1p-149;
@@ -94,6 +100,7 @@ class KeyStore {
   const float* data() const { return keys_.data(); }
   double max_norm() const { return max_norm_; }  // max_j ||k_j|| rounded up (0 if n = 0)
   size_t Bytes() const { return keys_.capacity() * sizeof(float); }
+  std::span<const std::byte> Buffer() const { return BytesOf(keys_); }  // the n x d floats
   KeyRows Rows() const { return {n_, d_, keys_.data(), scale_}; }
   // The absolute slack a bound-based index adds to every per-key bound: ScoreAbsErr plus 2^-100.
   double BoundTiny() const { return ScoreAbsErr(d_, scale_) + 0x1p-100; }

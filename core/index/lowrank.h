@@ -36,6 +36,10 @@ class LowRankIndex : public HalfSpaceIndex {
              IndexStats* st) const override;
   std::string_view Name() const override { return "lowrank"; }
   size_t MemoryBytes() const override;
+  std::vector<std::span<const std::byte>> Buffers() const override {
+    using index_detail::BytesOf;
+    return {keys_.Buffer(), BytesOf(u_), BytesOf(proj_), BytesOf(rn_), BytesOf(w_)};
+  }
   size_t size() const override { return keys_.n(); }
   size_t dim() const override { return keys_.d(); }
   std::string Describe() const override;

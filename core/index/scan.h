@@ -28,6 +28,7 @@ class ScanIndex : public HalfSpaceIndex {
                   IndexStats* st) const override;
   std::string_view Name() const override { return "scan"; }
   size_t MemoryBytes() const override { return keys_.Bytes(); }
+  std::vector<std::span<const std::byte>> Buffers() const override { return {keys_.Buffer()}; }
   size_t size() const override { return keys_.n(); }
   size_t dim() const override { return keys_.d(); }
 

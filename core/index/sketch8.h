@@ -48,6 +48,10 @@ class Sketch8Index : public HalfSpaceIndex {
   void CorruptSlackForTest(size_t j, float w);
   std::string_view Name() const override { return "sketch8"; }
   size_t MemoryBytes() const override;
+  std::vector<std::span<const std::byte>> Buffers() const override {
+    using index_detail::BytesOf;
+    return {keys_.Buffer(), BytesOf(codes_), BytesOf(a_), BytesOf(w_)};
+  }
   size_t size() const override { return keys_.n(); }
   size_t dim() const override { return keys_.d(); }
 

@@ -42,6 +42,9 @@ class DenseCudaBackend final : public AttentionBackend {
 
   std::string_view Name() const override { return name_; }
   bool Supports(const AttentionShape& shape) const override;
+  // K/V and every other buffer a call reads live in device memory, which host cache flushes do
+  // not reach: nothing to list (a cold benchmark sample is cold on the host side only).
+  std::vector<std::span<const std::byte>> Buffers() const override { return {}; }
   void Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
               AttentionStats* stats) override;
   void Prefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,

@@ -59,7 +59,7 @@ struct BenchSetup {
 
 // The warm-up call (the one whose output is checked) as the bench saw it.
 struct WarmupCall {
-  const KvCache& kv;                       // the workload's K/V (the copies hold the same data)
+  const KvCache& kv;                       // the workload's K/V, the one every call read
   ConstHeadsView out;                      // its output, [Hq, m, dv]
   const verify::OracleSample& oracle;      // the float64 rows it is checked against
   bool decode = true;
@@ -69,15 +69,16 @@ struct WarmupCall {
 // A backend as `hsr bench` runs it: the AttentionBackend plus what the bench does around its
 // calls. The plain form (dense CPU backends) does nothing around them; hsr-cpu builds its decode
 // indexes before timing and reports its per-row facts; GPU backends upload K/V before timing and
-// count bytes in their storage type against the device copy roofline.
+// count bytes in their storage type against the device copy roofline. What a cold sample
+// evicts besides K/V is AttentionBackend::Buffers.
 class BenchBackend {
  public:
   explicit BenchBackend(std::unique_ptr<AttentionBackend> backend);
   virtual ~BenchBackend();
   AttentionBackend& attention() { return *backend_; }
-  // Before timing: work outside the timed calls for every K/V copy the calls rotate through.
-  // Returns note lines (one each) for the bench's notes.
-  virtual std::vector<std::string> Prepare(const BenchSetup& setup, std::span<const KvCache> kvs);
+  // Before timing: work outside the timed calls on the K/V every call reads. Returns note lines
+  // (one each) for the bench's notes.
+  virtual std::vector<std::string> Prepare(const BenchSetup& setup, const KvCache& kv);
   // The params of each timed call (hsr-cpu with a policy drops the resolved b_per_query: it
   // resolves the same values itself inside the call).
   virtual AttentionParams CallParams(const AttentionParams& params) const;

@@ -17,10 +17,12 @@
 #include "core/hsr/decode_engine.h"
 #include "sim/bench/backends.h"
 #include "sim/machine/build_info.h"
+#include "sim/machine/cache_evict.h"
 #include "sim/machine/timing.h"
 #include "sim/stats/summary.h"
 #include "sim/workload/io/npy.h"
 #include "verify/oracle_sample.h"
+#include "verify/targets.h"
 
 namespace hsr::sim {
 namespace {
@@ -34,8 +36,9 @@ void Progress(const BenchConfig& c, const std::string& s) {
 
 void CheckConfig(const BenchConfig& cfg) {
   HSR_CHECK(cfg.threads >= 1, "bench: expected threads >= 1, got {}", cfg.threads);
-  HSR_CHECK(cfg.repeats >= 1, "bench: expected repeats >= 1, got {}", cfg.repeats);
+  CheckSamplingRule(cfg.sampling);
   HSR_CHECK(!cfg.backends.empty(), "bench: expected at least one backend, got none");
+  if (!cfg.target.unavailable.empty()) RequireTarget(cfg.target.name);  // the one-line error
 }
 
 // The call params every non-HSR backend and the oracle use: with a policy and ReLU, the per-query
@@ -76,7 +79,7 @@ PolicyParams ResolvePolicy(const Workload& w, const KvCache& kv, const BenchConf
   return out;
 }
 
-// The read roofline for each thread count a backend will use (before the K/V copies exist), and
+// The read roofline for each thread count a backend will use (before the backends exist), and
 // for prefill, which is compute bound, the FMA roofline (~0.25 s each).
 void MeasureRooflines(const BenchConfig& cfg, MachineFacts* f) {
   for (const auto& name : cfg.backends) {
@@ -99,81 +102,36 @@ void MeasureRooflines(const BenchConfig& cfg, MachineFacts* f) {
   }
 }
 
-// The K/V the timed calls rotate through: with cold K/V, copies whose total exceeds
-// max(256 MiB, 8 x LLC) (at most a quarter of memory) when K+V is below 4 x LLC, else the
-// workload's own. Next() walks them round-robin across every backend of the point.
-class KvCopies {
- public:
-  KvCopies(const Workload& w, const KvCache& kv, const BenchConfig& cfg, size_t llc_bytes)
-      : bytes_(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float)) {
-    size_t copies = 1;
-    if (cfg.cold != ColdMode::kOff && bytes_ < 4 * llc_bytes) {
-      size_t target = std::max<size_t>(size_t{256} << 20, 8 * llc_bytes);
-      const size_t mem = PhysicalMemoryBytes();
-      if (mem != 0) target = std::min(target, mem / 4);
-      copies = std::max<size_t>(1, (target + bytes_ - 1) / bytes_);
-    }
-    if (copies == 1) {
-      kvs_.push_back(kv);
-      return;
-    }
-    Progress(cfg, fmt::format("{} K/V copies ({:.0f} MiB)", copies,
-                              static_cast<double>(copies * bytes_) / (1 << 20)));
-    k_pool_ = Tensor(copies * w.kv_heads, w.n, w.d);
-    v_pool_ = Tensor(copies * w.kv_heads, w.n, w.dv);
-    const size_t k_elems = w.k.size(), v_elems = w.v.size();
-    kvs_.reserve(copies);
-    for (size_t c = 0; c < copies; ++c) {
-      float* kc = k_pool_.data() + c * k_elems;
-      float* vc = v_pool_.data() + c * v_elems;
-      std::memcpy(kc, w.k.data(), k_elems * sizeof(float));
-      std::memcpy(vc, w.v.data(), v_elems * sizeof(float));
-      kvs_.emplace_back(ConstHeadsView(kc, w.kv_heads, w.n, w.d),
-                        ConstHeadsView(vc, w.kv_heads, w.n, w.dv));
-    }
-  }
+// One sample of a prepared call: cold, the caches are flushed of everything the call reads
+// (outside the timed part) and one call is timed; warm, `calls` back-to-back calls are timed.
+// Returns microseconds per call.
+double TimeSample(const std::function<void()>& call, size_t calls,
+                  const std::function<void()>& evict) {
+  if (evict) evict();
+  const double s0 = NowMicros();
+  for (size_t c = 0; c < calls; ++c) call();
+  return (NowMicros() - s0) / static_cast<double>(calls);
+}
 
-  std::span<const KvCache> all() const { return kvs_; }
-  size_t count() const { return kvs_.size(); }
-  size_t bytes() const { return bytes_; }  // K + V of one copy, float32
-  const KvCache& Next() { return kvs_[next_++ % kvs_.size()]; }
-
- private:
-  size_t bytes_;
-  Tensor k_pool_, v_pool_;
-  std::vector<KvCache> kvs_;
-  size_t next_ = 0;
-};
-
-// Per-call times of `repeats` samples, each of enough calls to last ~kTargetSampleUs (calibrated
-// on one more call).
-std::vector<double> TimeCalls(const std::function<void()>& call, const BenchConfig& cfg,
-                              std::string_view name) {
+// Calls per warm sample: enough to last ~kTargetSampleUs, from one more call's time.
+size_t WarmCalls(const std::function<void()>& call) {
   const double t0 = NowMicros();
   call();
   const double one = std::max(NowMicros() - t0, 0.01);
-  const size_t calls = static_cast<size_t>(
+  return static_cast<size_t>(
       std::clamp(std::ceil(kTargetSampleUs / one), 1.0, static_cast<double>(kMaxCallsPerSample)));
-  std::vector<double> per_call_us;
-  for (size_t r = 0; r < cfg.repeats; ++r) {
-    Progress(cfg, fmt::format("{}: repeat {}/{} ({} call(s) each)", name, r + 1, cfg.repeats,
-                              calls));
-    const double s0 = NowMicros();
-    for (size_t c = 0; c < calls; ++c) call();
-    per_call_us.push_back((NowMicros() - s0) / static_cast<double>(calls));
-  }
-  return per_call_us;
 }
 
 // The columns every backend's row shares: where, what, times per query token, K and V bytes of
 // one call in float32, errors against the oracle sample.
 ResultRow SharedColumns(const Workload& w, const BenchConfig& cfg, const AttentionParams& params,
                         const MachineFacts& f, const std::string& name, size_t threads,
-                        const Summary& s, const KvCopies& kvs, const CausalMask& mask) {
+                        const Summary& s, const CausalMask& mask) {
   ResultRow row;
   row.commit = f.commit;
   row.host = f.host;
   row.cpu_target = f.cpu_target;
+  row.target = cfg.target.name;
   row.threads = threads;
   row.backend = name;
   row.workload = w.description;
@@ -206,10 +164,10 @@ ResultRow SharedColumns(const Workload& w, const BenchConfig& cfg, const Attenti
   row.median_us = s.median * per_query;
   row.p10_us = s.p10 * per_query;
   row.p90_us = s.p90 * per_query;
-  row.repeats = cfg.repeats;
+  row.repeats = cfg.sampling.min_rounds;
+  row.samples = s.count;
   row.cold = cfg.cold != ColdMode::kOff;
-  row.kv_copies = kvs.count();
-  row.bytes_read = static_cast<double>(kvs.bytes());
+  row.bytes_read = static_cast<double>(w.kv_heads * w.n * (w.d + w.dv) * sizeof(float));
   row.read_gbs = f.read.at(threads).gbs;
   return row;
 }
@@ -237,60 +195,94 @@ struct Point {
   const CausalMask& mask;
 };
 
-// One backend: prepared outside timing, one untimed warm-up call (its output is checked against
-// the oracle and saved), `repeats` timed samples, its row.
-ResultRow RunBackend(const Point& pt, const std::string& name, KvCopies& kvs, Tensor& out,
-                     std::vector<std::string>* notes) {
+// One backend of the point, prepared outside timing (hsr-cpu's indexes built), with the untimed
+// warm-up call's output checked against the oracle (and saved).
+struct Prepared {
+  std::string name;
+  size_t threads = 1;
+  std::unique_ptr<BenchBackend> backend;
+  AttentionParams call_params;
+  AttentionStats stats;  // of the warm-up call
+  verify::SampleError err;
+  std::function<void()> call;  // one timed call
+};
+
+std::unique_ptr<Prepared> PrepareBackend(const Point& pt, const std::string& name, Tensor& out,
+                                         std::vector<std::string>* notes) {
   const Workload& w = pt.w;
   const BenchConfig& cfg = pt.cfg;
   const bool decode = !cfg.prefill;
-  const size_t threads = BackendThreads(name, cfg.threads);
-  const auto backend = MakeBenchBackend(name, threads);
+  auto p = std::make_unique<Prepared>();
+  p->name = name;
+  p->threads = BackendThreads(name, cfg.threads);
+  p->backend = MakeBenchBackend(name, p->threads);
   BenchSetup setup;
   setup.decode = decode;
   setup.scale = pt.params.ScaleFor(w.d);
   setup.index = cfg.index;
   setup.threshold = cfg.threshold;
   setup.progress = cfg.progress;
-  for (std::string& note : backend->Prepare(setup, kvs.all())) notes->push_back(std::move(note));
-  const AttentionParams call_params = backend->CallParams(pt.params);
-  auto call = [&](const KvCache& kv, AttentionStats* st) {
+  for (std::string& note : p->backend->Prepare(setup, pt.kv)) notes->push_back(std::move(note));
+  p->call_params = p->backend->CallParams(pt.params);
+  Prepared* raw = p.get();
+  auto call = [raw, &w, &pt, &out, decode](AttentionStats* st) {
+    AttentionBackend& b = raw->backend->attention();
     if (decode) {
-      backend->attention().Decode(w.q.Heads(), kv, call_params, out.Heads(), st);
+      b.Decode(w.q.Heads(), pt.kv, raw->call_params, out.Heads(), st);
     } else {
-      backend->attention().Prefill(w.q.Heads(), kv, call_params, out.Heads(), st);
+      b.Prefill(w.q.Heads(), pt.kv, raw->call_params, out.Heads(), st);
     }
   };
   Progress(cfg, fmt::format("{}: warm-up", name));
   out.Zero();
-  AttentionStats stats;
-  call(kvs.Next(), &stats);
-  const verify::SampleError err = verify::CompareToSample(pt.oracle, out.Heads());
+  call(&p->stats);
+  p->err = verify::CompareToSample(pt.oracle, out.Heads());
   if (!cfg.save_output_prefix.empty()) {
     WriteNpy(fmt::format("{}.{}.npy", cfg.save_output_prefix, name), {w.q_heads, w.m, w.dv},
              out.flat());
   }
-  const Summary s = Summarize(TimeCalls([&] { call(kvs.Next(), nullptr); }, cfg, name));
+  p->call = [call] { call(nullptr); };
+  return p;
+}
 
-  ResultRow row = SharedColumns(w, cfg, pt.params, pt.facts, name, threads, s, kvs, pt.mask);
-  ErrorColumns(pt.oracle, err, stats, &row);
-  const WarmupCall warm{pt.kv, out.Heads(), pt.oracle, decode,
+// The row of one prepared backend from its samples.
+ResultRow BackendRow(const Point& pt, const Prepared& p, const std::vector<double>& samples,
+                     const Tensor& out, std::vector<std::string>* notes) {
+  const Summary s = Summarize(samples);
+  ResultRow row = SharedColumns(pt.w, pt.cfg, pt.params, pt.facts, p.name, p.threads, s, pt.mask);
+  ErrorColumns(pt.oracle, p.err, p.stats, &row);
+  const WarmupCall warm{pt.kv, out.Heads(), pt.oracle, !pt.cfg.prefill,
                         pt.params.kind == AttentionKind::kRelu};
-  backend->Describe(warm, &row, notes);
+  p.backend->Describe(warm, &row, notes);
   row.gbs = *row.bytes_read / (s.median * 1e3);
   row.roofline_frac = *row.read_gbs > 0 ? std::optional<double>(*row.gbs / *row.read_gbs)
                                         : std::nullopt;
   return row;
 }
 
-void SetSpeedups(std::vector<ResultRow>* rows) {
-  for (auto& row : *rows) {
-    const std::string base = SpeedupBaseline(row.backend);
-    for (const auto& other : *rows) {
-      if (!base.empty() && other.backend == base && row.median_us > 0) {
-        row.speedup = other.median_us / row.median_us;
-        row.speedup_vs = base;
-      }
+// (unit, baseline) for every backend whose SpeedupBaseline is in the point.
+std::vector<SpeedupPair> SpeedupPairs(const std::vector<std::string>& names) {
+  std::vector<SpeedupPair> pairs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string base = SpeedupBaseline(names[i]);
+    for (size_t j = 0; j < names.size(); ++j) {
+      if (!base.empty() && names[j] == base) pairs.emplace_back(i, j);
+    }
+  }
+  return pairs;
+}
+
+// Speedup = median of the per-round ratios, with its order-statistic interval (sampling.h).
+void SetSpeedups(const PairedSamples& samples, std::span<const SpeedupPair> pairs, double level,
+                 std::vector<ResultRow>* rows) {
+  for (const SpeedupPair& pair : pairs) {
+    ResultRow& row = (*rows)[pair.first];
+    const std::vector<double> ratios = PairRatios(samples, pair);
+    row.speedup = Quantile(ratios, 0.5);
+    row.speedup_vs = (*rows)[pair.second].backend;
+    if (const auto m = MedianConfidence(ratios, level)) {
+      row.speedup_lo = m->lo;
+      row.speedup_hi = m->hi;
     }
   }
 }
@@ -339,6 +331,8 @@ CausalMask ResolveCausalMask(const Workload& w, std::optional<bool> flag) {
 
 BenchResult RunBench(const Workload& w, const BenchConfig& config) {
   CheckConfig(config);
+  // The whole point under the chosen target: thresholds, index builds and timed calls alike.
+  const verify::ForceTarget force(config.target.bits);
   BenchResult res;
   res.causal = ResolveCausalMask(w, config.causal);
   BenchConfig cfg = config;
@@ -354,15 +348,53 @@ BenchResult RunBench(const Workload& w, const BenchConfig& config) {
   const verify::OracleSample oracle = verify::ComputeOracleSample(
       w.q.Heads(), kv, params, cfg.oracle_budget_macs, cfg.threads);
   MeasureRooflines(cfg, &res.facts);
-  KvCopies kvs(w, kv, cfg, res.facts.llc_bytes);
-  res.cold = cfg.cold != ColdMode::kOff;
-  res.kv_copies = kvs.count();
   const Point point{w, cfg, params, kv, oracle, res.facts, res.causal};
   Tensor out(w.q_heads, w.m, w.dv);
+  std::vector<std::unique_ptr<Prepared>> backends;
   for (const auto& name : cfg.backends) {
-    res.rows.push_back(RunBackend(point, name, kvs, out, &res.notes));
+    backends.push_back(PrepareBackend(point, name, out, &res.notes));
   }
-  SetSpeedups(&res.rows);
+
+  // Cold: what every sample evicts first, gathered anew each time (Buffers() is valid until the
+  // next call).
+  res.cold = cfg.cold != ColdMode::kOff;
+  const auto cold_ranges = [&] {
+    const auto bytes = [](const Tensor& t) { return std::as_bytes(t.flat()); };
+    std::vector<std::span<const std::byte>> ranges = {bytes(w.k), bytes(w.v), bytes(w.q),
+                                                      bytes(out)};
+    for (const auto& b : backends) {
+      for (const auto r : b->backend->attention().Buffers()) ranges.push_back(r);
+    }
+    return ranges;
+  };
+  std::function<void()> evict;
+  if (res.cold) {
+    evict = [&] { EvictFromCaches(cold_ranges()); };
+    for (const auto r : cold_ranges()) res.cold_bytes += static_cast<double>(r.size());
+  }
+  std::vector<std::function<double()>> units;
+  for (const auto& b : backends) {
+    const size_t calls = res.cold ? 1 : WarmCalls(b->call);
+    units.push_back([&b, calls, &evict] { return TimeSample(b->call, calls, evict); });
+  }
+  const std::vector<SpeedupPair> pairs = SpeedupPairs(cfg.backends);
+  double last_progress = 0;
+  const PairedSamples samples = SamplePaired(
+      units, pairs, cfg.sampling, [] { return NowMicros() * 1e-6; },
+      [&](size_t rounds) {
+        const double now = NowMicros();
+        if (now - last_progress < 2e5) return;
+        last_progress = now;
+        Progress(cfg, fmt::format("sampling {} backend(s) in alternation: round {}", units.size(),
+                                  rounds));
+      });
+  res.rounds = samples.rounds;
+  res.sampling_s = samples.seconds;
+  res.converged = samples.converged;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    res.rows.push_back(BackendRow(point, *backends[i], samples.samples[i], out, &res.notes));
+  }
+  SetSpeedups(samples, pairs, cfg.sampling.level, &res.rows);
   if (!decode) FmaNotes(w, params, &res);
   return res;
 }

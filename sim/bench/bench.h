@@ -2,11 +2,21 @@
 // same way, with error columns against the float64 oracle and GB/s against the read roofline
 // measured in the same run.
 //
-// Method: K/V copies and KvCache objects are made outside timing. With cold K/V, enough copies
-// to exceed max(256 MiB, 8 x LLC) are made when K+V is below 4 x LLC, and calls rotate through
-// them, so every timed call reads K and V from DRAM. Each backend gets one untimed warm-up call
-// (its output is what the error columns and --save-output use), then `repeats` samples, each of
-// enough calls to last ~1 ms; a sample's time / calls / m is the time per query token.
+// Method: every backend is made and prepared (hsr-cpu builds its indexes, once) outside timing,
+// and gets one untimed warm-up call (its output is what the error columns and --save-output use).
+// Then the backends are sampled in alternation, A B A B ... on the same data (sampling.h): each
+// round takes one sample of each, speedups are medians of the per-round ratios with their 95%
+// order-statistic intervals, and rounds go on past the `repeats` floor until every interval's
+// half-width is <= ci_width x its median or `budget_s` seconds of rounds are spent.
+// Cold (default): before each sample, every cache line of K, V, q, out and of every buffer a
+// backend keeps (AttentionBackend::Buffers: index codes, bounds, norms, key copies) is evicted
+// (sim/machine/cache_evict.h: CLFLUSHOPT), and the sample is one call, so each timed call reads
+// its data from DRAM whatever the size of the last-level cache. GPU backends' device memory is
+// not reachable by host flushes (their device caches stay warm). Warm (cold off): a sample is
+// enough back-to-back calls to last ~1 ms. A sample's time / calls / m is the time per query
+// token.
+// Target: the whole point (thresholds, index builds, timed calls) runs under `target`
+// (targets.h; best = the dispatcher's choice); each row records the target that ran.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +30,8 @@
 #include "core/attention/params.h"
 #include "core/hsr/threshold.h"
 #include "sim/bench/result_row.h"
+#include "sim/bench/sampling.h"
+#include "sim/bench/targets.h"
 #include "sim/machine/bandwidth.h"
 #include "sim/machine/fma_peak.h"
 #include "sim/workload/workload.h"
@@ -38,8 +50,9 @@ struct BenchConfig {
   // unset: the workload's own (ResolveCausalMask).
   std::optional<bool> causal;
   size_t threads = 1;
-  size_t repeats = 10;
+  SamplingRule sampling;            // repeats floor, budget, interval width (sampling.h)
   ColdMode cold = ColdMode::kAuto;  // auto = on
+  TargetChoice target;              // best by default; must be runnable (RequireTarget)
   std::string save_output_prefix;   // empty: do not save
   double oracle_budget_macs = 0x1p28;
   std::function<void(const std::string&)> progress;  // may be empty
@@ -76,8 +89,11 @@ struct BenchResult {
   MachineFacts facts;
   CausalMask causal;
   std::vector<ResultRow> rows;
-  size_t kv_copies = 1;
   bool cold = false;
+  double cold_bytes = 0;   // bytes evicted before each sample (K, V, q, out, backend buffers)
+  size_t rounds = 0;       // samples per backend
+  double sampling_s = 0;   // seconds of rounds
+  bool converged = false;  // the interval rule stopped sampling (else the budget or the floor)
   std::vector<std::string> notes;  // one line each (HSR: index build, threshold sample, ...)
 };
 

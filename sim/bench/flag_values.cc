@@ -1,5 +1,6 @@
 #include "sim/bench/flag_values.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -38,6 +39,22 @@ std::string Choice(const std::string& flag, const std::string& s,
     if (s == a) return s;
   }
   Fail("--{}: expected one of {}, got '{}'", flag, fmt::join(allowed, ", "), s);
+}
+
+std::vector<std::string> ParseUniqueList(std::string_view list, const std::string& what,
+                                         const std::string& noun,
+                                         const std::vector<std::string>& names,
+                                         const std::function<void(const std::string&)>& check) {
+  std::vector<std::string> out;
+  for (const std::string& name : SplitComma(list)) {
+    HSR_CHECK(!name.empty(), "{}: expected a comma-separated list of {}, got an empty name", what,
+              fmt::join(names, ", "));
+    check(name);
+    HSR_CHECK(std::find(out.begin(), out.end(), name) == out.end(),
+              "{}: expected each {} once, got '{}' twice", what, noun, name);
+    out.push_back(name);
+  }
+  return out;
 }
 
 std::vector<std::string> SplitComma(std::string_view s) {

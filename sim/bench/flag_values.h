@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,5 +24,13 @@ std::string Choice(const std::string& flag, const std::string& s,
 
 // "a,b,,c" -> {"a", "b", "", "c"}: every comma splits, empty names kept for the caller's error.
 std::vector<std::string> SplitComma(std::string_view s);
+
+// "a,b" -> {"a", "b"}: none empty ("WHAT: expected a comma-separated list of NAMES, got an empty
+// name"), each checked by `check` (which throws for an unknown one), none twice ("WHAT: expected
+// each NOUN once, got 'a' twice"). For the backend and target lists.
+std::vector<std::string> ParseUniqueList(std::string_view list, const std::string& what,
+                                         const std::string& noun,
+                                         const std::vector<std::string>& names,
+                                         const std::function<void(const std::string&)>& check);
 
 }  // namespace hsr::sim

@@ -12,6 +12,7 @@
 #include "core/index/half_space_index.h"
 #include "sim/bench/backends.h"
 #include "sim/bench/flag_values.h"
+#include "sim/bench/targets.h"
 
 namespace hsr::sim {
 
@@ -73,7 +74,19 @@ PointConfig MakePointConfig(const PointSettings& settings, bool prefill) {
     cfg.index = *v;
   }
   cfg.threads = IntegerFlag("threads", get("threads").value_or("1"), 1);
-  cfg.repeats = IntegerFlag("repeats", get("repeats").value_or("10"), 1);
+  cfg.sampling.min_rounds = IntegerFlag("repeats", get("repeats").value_or("10"), 1);
+  if (auto v = get("budget")) {
+    const auto b = ParseFinite(*v);
+    HSR_CHECK(b && *b > 0, "--budget: expected seconds > 0, got {}", *v);
+    cfg.sampling.budget_s = *b;
+  }
+  if (auto v = get("ci-width")) {
+    const auto c = ParseFinite(*v);
+    HSR_CHECK(c && *c > 0 && *c < 1, "--ci-width: expected a relative half-width in (0, 1), got {}",
+              *v);
+    cfg.sampling.ci_width = *c;
+  }
+  cfg.target = LookupTarget(get("target").value_or("best"));  // unavailable: RequireTarget
   cfg.backends = ParseBackendList(get("backend").value_or(DefaultBackendList()));
   const std::string cold = Choice("cold", get("cold").value_or("auto"), {"auto", "on", "off"});
   cfg.cold = cold == "on" ? ColdMode::kOn : cold == "off" ? ColdMode::kOff : ColdMode::kAuto;

@@ -3,8 +3,8 @@
 // BenchConfig, so a bench run and a sweep point with the same settings validate and run alike.
 //
 // Settings are strings keyed by the flag name without dashes (n, d, dv, m, heads, kv-heads, seed,
-// workload, attention, alpha, b, scale, threshold, index, threads, repeats, backend, cold,
-// causal: on | off); a
+// workload, attention, alpha, b, scale, threshold, index, threads, repeats, budget, ci-width,
+// target, backend, cold, causal: on | off); a
 // missing key takes the flag's default. Errors name the flag: "--alpha: expected an integer
 // alpha >= 1 (at most 16), got 0". Nothing is generated or timed here.
 #pragma once

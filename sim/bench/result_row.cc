@@ -23,6 +23,7 @@ nlohmann::ordered_json ToJson(const ResultRow& r) {
   j["commit"] = r.commit;
   j["host"] = r.host;
   j["cpu_target"] = r.cpu_target;
+  j["target"] = r.target;
   j["threads"] = r.threads;
   j["backend"] = r.backend;
   j["index"] = Opt(r.index);
@@ -47,8 +48,8 @@ nlohmann::ordered_json ToJson(const ResultRow& r) {
   j["p90_us"] = r.p90_us;
   j["time_unit"] = "us per query token (call time / m; a call covers all heads)";
   j["repeats"] = r.repeats;
+  j["samples"] = r.samples;
   j["cold"] = r.cold;
-  j["kv_copies"] = r.kv_copies;
   j["gbs"] = Opt(r.gbs);
   j["roofline_frac"] = Opt(r.roofline_frac);
   j["read_gbs"] = Opt(r.read_gbs);
@@ -73,6 +74,8 @@ nlohmann::ordered_json ToJson(const ResultRow& r) {
   j["empty_rows"] = r.empty_rows;
   j["fallbacks"] = r.fallbacks;
   j["speedup"] = Opt(r.speedup);
+  j["speedup_lo"] = Opt(r.speedup_lo);
+  j["speedup_hi"] = Opt(r.speedup_hi);
   j["speedup_vs"] = Opt(r.speedup_vs);
   return j;
 }
@@ -80,7 +83,7 @@ nlohmann::ordered_json ToJson(const ResultRow& r) {
 void PrintTable(std::FILE* out, const std::vector<ResultRow>& rows) {
   const std::vector<std::string> header = {
       "backend", "threads", "n", "m", "d", "heads", "median_us", "p10_us", "p90_us",
-      "GB/s", "roofline", "max_abs_err", "rel_l2_err", "oracle_rows", "speedup"};
+      "GB/s", "roofline", "max_abs_err", "rel_l2_err", "oracle_rows", "speedup [95% CI]"};
   std::vector<std::vector<std::string>> cells;
   for (const auto& r : rows) {
     cells.push_back({
@@ -93,7 +96,11 @@ void PrintTable(std::FILE* out, const std::vector<ResultRow>& rows) {
         (r.oracle_rows == r.total_rows ? fmt::format("all {}", r.total_rows)
                                        : fmt::format("{}/{}", r.oracle_rows, r.total_rows)) +
             (r.ambiguous_rows > 0 ? fmt::format(" ({} at b)", r.ambiguous_rows) : std::string()),
-        r.speedup ? fmt::format("{:.2f}x vs {}", *r.speedup, r.speedup_vs.value_or("?"))
+        r.speedup ? fmt::format("{:.2f}x{} vs {}", *r.speedup,
+                                r.speedup_lo ? fmt::format(" [{:.2f}, {:.2f}]", *r.speedup_lo,
+                                                           *r.speedup_hi)
+                                             : std::string(),
+                                r.speedup_vs.value_or("?"))
                   : std::string("-")});
   }
   std::vector<bool> left(header.size(), false);

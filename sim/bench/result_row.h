@@ -15,7 +15,9 @@ namespace hsr::sim {
 
 struct ResultRow {
   // Where and what.
-  std::string commit, host, cpu_target;
+  std::string commit, host;
+  std::string cpu_target;      // the Highway target that ran (e.g. "AVX2")
+  std::string target = "best"; // the one asked for (--target; sim/bench/targets.h)
   size_t threads = 1;
   std::string backend;
   std::optional<std::string> index;
@@ -32,9 +34,9 @@ struct ResultRow {
   double scale = 0;
   // Time per query token: one call's wall time / m (each call covers all heads), microseconds.
   double median_us = 0, p10_us = 0, p90_us = 0;
-  size_t repeats = 0;
-  bool cold = false;      // K/V rotated through copies larger than the LLC
-  size_t kv_copies = 1;
+  size_t repeats = 0;     // the floor of samples per backend (--repeats)
+  size_t samples = 0;     // samples taken (paired rounds, sim/bench/sampling.h)
+  bool cold = false;      // caches evicted before each sample (sim/machine/cache_evict.h)
   std::optional<double> gbs, roofline_frac;  // K and V bytes per call / call time; / read_gbs
   std::optional<double> read_gbs;            // measured read roofline for `threads`
   std::optional<double> reported_mean, reported_p50, reported_p99, candidates_mean;
@@ -55,7 +57,9 @@ struct ResultRow {
   std::optional<double> eps_tau_max, eps_tau_mean, eps_sketch_max, eps_sketch_mean;
   std::optional<double> err_over_cert_max;
   uint64_t empty_rows = 0, fallbacks = 0;
-  std::optional<double> speedup;  // speedup_vs median / this median
+  // Median over paired rounds of speedup_vs's sample / this one's, and its 95% order-statistic
+  // interval (absent with too few samples: fewer than 6).
+  std::optional<double> speedup, speedup_lo, speedup_hi;
   std::optional<std::string> speedup_vs;
 };
 

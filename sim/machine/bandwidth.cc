@@ -59,6 +59,10 @@ size_t PhysicalMemoryBytes() {
   return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
 }
 
+float StreamRead(std::span<const float> data) {
+  return HWY_DYNAMIC_DISPATCH(SumFloats)(data.data(), data.size());
+}
+
 ReadBandwidth MeasureReadBandwidth(size_t threads, size_t bytes, size_t passes) {
   threads = std::max<size_t>(threads, 1);
   passes = std::max<size_t>(passes, 1);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 #include "core/base/cache_info.h"
@@ -21,6 +22,10 @@ struct ReadBandwidth {
   size_t threads = 1;
   size_t passes = 0;
 };
+
+// One streaming read of data by the probe's kernel on the calling thread (its sum, so the read
+// is not optimised away): for checks that compare reads of the same buffer.
+float StreamRead(std::span<const float> data);
 
 // bytes == 0 picks max(256 MiB, 8 x LLC), capped at 1/8 of physical memory.
 ReadBandwidth MeasureReadBandwidth(size_t threads, size_t bytes = 0, size_t passes = 7);

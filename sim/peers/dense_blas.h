@@ -25,6 +25,7 @@ class DenseBlasBackend final : public AttentionBackend {
 
   std::string_view Name() const override { return "dense-blas"; }
   bool Supports(const AttentionShape&) const override { return true; }
+  std::vector<std::span<const std::byte>> Buffers() const override { return {}; }  // none kept
 
   void Decode(ConstHeadsView q, const KvCache& kv, const AttentionParams& p, HeadsView out,
               AttentionStats* stats) override;

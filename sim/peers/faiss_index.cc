@@ -100,6 +100,11 @@ class FaissIndex : public HalfSpaceIndex {
 
   std::string_view Name() const override { return "faiss"; }
   size_t MemoryBytes() const override { return size() * dim() * sizeof(float); }
+  // IndexFlatIP's float32 codes (n x d), the one array its range search reads.
+  std::vector<std::span<const std::byte>> Buffers() const override {
+    if (!index_) return {};
+    return {{reinterpret_cast<const std::byte*>(index_->codes.data()), index_->codes.size()}};
+  }
   size_t size() const override { return index_ ? static_cast<size_t>(index_->ntotal) : 0; }
   size_t dim() const override { return index_ ? static_cast<size_t>(index_->d) : 0; }
   std::string Describe() const override {

@@ -210,14 +210,14 @@ def main(argv):
             "threshold": None, "b": None, "scale": scale,
             "median_us": median / m, "p10_us": pct(0.1) / m, "p90_us": pct(0.9) / m,
             "time_unit": "us per query token (call time / m; a call covers all heads)",
-            "repeats": a.repeats, "cold": False, "kv_copies": 1,
+            "repeats": a.repeats, "samples": a.repeats, "cold": False,
             "gbs": bytes_read / (median * 1e3), "roofline_frac": bytes_read / (median * 1e3) / read_gbs,
             "read_gbs": read_gbs, "reported_mean": None, "reported_p50": None,
             "reported_p99": None, "candidates_mean": None, "bytes_read": bytes_read,
             "max_abs_err": max_abs, "rel_l2_err": math.sqrt(num / den) if den > 0 else 0.0,
             "oracle_rows": len(sample), "total_rows": total_rows, "eps_max": None,
             "eps_mean": None, "empty_rows": 0, "fallbacks": 0, "speedup": None,
-            "speedup_vs": None,
+            "speedup_lo": None, "speedup_hi": None, "speedup_vs": None,
         }
         rows.append(row)
         notes.append(f"torch {torch.__version__} on {name}, device copy roofline "

@@ -148,6 +148,19 @@ const ReportRow* DenseFor(const ReportRow& hsr_row, const std::vector<ReportRow>
 std::optional<Speedup> SpeedupOf(const ReportRow& hsr_row, const std::vector<ReportRow>& rows) {
   const auto us = hsr_row.Num("median_us");
   if (!us || !(*us > 0)) return std::nullopt;
+  const auto paired = hsr_row.Num("speedup"), lo = hsr_row.Num("speedup_lo"),
+             hi = hsr_row.Num("speedup_hi");
+  if (paired && *paired > 0 && lo && hi) {
+    const std::string vs = hsr_row.Str("speedup_vs");
+    double dense_us = *paired * *us;  // the baseline's own median when its row is here
+    for (const auto& r : rows) {
+      if (r.Str("backend") == vs && !hsr_row.Str("point_id").empty() &&
+          r.Str("point_id") == hsr_row.Str("point_id") && r.Num("median_us")) {
+        dense_us = *r.Num("median_us");
+      }
+    }
+    return Speedup{*paired, dense_us, vs.empty() ? "dense" : vs, false, lo, hi};
+  }
   // Rows of one sweep point (same point_id) ran in one RunBench call on the same data: take the
   // fastest dense backend among them, so a table row never mixes baselines (dense-ref at small n,
   // dense-hwy at large n) whatever the backend order was.
@@ -161,18 +174,60 @@ std::optional<Speedup> SpeedupOf(const ReportRow& hsr_row, const std::vector<Rep
     }
     if (best) {
       const double dense_us = *best->Num("median_us");
-      return Speedup{dense_us / *us, dense_us, best->Str("backend"), false};
+      return Speedup{dense_us / *us, dense_us, best->Str("backend"), false, {}, {}};
     }
   }
   if (const auto s = hsr_row.Num("speedup"); s && *s > 0) {
     return Speedup{*s, *s * *us, hsr_row.Str("speedup_vs").empty() ? "dense"
                                                                     : hsr_row.Str("speedup_vs"),
-                   false};
+                   false, {}, {}};
   }
   const ReportRow* dense = DenseFor(hsr_row, rows);
   if (!dense) return std::nullopt;
   const double dense_us = *dense->Num("median_us");
-  return Speedup{dense_us / *us, dense_us, dense->Str("backend"), true};
+  return Speedup{dense_us / *us, dense_us, dense->Str("backend"), true, {}, {}};
+}
+
+std::vector<TargetComparison> BuildTargetComparisons(const std::vector<ReportRow>& rows) {
+  // Highway's order, best first; unknown names after them, alphabetically.
+  static const std::vector<std::string> order = {"AVX3_ZEN4", "AVX3_DL", "AVX3", "AVX2",
+                                                 "SSE4",      "SSSE3",   "EMU128", "SCALAR"};
+  const auto rank = [&](const std::string& t) {
+    const auto it = std::find(order.begin(), order.end(), t);
+    return std::make_pair(static_cast<size_t>(it - order.begin()), t);
+  };
+  using Setting = std::pair<std::string, std::string>;  // group, config
+  using Shape = std::pair<double, double>;              // n, d
+  std::map<Setting, std::map<Shape, std::vector<const ReportRow*>>> by;
+  for (const auto& r : rows) {
+    if (r.Str("cpu_target").empty() || !(r.Num("median_us").value_or(0) > 0)) continue;
+    by[{GroupLabel(r), ConfigLabel(r)}][{N(r), r.Num("d").value_or(0)}].push_back(&r);
+  }
+  std::vector<TargetComparison> out;
+  for (const auto& [setting, shapes] : by) {
+    for (auto it = shapes.rbegin(); it != shapes.rend(); ++it) {  // largest n, then d
+      std::set<std::string> targets;
+      for (const ReportRow* r : it->second) targets.insert(r->Str("cpu_target"));
+      if (targets.size() < 2) continue;
+      TargetComparison c;
+      c.group = setting.first;
+      c.config = setting.second;
+      c.n = it->first.first;
+      c.d = it->first.second;
+      c.targets.assign(targets.begin(), targets.end());
+      std::sort(c.targets.begin(), c.targets.end(),
+                [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+      std::map<std::pair<int, std::string>, std::map<std::string, const ReportRow*>> backends;
+      for (const ReportRow* r : it->second) {
+        auto& slot = backends[{r->IsDense() ? 0 : r->IsHsr() ? 2 : 1, BackendLabel(*r)}];
+        slot.emplace(r->Str("cpu_target"), r);  // first row read wins
+      }
+      for (auto& [key, m] : backends) c.backends.emplace_back(key.second, std::move(m));
+      out.push_back(std::move(c));
+      break;
+    }
+  }
+  return out;
 }
 
 std::string FitText(const std::optional<PowerFit>& fit, size_t distinct_n) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,19 +51,34 @@ struct ReportedSeries {
 };
 std::vector<ReportedSeries> BuildReportedSeries(const std::vector<ReportRow>& rows);
 
-// Speedup of an HSR row over dense: with a point_id, the fastest dense row of the same point
-// (same run, same data); else the row's own "speedup" (vs the run's first dense backend); else
+// Speedup of an HSR row over dense: the row's own paired speedup when it has its interval
+// (speedup_lo / speedup_hi: median of per-round ratios against speedup_vs in the same run,
+// sim/bench/sampling.h); else, with a point_id, the fastest dense row of the same point (same
+// run, same data); else the row's own "speedup" (vs the run's first dense backend); else
 // DenseFor's row (cross_run = true: timed in another process, maybe on other data of the spec).
 struct Speedup {
   double speedup = 0, dense_us = 0;
   std::string dense_backend;
   bool cross_run = false;
+  std::optional<double> lo, hi;  // 95% interval of a paired speedup
+  bool Straddles1() const { return lo && hi && *lo <= 1.0 && *hi >= 1.0; }
 };
 std::optional<Speedup> SpeedupOf(const ReportRow& hsr_row, const std::vector<ReportRow>& rows);
 
 // The dense row paired with an HSR row: its speedup_vs backend when that row is here, else the
 // fastest dense row of the same workload, shape, attention and threads (nullptr when none).
 const ReportRow* DenseFor(const ReportRow& hsr_row, const std::vector<ReportRow>& rows);
+
+// Rows of one setting timed under several Highway targets (cpu_target: the target that ran), at
+// one fixed (n, d): per (GroupLabel, ConfigLabel), the largest n (then d) with >= 2 targets.
+struct TargetComparison {
+  std::string group, config;
+  double n = 0, d = 0;
+  std::vector<std::string> targets;  // best first (AVX3_DL, AVX3, AVX2, SSE4, ...)
+  // BackendLabel -> (target -> row); dense backends first.
+  std::vector<std::pair<std::string, std::map<std::string, const ReportRow*>>> backends;
+};
+std::vector<TargetComparison> BuildTargetComparisons(const std::vector<ReportRow>& rows);
 
 // "0.78 +- 0.05 (7 pts, n 4096..262144)" or "n/a (2 n values; needs >= 3)".
 std::string FitText(const std::optional<PowerFit>& fit, size_t distinct_n);

@@ -128,7 +128,8 @@ class Plotter {
       const std::string f = e.path().filename().string();
       const std::string ext = e.path().extension().string();
       const bool ours = f.rfind("time_", 0) == 0 || f.rfind("reported_", 0) == 0 ||
-                        f.rfind("error_vs_certificate.", 0) == 0 || f.rfind("speedup_map.", 0) == 0;
+                        f.rfind("error_vs_certificate.", 0) == 0 || f.rfind("speedup_", 0) == 0 ||
+                        f.rfind("target_", 0) == 0;
       if (ours && (ext == ".dat" || ext == ".gp" || ext == ".svg" || ext == ".log")) {
         fs::remove(e.path());
       }
@@ -331,15 +332,124 @@ void ErrorFigure(Plotter& p, const std::vector<ReportRow>& rows) {
   p.Emit("error_vs_certificate", "Measured error vs certificate (softmax HSR)", dat, gp, caption);
 }
 
+// (e) Speedup vs n with its 95% interval, one figure per workload group (GroupLabel).
+void SpeedupFigures(Plotter& p, const std::vector<ReportRow>& rows) {
+  using SeriesKey = std::tuple<std::string, double, std::string>;  // config, d, backend
+  std::map<std::string, std::map<SeriesKey, std::vector<std::pair<double, Speedup>>>> groups;
+  for (const auto& r : rows) {
+    const double n = r.Num("n").value_or(0);
+    if (!r.IsHsr() || !(n > 0)) continue;
+    if (const auto s = SpeedupOf(r, rows)) {
+      groups[GroupLabel(r)][{ConfigLabel(r), r.Num("d").value_or(0), BackendLabel(r)}]
+          .emplace_back(n, *s);
+    }
+  }
+  int fig = 0;
+  for (auto& [group, series] : groups) {
+    const std::string name = fmt::format("speedup_{:02}", ++fig);
+    std::string dat, plots, marks;
+    Extent ex, ey;
+    size_t i = 0, straddling = 0;
+    for (auto& [key, pts] : series) {
+      std::sort(pts.begin(), pts.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      dat += fmt::format("# {} d={:g} {}\n# n speedup lo hi contains_1\n", std::get<0>(key),
+                         std::get<1>(key), std::get<2>(key));
+      for (const auto& [n, s] : pts) {
+        const double lo = s.lo.value_or(s.speedup), hi = s.hi.value_or(s.speedup);
+        dat += fmt::format("{:g} {:.6g} {:.6g} {:.6g} {}\n", n, s.speedup, lo, hi,
+                           s.Straddles1() ? 1 : 0);
+        straddling += s.Straddles1();
+        ex.Add(n);
+        for (double v : {s.speedup, lo, hi}) ey.Add(v);
+      }
+      dat += "\n\n";
+      plots += fmt::format("  \"{}.dat\" index {} using 1:2:3:4 with yerrorlines lc {} pt 7 "
+                           "title {}, \\\n", name, i, i + 1,
+                           Q(fmt::format("{} d={:g} {}", std::get<0>(key), std::get<1>(key),
+                                         std::get<2>(key))));
+      marks += fmt::format("  \"{}.dat\" index {} using 1:($5 > 0 ? $2 : 1/0) with points lc "
+                           "rgb \"black\" pt 6 ps 2.2 notitle, \\\n", name, i);
+      ++i;
+    }
+    ey.Add(1.0);
+    std::string gp = Header(name, "Speedup vs n: " + group, "n (keys)",
+                            "speedup (dense / HSR), 95% interval");
+    gp += "set logscale x 2\nset logscale y 2\nset format x \"2^%L\"\n" + Ranges(ex, ey);
+    gp += "plot \\\n" + plots + marks;
+    gp += fmt::format("  (x >= {:g} && x <= {:g}) ? 1 : 1/0 lc rgb \"gray40\" dt 3 title "
+                      "\"1x (no speedup)\"\n", ex.lo, ex.hi);
+    p.Emit(name, "Speedup vs n: " + group, dat, gp,
+           fmt::format("Log-log. Points: HSR speedup over dense (median of the per-round ratios "
+                       "of paired samples), bars: its 95% order-statistic interval; a black "
+                       "ring marks a point whose interval contains 1 (no measurable "
+                       "difference: {} here). Gray: 1x.", straddling));
+  }
+}
+
+// (f) Time per query and speedup per Highway target at a fixed (n, d) (BuildTargetComparisons).
+void TargetFigures(Plotter& p, const std::vector<ReportRow>& rows) {
+  int fig = 0;
+  for (const TargetComparison& c : BuildTargetComparisons(rows)) {
+    const std::string name = fmt::format("target_{:02}", ++fig);
+    std::string dat, times, speedups;
+    size_t block = 0;
+    bool any_speedup = false;
+    for (size_t b = 0; b < c.backends.size(); ++b) {
+      const auto& [backend, by_target] = c.backends[b];
+      dat += fmt::format("# {}\n# i target median_us p10_us p90_us speedup lo hi\n", backend);
+      for (size_t t = 0; t < c.targets.size(); ++t) {
+        const auto it = by_target.find(c.targets[t]);
+        if (it == by_target.end()) continue;
+        const ReportRow& r = *it->second;
+        const double med = *r.Num("median_us");
+        const auto s = r.IsHsr() ? SpeedupOf(r, rows) : std::nullopt;
+        any_speedup = any_speedup || s.has_value();
+        dat += fmt::format("{} {} {:.6g} {:.6g} {:.6g} {}\n", t, c.targets[t], med,
+                           r.Num("p10_us").value_or(med), r.Num("p90_us").value_or(med),
+                           s ? fmt::format("{:.6g} {:.6g} {:.6g}", s->speedup,
+                                           s->lo.value_or(s->speedup), s->hi.value_or(s->speedup))
+                             : std::string("NaN NaN NaN"));
+      }
+      dat += "\n\n";
+      times += fmt::format("  \"{}.dat\" index {} using 1:3:4:5:xtic(2) with yerrorlines lc {} "
+                           "pt 7 title {}, \\\n", name, block, b + 1, Q(backend));
+      if (backend.rfind("hsr", 0) == 0) {
+        speedups += fmt::format("  \"{}.dat\" index {} using 1:6:7:8:xtic(2) with yerrorlines "
+                                "lc {} pt 7 title {}, \\\n", name, block, b + 1, Q(backend));
+      }
+      ++block;
+    }
+    const std::string title = fmt::format("Per SIMD target: {} | {}, d={:g}, n={}", c.group,
+                                          c.config, c.d, NText(c.n));
+    std::string gp = Header(name, title, "Highway target", "time per query token (us)");
+    gp += "set terminal svg size 1200,600 dynamic font \"Helvetica,12\" background rgb "
+          "\"white\"\nset output \"" + name + ".svg\"\nset termoption noenhanced\n";
+    gp += fmt::format("set xrange [-0.5:{}.5]\nset multiplot layout 1,{} title {}\n",
+                      c.targets.size() - 1, any_speedup ? 2 : 1, Q(title));
+    gp += "set title \"time per query\"\nset logscale y 10\nplot \\\n" + times + "  1/0 notitle\n";
+    if (any_speedup) {
+      gp += "set title \"HSR speedup, 95% interval\"\nset ylabel \"speedup (dense / HSR)\"\n"
+            "set logscale y 2\nplot \\\n" + speedups +
+            "  1 lc rgb \"gray40\" dt 3 title \"1x\"\n";
+    }
+    gp += "unset multiplot\n";
+    p.Emit(name, title, dat, gp,
+           "Left: median time per query token under each Highway target that ran (bars "
+           "p10-p90, log scale), one line per backend. Right: HSR speedup over dense under the "
+           "same target with its 95% interval; gray: 1x.");
+  }
+}
+
 // (d) Speedup over (n, reported fraction).
 void SpeedupFigure(Plotter& p, const std::vector<ReportRow>& rows) {
-  struct Pt { double n, frac, s; };
+  struct Pt { double n, frac, s; bool straddles; };
   std::vector<Pt> pts;
   for (const auto& r : rows) {
     const double n = r.Num("n").value_or(0);
     const auto k = r.Num("reported_mean");
     if (!r.IsHsr() || !(n > 0) || !k || !(*k > 0)) continue;
-    if (const auto s = SpeedupOf(r, rows)) pts.push_back({n, *k / n, s->speedup});
+    if (const auto s = SpeedupOf(r, rows)) pts.push_back({n, *k / n, s->speedup, s->Straddles1()});
   }
   if (pts.empty()) return;
   // Cells: n x (4 bins per decade of the reported fraction).
@@ -347,6 +457,7 @@ void SpeedupFigure(Plotter& p, const std::vector<ReportRow>& rows) {
   std::set<double> ns;
   std::set<int> bins;
   std::map<std::pair<double, int>, std::vector<double>> cells;
+  std::set<std::pair<double, int>> straddling;  // cells with a row whose interval contains 1
   double lo = 1, hi = 1;
   Extent ex, ey;
   for (const auto& q : pts) {
@@ -355,6 +466,7 @@ void SpeedupFigure(Plotter& p, const std::vector<ReportRow>& rows) {
     ns.insert(q.n);
     bins.insert(bin(q.frac));
     cells[{q.n, bin(q.frac)}].push_back(q.s);
+    if (q.straddles) straddling.insert({q.n, bin(q.frac)});
     lo = std::min(lo, q.s);
     hi = std::max(hi, q.s);
   }
@@ -365,17 +477,20 @@ void SpeedupFigure(Plotter& p, const std::vector<ReportRow>& rows) {
     gap = std::min(gap, std::log2(*next / *it));
   }
   const double hx = std::exp2(gap / 2);
-  std::string dat = heatmap ? "# n frac n_lo n_hi frac_lo frac_hi speedup(geomean) rows\n"
-                            : "# n reported_fraction speedup\n";
+  std::string dat =
+      heatmap ? "# n frac n_lo n_hi frac_lo frac_hi speedup(geomean) rows contains_1\n"
+              : "# n reported_fraction speedup contains_1\n";
   if (heatmap) {
     for (const auto& [c, v] : cells) {
       const double f0 = std::pow(10.0, c.second / 4.0), f1 = std::pow(10.0, (c.second + 1) / 4.0);
-      dat += fmt::format("{:g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {}\n", c.first,
+      dat += fmt::format("{:g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {} {}\n", c.first,
                          std::sqrt(f0 * f1), c.first / hx, c.first * hx, f0, f1,
-                         GeometricMean(v), v.size());
+                         GeometricMean(v), v.size(), straddling.count(c) ? 1 : 0);
     }
   } else {
-    for (const auto& q : pts) dat += fmt::format("{:g} {:.6g} {:.6g}\n", q.n, q.frac, q.s);
+    for (const auto& q : pts) {
+      dat += fmt::format("{:g} {:.6g} {:.6g} {}\n", q.n, q.frac, q.s, q.straddles ? 1 : 0);
+    }
   }
   const double r = std::max({hi, 1 / lo, 1.25});
   const std::string title = heatmap ? "Speedup heatmap over (n, reported fraction)"
@@ -387,14 +502,16 @@ void SpeedupFigure(Plotter& p, const std::vector<ReportRow>& rows) {
                     1 / r, r);
   gp += "set palette defined (0 \"#b2182b\", 0.5 \"#f7f7f7\", 1 \"#2166ac\")\nset key off\n";
   gp += heatmap ? "plot \"speedup_map.dat\" using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 "
-                  "lc palette, \\\n  \"\" using 1:2:(sprintf(\"%.2fx\", $7)) with labels\n"
+                  "lc palette, \\\n  \"\" using 1:2:(sprintf($9 > 0 ? \"%.2fx~1\" : \"%.2fx\", $7)) "
+                  "with labels\n"
                 : "plot \"speedup_map.dat\" using 1:2 with points pt 7 ps 1.7 lc rgb \"black\", "
                   "\\\n  \"\" using 1:2:3 with points pt 7 ps 1.3 lc palette\n";
   p.Emit("speedup_map", title, dat, gp,
          heatmap ? fmt::format("Heatmap: cells are n x quarter-decades of the reported "
                                "fraction, coloured (and labelled) by the geometric mean speedup "
-                               "of their rows; blue: HSR faster, red: slower. {} of {} cells "
-                               "filled.", cells.size(), grid)
+                               "of their rows; blue: HSR faster, red: slower; a label ending "
+                               "in ~1 marks a cell with a row whose 95% interval contains 1. "
+                               "{} of {} cells filled.", cells.size(), grid)
                  : fmt::format("Scatter, not a heatmap: the rows fill {} of {} (n, fraction) "
                                "cells, too sparse for one. One point per HSR row, coloured by "
                                "speedup; blue: HSR faster, red: slower.", cells.size(), grid));
@@ -429,6 +546,8 @@ PlotResult WritePlots(const std::string& out_dir, const std::vector<ReportRow>& 
   ReportedFigures(p, reported);
   ErrorFigure(p, rows);
   SpeedupFigure(p, rows);
+  SpeedupFigures(p, rows);
+  TargetFigures(p, rows);
   return result;
 }
 

@@ -8,7 +8,10 @@
 // fitted slopes in the legend and reference lines ~ n and ~ n^(4/5); (b) reported keys per
 // query vs n with the n^(4/5) line; (c) measured error vs certificate for softmax HSR rows;
 // (d) speedup over (n, reported fraction): a heatmap when the rows fill a grid, else a
-// scatter coloured by speedup (the caption says which).
+// scatter coloured by speedup (the caption says which; labels ending in ~1: a row's 95%
+// interval contains 1); (e) speedup vs n per workload group with 95% interval bars, points
+// whose interval contains 1 ringed; (f) time and speedup per Highway target at a fixed (n, d),
+// where rows ran under several targets.
 #pragma once
 
 #include <string>

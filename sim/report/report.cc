@@ -47,11 +47,13 @@ std::string RenderReport(const ResultSet& set, const PlotResult* plots,
   std::string dirs;
   for (const auto& d : set.dirs) dirs += (dirs.empty() ? "`" : ", `") + d + "`";
   out += fmt::format("Written by `hsr report` ({} commit {}) from {}: {} line(s) read, {} ok "
-                     "row(s), {} failed point(s), {} duplicate(s) dropped. Times are "
+                     "row(s), {} failed point(s), {} skipped row(s), {} duplicate(s) dropped. "
+                     "Times are "
                      "microseconds per query token (one call's time / m; a call covers all "
                      "heads).\n\n",
                      BuildVersion(), BuildCommit(), dirs.empty() ? "-" : dirs, set.lines_read,
-                     set.rows.size(), FailedPoints(set.failed), set.duplicates_dropped);
+                     set.rows.size(), FailedPoints(set.failed), set.skipped.size(),
+                     set.duplicates_dropped);
   std::vector<std::string> warnings = set.warnings;
   if (plots) warnings.insert(warnings.end(), plots->warnings.begin(), plots->warnings.end());
   if (!plots_message.empty()) warnings.push_back(plots_message);
@@ -68,9 +70,11 @@ std::string RenderReport(const ResultSet& set, const PlotResult* plots,
   out += SpeedupSection(set.rows);
   out += ErrorSection(set.rows);
   out += InspectSection(set);
+  out += TargetSection(BuildTargetComparisons(set.rows), set.rows);
   out += FitSection(time, reported);
   out += FigureSection(plots, plots_message);
   out += FailedSection(set.failed);
+  out += SkippedSection(set.skipped);
   return out;
 }
 

@@ -429,12 +429,13 @@ TEST(ReportTest, GnuplotRendersEveryFigure) {
   opt.dirs = {dir.str()};
   const ReportSummary s = WriteReport(opt);
   for (const auto& w : s.warnings) ADD_FAILURE() << "warning: " << w;
-  // 2 time groups (relu, softmax), 1 reported family, error vs certificate, speedup map.
-  EXPECT_EQ(s.figures, 5u);
+  // 2 time groups (relu, softmax), 1 reported family, error vs certificate, speedup map,
+  // speedup vs n (one workload group).
+  EXPECT_EQ(s.figures, 6u);
   EXPECT_EQ(s.figures_rendered, s.figures);
   const std::string md = ReadAll(s.report_path);
-  for (const char* name :
-       {"time_01", "time_02", "reported_01", "error_vs_certificate", "speedup_map"}) {
+  for (const char* name : {"time_01", "time_02", "reported_01", "error_vs_certificate",
+                           "speedup_map", "speedup_01"}) {
     const fs::path svg = dir.path() / "plots" / (std::string(name) + ".svg");
     EXPECT_NE(ReadAll(svg).find("<svg"), std::string::npos) << svg;
     EXPECT_TRUE(fs::exists(dir.path() / "plots" / (std::string(name) + ".dat"))) << name;
@@ -443,6 +444,90 @@ TEST(ReportTest, GnuplotRendersEveryFigure) {
   }
   // The grid (5 n x one fraction band per n) is sparse for a heatmap: scatter, said so.
   EXPECT_NE(md.find("Scatter, not a heatmap"), std::string::npos);
+}
+
+// Paired rows carry speedup_lo / speedup_hi: the table shows the interval, marks a cell whose
+// interval contains 1, and the rows of two Highway targets at one (n, d) give the per-target
+// table and figure; skipped rows (a target the machine could not run) are listed apart, never
+// counted as ok rows.
+TEST(ReportTest, IntervalsTargetsAndSkippedPoints) {
+  std::vector<nlohmann::ordered_json> rows;
+  int point = 0;
+  for (const char* target : {"AVX2", "AVX3_DL"}) {
+    for (size_t n : {4096, 65536}) {
+      ResultRow base;
+      base.cpu_target = target;
+      base.target = target == std::string("AVX2") ? "avx2" : "avx3_dl";
+      base.workload = fmt::format("gaussian:n={},m=1,d=64,dv=64,heads=1,kv_heads=1,seed=1", n);
+      base.n = n;
+      base.m = 1;
+      base.d = base.dv = 64;
+      base.heads = base.kv_heads = 1;
+      base.mode = "decode";
+      base.attention = "relu";
+      base.alpha = 1;
+      base.threshold = "paper";
+      base.samples = 20;
+      ResultRow dense = base, hsr = base;
+      dense.backend = "dense-hwy";
+      dense.median_us = static_cast<double>(n) / 100 * (target == std::string("AVX2") ? 1.5 : 1);
+      hsr.backend = "hsr-cpu";
+      hsr.index = "sketch8";
+      hsr.reported_mean = 100;
+      const bool small = n == 4096;  // no measurable speedup at n = 4096
+      hsr.speedup = small ? 1.02 : 3.1;
+      hsr.speedup_lo = small ? 0.97 : 2.9;
+      hsr.speedup_hi = small ? 1.08 : 3.3;
+      hsr.speedup_vs = "dense-hwy";
+      hsr.median_us = dense.median_us / *hsr.speedup;
+      const std::string id = fmt::format("p{}", point++);
+      for (const ResultRow* r : {&dense, &hsr}) {
+        nlohmann::ordered_json j = ToJson(*r);
+        j["point_id"] = id;
+        j["status"] = "ok";
+        rows.push_back(std::move(j));
+      }
+    }
+  }
+  ResultRow skipped;
+  skipped.backend = "dense-hwy";
+  skipped.target = "avx3_zen4";
+  skipped.workload = "gaussian:n=4096,m=1,d=64,dv=64,heads=1,kv_heads=1,seed=1";
+  nlohmann::ordered_json j = ToJson(skipped);
+  j["point_id"] = "pz";
+  j["status"] = "skipped";
+  j["error"] = "target avx3_zen4: not compiled in this Highway (1.0.3)";
+  rows.push_back(j);
+  TempDir dir("intervals");
+  WriteAll(dir.path() / "results.jsonl", Jsonl(rows));
+  ReportOptions opt;
+  opt.dirs = {dir.str()};
+  opt.plots = !FindProgram("gnuplot").empty();
+  const ReportSummary s = WriteReport(opt);
+  EXPECT_EQ(s.rows, 8u);  // the skipped row is not an ok row
+  const std::string md = ReadAll(s.report_path);
+  EXPECT_NE(md.find("3.10x [2.90, 3.30]"), std::string::npos) << md;
+  EXPECT_NE(md.find("1.02x [0.97, 1.08] **~1**"), std::string::npos) << md;
+  EXPECT_EQ(md.find("3.10x [2.90, 3.30] **~1**"), std::string::npos);
+  // Per target at the largest n with two targets: both columns, dense and HSR rows.
+  const size_t sec = md.find("## SIMD targets");
+  ASSERT_NE(sec, std::string::npos);
+  const std::string targets = md.substr(sec, md.find("\n## ", sec + 1) - sec);
+  EXPECT_NE(targets.find("n=2^16"), std::string::npos) << targets;
+  EXPECT_NE(targets.find("| backend | AVX3_DL | AVX2 |"), std::string::npos) << targets;
+  EXPECT_NE(targets.find("983 us"), std::string::npos) << targets;  // dense-hwy under AVX2
+  EXPECT_NE(targets.find("3.10x [2.90, 3.30]"), std::string::npos) << targets;
+  const size_t skip = md.find("## Skipped points");
+  ASSERT_NE(skip, std::string::npos);
+  EXPECT_NE(md.find("not compiled in this Highway", skip), std::string::npos);
+  if (opt.plots) {
+    for (const char* name : {"target_01", "speedup_01"}) {
+      EXPECT_NE(ReadAll(dir.path() / "plots" / (std::string(name) + ".svg")).find("<svg"),
+                std::string::npos) << name;
+    }
+    EXPECT_EQ(s.figures_rendered, s.figures);
+    for (const auto& w : s.warnings) ADD_FAILURE() << "warning: " << w;
+  }
 }
 
 // --- measured vs certified, per-head keys for err ------------------------------------------

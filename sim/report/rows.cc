@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 // Input fields of a row (docs/design.md §4), in ToJson order; measured fields are left out.
 constexpr const char* kConfigFields[] = {
     "backend", "index", "workload", "seed", "n", "m", "d", "dv", "heads", "kv_heads", "mode",
-    "causal", "causal_source", "alpha", "attention", "threshold", "scale", "threads", "repeats", "cold"};
+    "causal", "causal_source", "alpha", "attention", "threshold", "scale", "threads", "target",
+    "repeats", "cold"};
 
 std::string IdentityKey(const ReportRow& row) {
   const std::string pid = row.Str("point_id");
@@ -138,7 +139,18 @@ void MergeResults(ResultSet& out) {
   out.rows.clear();
   std::vector<ReportRow> failed = std::move(out.failed);
   out.failed.clear();
-  for (auto& r : all) (r.Failed() ? failed : out.rows).push_back(std::move(r));
+  std::set<std::string> skipped_keys;
+  for (auto& r : all) {
+    if (r.Skipped()) {
+      if (skipped_keys.insert(IdentityKey(r)).second) {
+        out.skipped.push_back(std::move(r));
+      } else {
+        ++out.duplicates_dropped;
+      }
+      continue;
+    }
+    (r.Failed() ? failed : out.rows).push_back(std::move(r));
+  }
 
   // Ok rows: first of each key wins; different copies are conflicts.
   std::vector<ReportRow> kept;

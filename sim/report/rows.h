@@ -34,6 +34,8 @@ struct ReportRow {
   std::string Str(std::string_view key) const;
 
   bool Failed() const { return Str("status") == "failed"; }
+  // A point the sweep did not run because this machine cannot run its target (sweep.h).
+  bool Skipped() const { return Str("status") == "skipped"; }
   bool IsHsr() const { return Str("backend").rfind("hsr", 0) == 0; }
   bool IsDense() const { return Str("backend").rfind("dense", 0) == 0; }
 };
@@ -50,6 +52,7 @@ struct ResultSet {
   std::vector<std::string> dirs;
   std::vector<ReportRow> rows;    // ok rows (status missing or "ok"), merged, in read order
   std::vector<ReportRow> failed;  // failed rows not superseded by an ok row of their point
+  std::vector<ReportRow> skipped;  // skipped rows (target not runnable where the sweep ran)
   // (path, sweep.json), keys in file order.
   std::vector<std::pair<std::string, nlohmann::ordered_json>> sweep_configs;
   // (path, DIR/inspect/NAME.json) per-head keys-for-err files (sim/report/inspect_section.h).
@@ -68,7 +71,8 @@ size_t FailedPoints(const std::vector<ReportRow>& failed);
 // malformed line ("PATH:LINE: expected ...").
 void ParseResultsText(const std::string& path, std::string_view text, ResultSet& out);
 
-// Merges out.rows as described above: drops duplicates, moves failed rows to out.failed.
+// Merges out.rows as described above: drops duplicates, moves failed rows to out.failed and
+// skipped ones (status "skipped") to out.skipped.
 void MergeResults(ResultSet& out);
 
 // Reads and merges the folders. Throws hsr::Error for a missing folder, a folder without

@@ -122,6 +122,28 @@ std::vector<const ReportRow*> SortedHsr(const std::vector<ReportRow>& rows) {
 
 }  // namespace
 
+std::string SpeedupText(const std::vector<Speedup>& cell) {
+  std::vector<double> v;
+  std::optional<double> lo, hi;
+  bool all_intervals = true;
+  for (const auto& s : cell) {
+    v.push_back(s.speedup);
+    if (!s.lo || !s.hi) {
+      all_intervals = false;
+      continue;
+    }
+    lo = lo ? std::min(*lo, *s.lo) : *s.lo;
+    hi = hi ? std::max(*hi, *s.hi) : *s.hi;
+  }
+  std::string c = fmt::format("{:.2f}x", GeometricMean(v));
+  if (cell.size() > 1) c += fmt::format(" ({})", cell.size());
+  if (all_intervals && lo) {
+    c += fmt::format(" [{:.2f}, {:.2f}]", *lo, *hi);
+    if (*lo <= 1.0 && *hi >= 1.0) c += " **~1**";
+  }
+  return c;
+}
+
 double GeometricMean(const std::vector<double>& v) {
   double s = 0;
   size_t k = 0;
@@ -225,13 +247,18 @@ std::string SpeedupSection(const std::vector<ReportRow>& rows) {
   std::string out =
       "## Speedup: HSR vs dense\n\n"
       "Dense time per query / HSR time per query (> 1: HSR faster), per workload, attention, "
-      "threshold, d and n. The dense baseline is the fastest dense backend timed at the same "
-      "sweep point (same run, same data; without a point_id, the row's own `speedup`); a `†` "
+      "threshold, d and n. The dense baseline is the row's own: for rows timed in alternation "
+      "with it, its `speedup_vs` backend (dense-hwy for hsr-cpu) in the same run; for older "
+      "rows, the fastest dense backend timed at the same sweep point (same run, same data; "
+      "without a point_id, the row's own `speedup`); a `†` "
       "marks a pairing across runs (no dense row in the HSR row's run: the fastest dense row of "
-      "the same workload spec). Cells with several rows (seeds, "
-      "shards) show their geometric mean and the count.\n\n";
+      "the same workload spec). Rows timed in alternation with their baseline carry the median "
+      "of the per-round ratios and its 95% interval `[lo, hi]` (order statistics of the median, "
+      "exact and distribution-free); **`~1`** marks a cell whose interval contains 1: no "
+      "measurable difference at that point. Cells with several rows (seeds, shards) show their "
+      "geometric mean, the count and the hull of their intervals.\n\n";
   using RowKey = std::tuple<std::string, std::string, double, std::string>;
-  std::map<RowKey, std::map<double, std::vector<double>>> cells;
+  std::map<RowKey, std::map<double, std::vector<Speedup>>> cells;
   std::map<RowKey, bool> cross;
   std::set<double> ns;
   std::vector<std::vector<std::string>> detail;
@@ -241,14 +268,15 @@ std::string SpeedupSection(const std::vector<ReportRow>& rows) {
     const double n = r.Num("n").value_or(0);
     if (!s || !(n > 0)) continue;
     const RowKey k{GroupLabel(r), ConfigLabel(r), r.Num("d").value_or(0), BackendLabel(r)};
-    cells[k][n].push_back(s->speedup);
+    cells[k][n].push_back(*s);
     cross[k] = cross[k] || s->cross_run;
     ns.insert(n);
     const auto rep = r.Num("reported_mean");
     const auto cand = r.Num("candidates_mean");
     detail.push_back({std::get<0>(k), std::get<1>(k), r.Str("d"), NText(n), BackendLabel(r),
                       Us(*r.Num("median_us")), s->dense_backend, Us(s->dense_us),
-                      fmt::format("{:.2f}x{}", s->speedup, s->cross_run ? " †" : ""),
+                      SpeedupText({*s}) + (s->cross_run ? " †" : ""),
+                      r.Str("samples").empty() ? "-" : r.Str("samples"),
                       rep ? fmt::format("{:.3g}%", 100 * *rep / n) : "-",
                       cand ? fmt::format("{:.3g}%", 100 * *cand / n) : "-"});
   }
@@ -265,8 +293,7 @@ std::string SpeedupSection(const std::vector<ReportRow>& rows) {
         line.push_back("-");
         continue;
       }
-      std::string c = fmt::format("{:.2f}x", GeometricMean(it->second));
-      if (it->second.size() > 1) c += fmt::format(" ({})", it->second.size());
+      std::string c = SpeedupText(it->second);
       if (cross[k]) c += " †";
       line.push_back(c);
     }
@@ -276,7 +303,8 @@ std::string SpeedupSection(const std::vector<ReportRow>& rows) {
   out += "\n<details><summary>Every HSR row: times (us per query token), baseline, reported and "
          "rechecked keys (% of n)</summary>\n\n";
   out += MarkdownTable({"workload", "attention, threshold", "d", "n", "HSR backend", "HSR us",
-                        "dense backend", "dense us", "speedup", "reported", "candidates"},
+                        "dense backend", "dense us", "speedup [95% CI]", "samples", "reported",
+                        "candidates"},
                        detail);
   return out + "\n</details>\n\n";
 }
@@ -390,6 +418,69 @@ std::string FitSection(const std::vector<TimeSeries>& time,
   out += table.empty() ? std::string("No HSR rows with reported_mean.\n")
                        : MarkdownTable({"workload", "series", "reported exponent", "vs 4/5"},
                                        table);
+  return out + "\n";
+}
+
+std::string TargetSection(const std::vector<TargetComparison>& comparisons,
+                          const std::vector<ReportRow>& rows) {
+  std::string out =
+      "## SIMD targets\n\n"
+      "Time per query token (us) and HSR speedup [95% interval] per Highway target that ran "
+      "(`cpu_target`), at one (n, d) per workload and attention: the largest n (then d) timed "
+      "under two or more targets. Sweep targets with `--target` (grid key `target`).\n\n";
+  if (comparisons.empty()) {
+    std::set<std::string> targets;
+    for (const auto& r : rows) {
+      if (!r.Str("cpu_target").empty()) targets.insert(r.Str("cpu_target"));
+    }
+    return out + fmt::format("No setting was timed under two or more targets (targets in the "
+                             "rows: {}).\n\n", Join(targets));
+  }
+  for (const auto& c : comparisons) {
+    std::vector<std::string> header = {"backend"};
+    for (const auto& t : c.targets) header.push_back(t);
+    std::vector<std::vector<std::string>> table;
+    for (const auto& [backend, by_target] : c.backends) {
+      std::vector<std::string> line = {backend};
+      for (const auto& t : c.targets) {
+        const auto it = by_target.find(t);
+        if (it == by_target.end()) {
+          line.push_back("-");
+          continue;
+        }
+        std::string cell = Us(*it->second->Num("median_us")) + " us";
+        if (it->second->IsHsr()) {
+          if (const auto s = SpeedupOf(*it->second, rows)) cell += ", " + SpeedupText({*s});
+        }
+        line.push_back(cell);
+      }
+      table.push_back(std::move(line));
+    }
+    out += fmt::format("**{} | {}, d={:g}, n={}**\n\n", c.group, c.config, c.d, NText(c.n));
+    out += MarkdownTable(header, table) + "\n";
+  }
+  return out;
+}
+
+std::string SkippedSection(const std::vector<ReportRow>& skipped) {
+  std::string out = "## Skipped points\n\n";
+  if (skipped.empty()) return out + "None.\n\n";
+  std::map<std::string, std::pair<const ReportRow*, std::set<std::string>>> points;
+  for (const auto& r : skipped) {
+    auto& [first, backends] = points[r.Str("point_id").empty() ? r.source : r.Str("point_id")];
+    if (!first) first = &r;
+    backends.insert(BackendLabel(r));
+  }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& [id, p] : points) {
+    const ReportRow& r = *p.first;
+    table.push_back({id, WorkloadFamily(r.Str("workload")), ConfigLabel(r), Join(p.second),
+                     r.Str("target").empty() ? "-" : r.Str("target"), r.Str("error")});
+  }
+  out += fmt::format("{} point(s) not run where the sweep ran: their target is not runnable "
+                     "there (never run on another target).\n\n", points.size());
+  out += MarkdownTable({"point_id", "workload", "attention, threshold", "backends", "target",
+                        "reason"}, table);
   return out + "\n";
 }
 

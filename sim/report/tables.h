@@ -21,6 +21,14 @@ std::string ErrorSection(const std::vector<ReportRow>& rows);
 std::string FitSection(const std::vector<TimeSeries>& time,
                        const std::vector<ReportedSeries>& reported);
 std::string FailedSection(const std::vector<ReportRow>& failed);
+std::string SkippedSection(const std::vector<ReportRow>& skipped);
+// Time and speedup per Highway target at a fixed (n, d) (BuildTargetComparisons).
+std::string TargetSection(const std::vector<TargetComparison>& comparisons,
+                          const std::vector<ReportRow>& rows);
+
+// "2.61x [2.50, 2.72]" (one row with its interval; " **~1**" when it contains 1); several rows:
+// their geometric mean, "(count)" and the hull of their intervals.
+std::string SpeedupText(const std::vector<Speedup>& cell);
 
 // Geometric mean of positive values (0 when none): how cells with several rows are summarised.
 double GeometricMean(const std::vector<double>& v);

@@ -14,6 +14,7 @@
 #include "core/hsr/hsr_backend.h"
 #include "core/index/half_space_index.h"
 #include "sim/bench/backends.h"
+#include "sim/bench/targets.h"
 #include "sim/workload/workload.h"
 #include "verify/cases.h"
 #include "verify/cert_check.h"
@@ -26,18 +27,37 @@ namespace {
 using verify::ForceTarget;
 
 // Highway targets for a backend: dense-ref and the GPU backends (*-cuda*) have none (0 = no
-// forcing); every other backend runs under each compiled and supported target.
-std::vector<int64_t> TargetsFor(const std::string& backend) {
+// forcing); every other backend runs under each chosen target.
+std::vector<int64_t> TargetsFor(const std::string& backend, const std::vector<int64_t>& chosen) {
   if (backend == "dense-ref" || backend.find("-cuda") != std::string::npos) return {0};
-  return verify::CompiledTargets();
+  return chosen;
 }
 
 std::string TargetName(int64_t t) { return t == 0 ? "-" : hwy::TargetName(t); }
 
+// The target the dispatcher picks with no forcing (what `best` runs).
+int64_t BestTarget() {
+  const std::vector<int64_t> all = verify::CompiledTargets();
+  return all.empty() ? 0 : all.front();
+}
+
 class Counter {
  public:
-  explicit Counter(const VerifyOptions& o, VerifyReport* r) : o_(o), r_(r) {}
+  explicit Counter(const VerifyOptions& o, VerifyReport* r, std::vector<int64_t> targets)
+      : o_(o), r_(r), targets_(std::move(targets)) {}
   VerifyReport* report() { return r_; }
+  const std::vector<int64_t>& targets() const { return targets_; }
+  // One run of `what` not checked, for `reason` (counted per (what, reason)).
+  void Skip(const std::string& what, const std::string& reason) {
+    ++r_->skipped;
+    for (auto& s : r_->skips) {
+      if (s.what == what && s.reason == reason) {
+        ++s.runs;
+        return;
+      }
+    }
+    r_->skips.push_back({what, reason, 1});
+  }
   void Check(const std::string& property, bool ok, const std::string& backend, int64_t target,
              const std::string& detail, const std::string& reproduce) {
     auto it = std::find_if(r_->properties.begin(), r_->properties.end(),
@@ -62,6 +82,7 @@ class Counter {
  private:
   const VerifyOptions& o_;
   VerifyReport* r_;
+  std::vector<int64_t> targets_;
 };
 
 // Softmax rows of a backend that is not exact (HSR): checked against their certificate
@@ -102,18 +123,19 @@ void RunGeneratedCase(uint64_t case_seed, const std::vector<std::string>& backen
   const verify::Oracle oracle(buf.Q(), buf.Kv(), buf.Params());
   for (const std::string& name : backends) {
     if (!Checkable(c.kind, name)) {
-      ++counter.report()->skipped;
+      counter.Skip(name + " softmax", "no per-row certificate to check it against");
       continue;
     }
     const std::string repro = fmt::format("hsr verify --seed {} --cases 1 --backend {}{}",
                                           case_seed, name, o.inject_fault ? " --inject-fault" : "");
-    for (int64_t target : TargetsFor(name)) {
+    for (int64_t target : TargetsFor(name, counter.targets())) {
       const ForceTarget force(target);
       auto backend = MakeBackend(name, c.threads);
       const std::string where = fmt::format("case {}", c.Describe());
       AttentionShape shape{c.hq, c.hkv, c.m, c.n, c.d, c.dv, c.kind, c.causal};
       if (!backend->Supports(shape)) {  // e.g. hsr-cuda: ReLU decode only
-        ++counter.report()->skipped;
+        counter.Skip(name + " " + std::string(ToString(c.kind)) + (c.decode ? " decode" : " prefill"),
+                     "shape not supported by the backend");
         continue;
       }
       buf.ResetOut();
@@ -160,7 +182,7 @@ void RunIndexCase(uint64_t case_seed, const VerifyOptions& o, Counter& counter) 
   const KvCache& kv = buf.Kv();
   const size_t group = c.hq / c.hkv;
   const float scale = p.ScaleFor(c.d);
-  for (int64_t target : verify::CompiledTargets()) {
+  for (int64_t target : counter.targets()) {
     const ForceTarget force(target);
     for (size_t g = 0; g < c.hkv; ++g) {
       auto scan = MakeIndex("scan");
@@ -227,18 +249,20 @@ void RunWorkload(const std::string& spec_text, const std::vector<std::string>& b
       for (const bool decode : w.causal ? std::vector<bool>{true, false} : std::vector<bool>{true})
       for (const std::string& name : backends) {
         if (!Checkable(kind, name)) {
-          ++counter.report()->skipped;
+          counter.Skip(name + " softmax", "no per-row certificate to check it against");
           continue;
         }
         const std::string repro = fmt::format(
             "hsr verify --cases 0 --seed {} --workload {} --backend {}{}", o.seed, source->Describe(),
             name, o.inject_fault ? " --inject-fault" : "");
-        for (int64_t target : TargetsFor(name)) {
+        for (int64_t target : TargetsFor(name, counter.targets())) {
           const ForceTarget force(target);
           auto backend = MakeBackend(name, 1);
           const AttentionShape shape{w.q_heads, w.kv_heads, B, keys, w.d, w.dv, kind, p.causal};
           if (!backend->Supports(shape)) {  // e.g. hsr-cuda: ReLU decode only
-            ++counter.report()->skipped;
+            counter.Skip(name + " " + std::string(ToString(kind)) +
+                             (decode ? " decode" : " prefill"),
+                         "shape not supported by the backend");
             continue;
           }
           Tensor out(w.q_heads, B, w.dv);
@@ -275,16 +299,52 @@ std::vector<std::string> IndexNamesForVerify() { return IndexNames(); }
 
 bool ExactSoftmaxBackend(const std::string& backend) { return backend.rfind("dense-", 0) == 0; }
 
+size_t VerifyReport::Passed() const {
+  size_t n = 0;
+  for (const auto& p : properties) n += p.passed;
+  return n;
+}
+
 VerifyReport RunVerify(const VerifyOptions& o) {
   for (const auto& i : o.indexes) MakeIndex(i);  // unknown index names fail before any work
-  // Default: every backend that can run here (GPU ones only with a device).
-  const std::vector<std::string> backends =
-      o.backends.empty() ? AvailableBackendNames() : o.backends;
-  for (const auto& b : backends) MakeBackend(b, 1);  // unknown names fail before any work
   for (const auto& s : o.workloads) MakeWorkloadSource(ParseWorkloadSpec(s));  // spec errors
   VerifyReport report;
-  for (int64_t t : verify::CompiledTargets()) report.targets.emplace_back(hwy::TargetName(t));
-  Counter counter(o, &report);
+  // Backends: each asked for (default: every built one) that cannot be constructed here (a GPU
+  // backend without a device) is skipped with its reason; unknown names are errors.
+  std::vector<std::string> backends;
+  const std::vector<std::string> known = BackendNames();
+  for (const auto& b : o.backends.empty() ? known : o.backends) {
+    try {
+      MakeBackend(b, 1);
+      backends.push_back(b);
+    } catch (const Error& e) {
+      const std::string what = e.what(), prefix = b + ": ";
+      if (std::find(known.begin(), known.end(), b) == known.end()) throw;
+      report.skips.push_back({"backend " + b,
+                              what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what, 0});
+    }
+  }
+  // Targets: those asked for, else every name; each this machine cannot run is skipped with its
+  // reason (with no --target, that names what Highway or this build lacks).
+  std::vector<int64_t> targets;
+  const std::vector<std::string> names = o.targets.empty() ? TargetNames() : o.targets;
+  for (const auto& name : names) {
+    if (name == "best") {
+      if (!o.targets.empty()) targets.push_back(0);
+      continue;
+    }
+    const TargetChoice c = LookupTarget(name);
+    if (!c.unavailable.empty()) {
+      report.skips.push_back({"target " + name, c.unavailable, 0});
+      continue;
+    }
+    if (std::find(targets.begin(), targets.end(), c.bits) == targets.end()) {
+      targets.push_back(c.bits);
+    }
+  }
+  report.backends = backends;
+  for (int64_t t : targets) report.targets.push_back(TargetName(t == 0 ? BestTarget() : t));
+  Counter counter(o, &report, targets);
   for (size_t c = 0; c < o.cases; ++c) {
     RunGeneratedCase(o.seed + c, backends, o, counter);
     if (c % kIndexCaseStride == 0) RunIndexCase(o.seed + c, o, counter);

@@ -1,7 +1,12 @@
-// hsr verify: the dense property suite over every built backend and every compiled Highway target,
+// hsr verify: the dense property suite over every built backend and every Highway target this
+// machine runs (or those asked for),
 // on generated cases (verify/cases.h, the same generator the RapidCheck properties use) and on
 // given workloads (recorded ones: sampled blocks of query rows, causal prefill as recorded).
 // Every check compares against the float64 oracle with derived tolerances (verify/oracle.h).
+// What is not exercised is named with its reason, never counted as passed: a backend that cannot
+// run here (GPU backends without a device: "no CUDA device"), a target this machine cannot run
+// (sim/bench/targets.h), and runs a backend cannot be checked on (softmax without per-row
+// certificates, unsupported shapes).
 #pragma once
 
 #include <cstddef>
@@ -23,6 +28,8 @@ struct VerifyOptions {
   size_t cases = 2000;  // generated cases; case c uses seed + c
   uint64_t seed = 1;
   std::vector<std::string> backends;   // empty: every built backend
+  std::vector<std::string> targets;    // target names (targets.h); empty: every one this
+                                       // machine runs
   std::vector<std::string> indexes = IndexNamesForVerify();  // each must report scan's sets
   std::vector<std::string> workloads;  // workload SPECs (recorded kinds get m=all)
   size_t blocks = 4, block_rows = 16;  // per workload: blocks of consecutive query rows
@@ -46,13 +53,23 @@ struct VerifyFailure {
   std::string property, backend, target, detail, reproduce;
 };
 
+// Something not exercised: a backend or target (runs = 0: skipped as a whole) or runs of a
+// backend that could not be checked (runs > 0), with the reason.
+struct VerifySkip {
+  std::string what;    // "backend dense-cuda", "target avx3_zen4", "hsr-cuda softmax"
+  std::string reason;  // "no CUDA device (...)", "not supported by this CPU", ...
+  size_t runs = 0;
+};
+
 struct VerifyReport {
   std::vector<PropertyCount> properties;
   std::vector<VerifyFailure> failures;
-  std::vector<std::string> targets;  // Highway targets checked
+  std::vector<std::string> backends;  // backends checked
+  std::vector<std::string> targets;   // Highway targets checked (names as Highway prints them)
+  std::vector<VerifySkip> skips;      // in the order met
   size_t cases = 0;
-  size_t skipped = 0;  // softmax runs of approximate backends without per-row certificates
-                       // (hsr-cpu's are checked against them), unsupported shapes
+  size_t skipped = 0;  // runs not checked: the sum of skips' runs
+  size_t Passed() const;
   bool ok() const { return failures.empty(); }
 };
 

@@ -13,6 +13,7 @@
 #include "core/index/half_space_index.h"
 #include "sim/bench/backends.h"
 #include "sim/bench/flag_values.h"
+#include "sim/bench/targets.h"
 #include "sim/workload/workload.h"
 
 namespace hsr::sim {
@@ -25,7 +26,7 @@ constexpr size_t kMaxAxisValues = 4096;  // a range longer than this is a typo, 
 const std::vector<std::string>& GridKeys() {
   static const std::vector<std::string> keys = {
       "workload", "n", "m", "d", "seed", "mode", "causal", "attention", "alpha", "threshold", "index",
-      "threads", "backend", "backend_max_n", "repeats", "cold"};
+      "threads", "target", "backend", "backend_max_n", "repeats", "cold", "budget", "ci_width"};
   return keys;
 }
 
@@ -135,6 +136,15 @@ void CheckAmong(const std::string& key, const std::vector<std::string>& values,
   }
 }
 
+// A number (or its text) in (lo, hi); "grid: key 'budget': expected seconds > 0, got 0".
+double RealScalar(const std::string& key, const json& v, double lo, double hi, const char* what) {
+  std::optional<double> x;
+  if (v.is_number()) x = v.get<double>();
+  if (v.is_string()) x = ParseFinite(v.get<std::string>());
+  HSR_CHECK(x && *x > lo && *x < hi, "grid: key '{}': expected {}, got {}", key, what, Short(v));
+  return *x;
+}
+
 uint64_t IntScalar(const std::string& key, const json& v, uint64_t min) {
   std::optional<uint64_t> x;
   if (v.is_number_unsigned()) x = v.get<uint64_t>();
@@ -194,6 +204,8 @@ SweepGrid GridFromJson(const json& j) {
     for (auto& t : g.threshold) t = ParseThreshold(t).ToString();  // canonical spelling
     CheckDistinct("threshold", g.threshold);
   }
+  if (j.contains("target")) g.target = StringAxis("target", j["target"], false);
+  CheckAmong("target", g.target, TargetNames());
   if (j.contains("index")) g.index = StringAxis("index", j["index"], false);
   CheckAmong("index", g.index, IndexNames());
   if (j.contains("backend")) g.backend = StringAxis("backend", j["backend"], false);
@@ -222,6 +234,12 @@ SweepGrid GridFromJson(const json& j) {
     }
   }
   if (j.contains("repeats")) g.repeats = IntScalar("repeats", j["repeats"], 1);
+  if (j.contains("budget")) {
+    g.budget = RealScalar("budget", j["budget"], 0, 1e9, "seconds > 0");
+  }
+  if (j.contains("ci_width")) {
+    g.ci_width = RealScalar("ci_width", j["ci_width"], 0, 1, "a relative half-width in (0, 1)");
+  }
   if (j.contains("cold")) {
     const json& v = j["cold"];
     HSR_CHECK(v.is_string(), "grid: key 'cold': expected \"auto\", \"on\" or \"off\", got {}",
@@ -256,13 +274,16 @@ nlohmann::ordered_json GridToJson(const SweepGrid& g) {
   j["threshold"] = g.threshold;
   j["index"] = g.index;
   j["threads"] = g.threads;
+  j["target"] = g.target;
   j["backend"] = g.backend;
   j["backend_max_n"] = nlohmann::ordered_json::object();
   for (const auto& [name, x] : g.backend_max_n) j["backend_max_n"][name] = x;
   j["repeats"] = g.repeats;
   j["cold"] = g.cold;
+  j["budget"] = g.budget;
+  j["ci_width"] = g.ci_width;
   // Empty lists mean "the workload's own value" / "none": keep them out so the JSON reads back.
-  for (const char* key : {"n", "m", "d", "seed", "causal", "threshold"}) {
+  for (const char* key : {"n", "m", "d", "seed", "causal", "threshold", "target"}) {
     if (j[key].empty()) j.erase(key);
   }
   return j;
@@ -280,7 +301,8 @@ SweepGrid DefaultGrid() {
   g.threshold = {"paper"};
   g.backend = {"dense-ref", "dense-hwy", "hsr-cpu"};
   g.backend_max_n = {{"dense-ref", uint64_t{1} << 14}};
-  g.repeats = 3;
+  g.repeats = 6;    // the fewest samples with a 95% interval of the median
+  g.budget = 2.0;   // 108 points in <= 5 min on 2 cores (README)
   return g;
 }
 
@@ -293,6 +315,7 @@ SweepGrid QuickGrid() {
   g.backend = {"dense-ref", "dense-hwy", "hsr-cpu"};
   g.repeats = 1;
   g.cold = "off";
+  g.budget = 0.1;
   return g;
 }
 
@@ -321,6 +344,7 @@ std::string SweepPoint::Summary() const {
   if (settings.count("threshold")) s += " " + get("threshold");
   if (settings.count("index")) s += " " + get("index");
   s += " t=" + get("threads");
+  if (settings.count("target")) s += " target=" + get("target");
   return s;
 }
 
@@ -337,6 +361,8 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
   if (thresholds.empty()) thresholds.emplace_back(std::nullopt);
   std::vector<std::optional<std::string>> causals(g.causal.begin(), g.causal.end());
   if (causals.empty()) causals.emplace_back(std::nullopt);
+  std::vector<std::optional<std::string>> targets(g.target.begin(), g.target.end());
+  if (targets.empty()) targets.emplace_back(std::nullopt);
 
   std::vector<SweepPoint> points;
   std::set<std::string> seen_ids, checked_specs;
@@ -351,6 +377,7 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
   for (const auto& threshold : thresholds)
   for (const auto& index : g.index)
   for (uint64_t threads : g.threads)
+  for (const auto& target : targets)
   for (const auto& seed : seeds) {
     const WorkloadSpec ws = ParseWorkloadSpec(spec_text);
     const KindAxes axes = AxesOf(ws.kind);
@@ -389,6 +416,9 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
     HSR_CHECK(!(mode == "prefill-causal" && causal == "off"),
               "grid: mode 'prefill-causal' (causal on) and causal 'off': expected one of the two");
     if (causal) s["causal"] = *causal;
+    s["budget"] = fmt::format("{}", g.budget);
+    s["ci-width"] = fmt::format("{}", g.ci_width);
+    if (target) s["target"] = *target;
     if (mode == "prefill-causal") s["causal"] = "on";
 
     SweepPoint p;
@@ -409,7 +439,7 @@ std::vector<SweepPoint> EnumeratePoints(const SweepGrid& g) {
       const auto num = [&](const char* k, double dflt) {
         return p.settings.count(k) ? static_cast<double>(*ParseUnsigned(p.settings.at(k))) : dflt;
       };
-      // Time ~ a + b n d backends: a fixed ~1 s (K/V copies, index builds, oracle) against
+      // Time ~ a + b n d backends: a fixed ~1 s (generation, index build, oracle) against
       // ~4 s at n = 2^20, d = 128, two backends (default grid, 2 cores) gives a / b ~ 2^27.
       p.weight = num("n", 65536) * num("d", 128) * (p.prefill ? num("m", 256) : 1.0) *
                      static_cast<double>(backends.size()) +

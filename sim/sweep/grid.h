@@ -21,16 +21,23 @@
 //   index      half-space indexes of the hsr-* backends, default ["sketch8"] (points without an
 //              hsr-* backend ignore it)
 //   threads    default [1]
+//   target     Highway targets (sim/bench/targets.h), default none (the dispatcher's best);
+//              a point whose target this machine cannot run is recorded as skipped with the
+//              reason (sweep.h), never run on another target
 //   backend    ONE list run together at every point (same data, one process: fair ratios),
 //              default [dense-hwy, hsr-cpu]
 //   backend_max_n  {"dense-ref": 16384}: leave a backend out of points with a larger n
-//   repeats    timing samples per backend, default 3;  cold  auto | on | off, default auto
+//   repeats    the floor of timing samples per backend, default 3;  cold  auto | on | off,
+//              default auto;  budget  seconds of paired sampling per point (> 0), default 3;
+//              ci_width  target relative half-width of the 95% intervals, in (0, 1), default
+//              0.05 (sim/bench/sampling.h)
 // Which axes a workload takes: generated kinds (gaussian, clustered, lowrank, planted, sinks)
 // take n, m, d, seed; fitted:npy:DIR takes n, m, seed (d is the recording's); recorded kinds
 // (npy, npz, safetensors) take m only: their n and d are the recording's. An axis a workload
 // does not take is not crossed for it (one point instead of one per value), and a spec that
 // sets a key the grid also sweeps is an error. Points are enumerated n outermost (ascending),
-// then workload, mode, causal, d, m, attention, alpha, threshold, index, threads, seed; equal points
+// then workload, mode, causal, d, m, attention, alpha, threshold, index, threads, target, seed;
+// equal points
 // (after dropping axes that do not apply) appear once.
 #pragma once
 
@@ -56,10 +63,13 @@ struct SweepGrid {
   std::vector<std::string> threshold;  // empty: none
   std::vector<std::string> index{"sketch8"};
   std::vector<uint64_t> threads{1};
+  std::vector<std::string> target;  // empty: none (best)
   std::vector<std::string> backend{"dense-hwy", "hsr-cpu"};
   std::map<std::string, uint64_t> backend_max_n;
   uint64_t repeats = 3;
   std::string cold = "auto";
+  double budget = 3.0;      // seconds
+  double ci_width = 0.05;
 };
 
 // Strict reader (see above). Throws hsr::Error "grid: key 'n': expected ..., got ...".
@@ -76,10 +86,12 @@ inline constexpr const char* kDefaultRecording = "sim/workload/data/tinylm-code-
 // The grid `hsr sweep --out DIR` runs with no grid flags: gaussian and a fitted recorded head
 // (fitted:npy:sim/workload/data/tinylm-code-2k-f16,layer=3; when that folder cannot be found the
 // grid is an error naming it), n = 2^12..2^20, d = 64, 128, ReLU alpha 1..3 and softmax at the
-// paper threshold, dense-hwy + hsr-cpu (+ dense-ref up to n = 2^14).
+// paper threshold, dense-hwy + hsr-cpu (+ dense-ref up to n = 2^14), at least 6 paired samples
+// (the fewest with a 95% interval) and 2 s of sampling per point.
 SweepGrid DefaultGrid();
 // A tiny grid for tests and `hsr sweep --quick`: gaussian, n = 256, 512, d = 16, ReLU alpha 1, 2
-// and softmax, dense-ref + dense-hwy + hsr-cpu, 1 repeat, cold off (6 points, seconds).
+// and softmax, dense-ref + dense-hwy + hsr-cpu, 1 repeat, cold off, 0.1 s budget (6 points,
+// seconds).
 SweepGrid QuickGrid();
 
 struct SweepPoint {

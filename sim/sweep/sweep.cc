@@ -28,6 +28,7 @@
 #include "sim/stats/summary.h"
 #include "sim/sweep/inspect_files.h"
 #include "sim/workload/workload.h"
+#include "verify/targets.h"
 
 namespace hsr::sim {
 namespace {
@@ -184,8 +185,10 @@ std::string FormatDuration(double s) {
   return fmt::format("{}h{:02}m", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
 }
 
-// The rows of a point that threw: its configuration, null measurements, the error.
-std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const std::string& err) {
+// The rows of a point that did not measure: its configuration, null measurements, status
+// "failed" (it threw; error = the message) or "skipped" (error = why it could not run here).
+std::vector<ojson> UnmeasuredRows(const SweepPoint& p, const PointConfig& pc,
+                                  const std::string& status, const std::string& err) {
   std::vector<ojson> rows;
   const auto num = [&](const char* k) -> ojson {
     const auto it = p.settings.find(k);
@@ -196,7 +199,11 @@ std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const 
     ResultRow r;
     r.commit = BuildCommit();
     r.host = HostName();
-    r.cpu_target = CpuTargetName();
+    {
+      const verify::ForceTarget force(pc.bench.target.unavailable.empty() ? pc.bench.target.bits
+                                                                          : 0);
+      r.cpu_target = CpuTargetName();  // the target the point ran (or would have run) under
+    }
     r.threads = BackendThreads(backend, pc.bench.threads);
     r.backend = backend;
     r.workload = pc.spec.ToString();
@@ -207,7 +214,8 @@ std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const 
     if (pc.bench.params.kind == AttentionKind::kRelu) r.alpha = pc.bench.params.alpha;
     if (pc.bench.threshold) r.threshold = pc.bench.threshold->ToString();
     if (backend.rfind("hsr-", 0) == 0) r.index = pc.bench.index;
-    r.repeats = pc.bench.repeats;
+    r.repeats = pc.bench.sampling.min_rounds;
+    r.target = pc.bench.target.name;
     ojson j = ToJson(r);
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (it->is_number() && it.key() != "threads" && it.key() != "repeats" &&
@@ -220,8 +228,9 @@ std::vector<ojson> FailedRows(const SweepPoint& p, const PointConfig& pc, const 
       j["causal"] = nullptr;
       j["causal_source"] = nullptr;
     }
+    if (status == "skipped") j["cpu_target"] = nullptr;  // nothing ran
     for (const char* k : {"n", "m", "d", "seed"}) j[k] = num(k);
-    j["status"] = "failed";
+    j["status"] = status;
     j["error"] = err;
     rows.push_back(std::move(j));
   }
@@ -368,7 +377,11 @@ SweepSummary RunSweep(const SweepGrid& grid, const SweepOptions& opt) {
     std::string error;
     std::string outcome;
     const double t0 = NowMicros();
-    try {
+    const std::string& unavailable = pc.bench.target.unavailable;
+    const std::string skip_reason =
+        unavailable.empty() ? std::string()
+                            : fmt::format("target {}: {}", pc.bench.target.name, unavailable);
+    const auto measure = [&] {
       if (opt.before_point) opt.before_point(p);
       auto source = MakeWorkloadSource(pc.spec);
       if (opt.status) opt.status(head + ": generating " + source->Describe());
@@ -381,16 +394,26 @@ SweepSummary RunSweep(const SweepGrid& grid, const SweepOptions& opt) {
         rows.push_back(std::move(j));
         if (r.speedup && r.backend != pc.bench.backends.front()) {
           outcome += fmt::format(" {} {:.2f}x", r.backend, *r.speedup);
+          if (r.speedup_lo) {
+            outcome += fmt::format(" [{:.2f}, {:.2f}]", *r.speedup_lo, *r.speedup_hi);
+          }
         }
       }
-    } catch (const Error& e) {
-      error = e.what();
-    } catch (const std::bad_alloc&) {
-      error = "out of memory (std::bad_alloc)";
-    } catch (const std::exception& e) {
-      error = std::string("unexpected error: ") + e.what();
+    };
+    if (!skip_reason.empty()) {
+      rows = UnmeasuredRows(p, pc, "skipped", skip_reason);
+    } else {
+      try {
+        measure();
+      } catch (const Error& e) {
+        error = e.what();
+      } catch (const std::bad_alloc&) {
+        error = "out of memory (std::bad_alloc)";
+      } catch (const std::exception& e) {
+        error = std::string("unexpected error: ") + e.what();
+      }
     }
-    if (!error.empty()) rows = FailedRows(p, pc, error);
+    if (!error.empty()) rows = UnmeasuredRows(p, pc, "failed", error);
     std::string jsonl, csv_lines;
     for (auto& j : rows) {
       j["point_id"] = p.id;
@@ -404,12 +427,15 @@ SweepSummary RunSweep(const SweepGrid& grid, const SweepOptions& opt) {
     AppendDurable(csv_path, csv_lines);
     ++sum.ran;
     if (!error.empty()) ++sum.failed;
+    if (!unavailable.empty()) ++sum.unavailable;
     done_weight += p.weight;
     const double now = NowMicros();
     const double eta = (now - t_run) / 1e6 / done_weight * (todo_weight - done_weight);
     if (opt.log) {
-      opt.log(fmt::format("{}: {} in {:.1f}s{}; ETA {}", head,
-                          error.empty() ? "ok" : "FAILED: " + error, (now - t0) / 1e6, outcome,
+      const std::string what = !error.empty()         ? "FAILED: " + error
+                               : !skip_reason.empty() ? "skipped: " + skip_reason
+                                                      : std::string("ok");
+      opt.log(fmt::format("{}: {} in {:.1f}s{}; ETA {}", head, what, (now - t0) / 1e6, outcome,
                           k + 1 == todo.size() ? "done" : FormatDuration(eta)));
     }
   }

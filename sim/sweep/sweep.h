@@ -7,9 +7,12 @@
 //                  later run into DIR with a different grid is refused (one-line error naming
 //                  both ids; use a new DIR). Shards of one grid share it.
 //   results.jsonl  the rows of sim/bench/result_row.h ToJson plus "point_id", "point_index",
-//                  "point_rows" (rows the point wrote), "status" ("ok" | "failed"), "error"
-//                  (null or the message) and "shard" ("i/N" or null). A failed point writes one
-//                  row per backend with its configuration and null measurements.
+//                  "point_rows" (rows the point wrote), "status" ("ok" | "failed" |
+//                  "skipped"), "error" (null or the message) and "shard" ("i/N" or null). A
+//                  failed point writes one row per backend with its configuration and null
+//                  measurements; so does a point whose Highway target this machine cannot run
+//                  (status "skipped", error "target avx3: not supported by this CPU"), which is
+//                  never run on another target.
 //   results.csv    the same rows as CSV (sim/bench/result_csv.h), rebuilt from results.jsonl
 //                  at start.
 //   inspect/*.json per-head keys for softmax err=1e-3 of each recorded / fitted workload when the
@@ -61,6 +64,7 @@ struct SweepSummary {
   size_t in_shard = 0;
   size_t skipped = 0;  // already in results.jsonl
   size_t ran = 0, failed = 0;
+  size_t unavailable = 0;  // of ran: skipped, their target cannot run here
   size_t dropped_lines = 0;  // repaired at start (cut lines, incomplete points, retried)
   double seconds = 0;
 };

@@ -21,6 +21,7 @@
 
 #include "core/base/error.h"
 #include "sim/bench/result_csv.h"
+#include "sim/bench/targets.h"
 #include "sim/sweep/grid.h"
 #include "sim/sweep/inspect_files.h"
 #include "sim/sweep/sweep.h"
@@ -185,6 +186,9 @@ TEST(SweepGridTest, BadGridsFailWithOneLineBeforeAnyFileIsWritten) {
       R"({"causal": true})",                         // not a string
       R"({"mode": ["prefill-causal"], "causal": ["off"]})",  // contradicting masks
       R"({"repeats": "three"})",                     // wrong type
+      R"({"target": ["avx9"]})",                     // unknown target
+      R"({"budget": 0})",                            // budget <= 0
+      R"({"ci_width": 1})",                          // interval width outside (0, 1)
       R"({"backend": ["dense-hwy"], "backend_max_n": {"hsr-cpu": 4}})",  // not in backend list
       R"(["n", 256])",                               // not an object
       R"({"n": [256)",                               // not JSON
@@ -341,6 +345,40 @@ TEST_F(SweepTest, AFailingPointIsRecordedAndTheSweepGoesOn) {
   EXPECT_EQ(r.failed, 3u);
   EXPECT_EQ(PointIds(dir).size(), 6u);
   EXPECT_EQ(Rows(dir).size(), 6u * 3u);
+}
+
+// The target axis: every point records the target it asked for and the one that ran; a target
+// this machine cannot run (avx3_zen4 in Highway 1.0.3, or whatever the CPU lacks) is recorded
+// as skipped rows with the reason, never run on another target.
+TEST_F(SweepTest, TargetAxisRecordsTheTargetThatRanAndSkipsWhatCannotRun) {
+  SweepGrid g = Tiny();
+  g.n = {256};
+  g.attention = {"relu"};
+  g.alpha = {1};
+  g.target = {"avx2", "avx3_zen4", "sse4"};
+  g.budget = 0.05;
+  const fs::path dir = TempDir("target");
+  const SweepSummary s = RunSweep(g, Options(dir));
+  EXPECT_EQ(s.ran, 3u);
+  EXPECT_EQ(s.failed, 0u);
+  size_t skipped = 0;
+  for (const auto& r : Rows(dir)) {
+    const std::string asked = r.at("target").get<std::string>();
+    const TargetChoice c = LookupTarget(asked);
+    if (!c.unavailable.empty()) {
+      ++skipped;
+      EXPECT_EQ(r.at("status"), "skipped") << r.dump();
+      EXPECT_EQ(r.at("error"), "target " + asked + ": " + c.unavailable);
+      EXPECT_TRUE(r.at("median_us").is_null());
+      EXPECT_TRUE(r.at("cpu_target").is_null());  // nothing ran
+      continue;
+    }
+    EXPECT_EQ(r.at("status"), "ok") << r.dump();
+    EXPECT_EQ(r.at("cpu_target"), asked == "avx2" ? "AVX2" : "SSE4");
+    EXPECT_GE(r.at("samples").get<size_t>(), g.repeats);
+  }
+  EXPECT_EQ(skipped, s.unavailable * 3);  // three backends per point
+  EXPECT_GE(s.unavailable, 1u);           // avx3_zen4 at least
 }
 
 // Recorded / fitted workloads with softmax points get DIR/inspect/NAME.json once (per-head keys
