@@ -127,18 +127,24 @@ HWY_INLINE void DotsMaddubs(const uint8_t* HWY_RESTRICT blocks, size_t groups, s
 }
 #endif
 
-// Portable: J_j = <q, u_j> in uint32 (wraps), minus the offset.
+// Portable: J_j = <q, u_j> in uint32 (wraps), minus the offset. One accumulator per byte of a
+// line against q laid out as a line (QueryWords::line), so the compiler vectorises it with the
+// target's plain integer multiplies (SSE2 on SCALAR: ~10 ns per key at d = 128, vs ~80 with the
+// per-key loop); the four accumulators of a key are summed once per block.
 HWY_INLINE void DotsPortable(const uint8_t* HWY_RESTRICT blocks, size_t groups, size_t count,
                              const index_detail::QueryWords& q, int32_t* HWY_RESTRICT out) {
   for (size_t b = 0; b < count; ++b) {
-    const uint8_t* block = blocks + b * groups * kCodeLineBytes;
-    for (size_t k = 0; k < kCodeBlockKeys; ++k) {
-      uint32_t acc = 0;
-      for (size_t g = 0; g < groups; ++g) {
-        const uint8_t* u = block + g * kCodeLineBytes + 4 * k;
-        for (size_t i = 0; i < 4; ++i) acc += uint32_t{u[i]} * static_cast<uint32_t>(q.q[4 * g + i]);
+    const uint8_t* HWY_RESTRICT line = blocks + b * groups * kCodeLineBytes;
+    const int16_t* HWY_RESTRICT ql = q.line.data();
+    uint32_t acc[kCodeLineBytes] = {};
+    for (size_t g = 0; g < groups; ++g, line += kCodeLineBytes, ql += kCodeLineBytes) {
+      for (size_t m = 0; m < kCodeLineBytes; ++m) {
+        acc[m] += uint32_t{line[m]} * static_cast<uint32_t>(ql[m]);
       }
-      out[b * kCodeBlockKeys + k] = static_cast<int32_t>(acc - q.offset);
+    }
+    for (size_t k = 0; k < kCodeBlockKeys; ++k) {
+      const uint32_t j = acc[4 * k] + acc[4 * k + 1] + acc[4 * k + 2] + acc[4 * k + 3];
+      out[b * kCodeBlockKeys + k] = static_cast<int32_t>(j - q.offset);
     }
   }
 }

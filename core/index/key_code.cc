@@ -72,6 +72,12 @@ void EncodeQuery(std::span<const int16_t> q, size_t groups, int32_t extra, Query
     out->lo[c / kCodeGroupDims] |= uint32_t{static_cast<uint8_t>(static_cast<int8_t>(lo))} << shift;
     sum += static_cast<uint32_t>(v);
   }
+  out->line.resize(groups * kCodeLineBytes);
+  for (size_t g = 0; g < groups; ++g) {
+    for (size_t m = 0; m < kCodeLineBytes; ++m) {
+      out->line[g * kCodeLineBytes + m] = out->q[g * kCodeGroupDims + m % kCodeGroupDims];
+    }
+  }
   out->extra = extra;
   out->offset = 128u * sum - static_cast<uint32_t>(extra);
 }

@@ -95,6 +95,7 @@ class KeyCodes {
 struct QueryWords {
   std::vector<int16_t> q;        // 4 G entries: q_c for c < d, zero beyond
   std::vector<uint32_t> hi, lo;  // G words of four signed bytes each
+  std::vector<int16_t> line;     // 64 G entries, q as a code line: line[64 g + 4 k + i] = q_{4g+i}
   int32_t extra = 0;             // added to every <q, k8_j>
   uint32_t offset = 0;           // 128 sum_c q_c - extra, modulo 2^32
 };
