@@ -3,7 +3,7 @@
 // dot instructions (per-target kernels: key_code-inl.h): AVX-512 VNNI `vpdpbusd` and the u8 x s8
 // `vpmaddubsw` of AVX-512BW / AVX2 / SSSE3 take unsigned bytes on one side and signed bytes on the
 // other, and this layout makes them produce one int32 sum per key with no horizontal reduction.
-// Reference: a plain int64 loop over KeyCodes::Code; test: key_code_test.cc (every target).
+// Reference: a plain int64 loop over CodeBlocks::Code; test: key_code_test.cc (every target).
 //
 // Codes. Key j's signed codes k8_jc in [-127, 127] (c < d) are stored as u8 u_jc = k8_jc + 128 in
 // blocks of kCodeBlockKeys = 16 keys. Block b (keys 16 b .. 16 b + 15) is G = ceil(d / 4) lines of

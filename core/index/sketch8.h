@@ -85,8 +85,6 @@ class Sketch8Index : public HalfSpaceIndex {
   QueryCode QuantiseQuery(std::span<const float> q) const { return Quantise(q); }
   // The codes k8 as n rows of `stride` >= d int8 (row-major, columns d .. stride - 1 zero).
   void CopyCodeRows(size_t stride, int8_t* out) const { codes_.CopyRows(stride, out); }
-  // The largest |q16_c| of this index's query codes (8191, lower only for d > 2064).
-  int32_t QueryCodeMax() const { return qmax_; }
 
  private:
   void AppendRow(const float* key);
