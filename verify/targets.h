@@ -8,6 +8,7 @@
 #include <hwy/targets.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace hsr::verify {
@@ -26,6 +27,19 @@ class ForceTarget {
 inline std::vector<int64_t> CompiledTargets() {
   hwy::SetSupportedTargetsForTest(0);
   return hwy::SupportedAndGeneratedTargets();
+}
+
+// The targets this binary was compiled for (HWY_TARGETS) that this CPU lacks, as " NAME NAME"
+// (empty when it supports all): CompiledTargets() leaves them out, so tests name them (skip).
+inline std::string CompiledTargetsThisCpuLacks() {
+  hwy::SetSupportedTargetsForTest(0);
+  const int64_t supported = hwy::SupportedTargets();
+  std::string out;
+  for (int64_t t = HWY_TARGETS; t != 0; t &= t - 1) {
+    const int64_t bit = t & -t;
+    if ((supported & bit) == 0) out += std::string(" ") + hwy::TargetName(bit);
+  }
+  return out;
 }
 
 }  // namespace hsr::verify

@@ -1,6 +1,8 @@
 #include "core/base/huge_pages.h"
 
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -21,6 +23,15 @@ void AdviseHugePages(const void* p, size_t bytes) {
   (void)p;
   (void)bytes;
 #endif
+}
+
+void* AllocateStreamed(size_t bytes) {
+  const size_t align = bytes >= kHugePageMinBytes ? kHugePageBytes : 64;
+  const size_t rounded = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  AdviseHugePages(p, rounded);
+  return p;
 }
 
 }  // namespace hsr

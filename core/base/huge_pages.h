@@ -22,4 +22,9 @@ inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 // kHugePageMinBytes, off Linux, or where the kernel refuses (the advice is only a hint).
 void AdviseHugePages(const void* p, size_t bytes);
 
+// Uninitialised memory for a streamed buffer of `bytes` > 0: 64-byte aligned; from
+// kHugePageMinBytes on, huge-page aligned and advised (AdviseHugePages) before the first write.
+// Free with std::free. Throws std::bad_alloc when the allocation fails.
+void* AllocateStreamed(size_t bytes);
+
 }  // namespace hsr

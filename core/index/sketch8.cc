@@ -1,22 +1,35 @@
 // sketch8: Highway dispatch unit. See sketch8.h; reference: scan.cc; test: index_props.cc.
 //
 // Proof of the bound (exact reals unless marked fl):
-//   q = t q16 + e with t a power of two >= max|q_c| / Qmax, so q_c / t is exact, |q16_c| <=
-//     Qmax and |e_c| <= t / 2: ||e|| <= (t / 2) sqrt(d) <= ||q|| sqrt(d) / Qmax = delta ||q||,
-//     and t ||q16|| <= ||q|| + ||e|| <= (1 + delta) ||q||.
-//   k_j = s_j k8_j + r_j (r_j computed in double at Build, its norm rounded up).
+//   q = t q16 + e with t a power of two >= max|q_c| / Qmax (and t <= 2 (1 + 2^-52) max|q_c| /
+//     Qmax: the smallest such power, up to the double rounding of max|q_c| / Qmax), so q_c / t is
+//     exact, |q16_c| = |nearbyint(q_c / t)| <= Qmax and |e_c| <= t / 2:
+//     ||e|| <= (t / 2) sqrt(d) <= ||q|| sqrt(d) (1 + 2^-52) / Qmax <= delta ||q||, and
+//     t ||q16|| <= ||q|| + ||e|| <= (1 + delta) ||q||.
+//   ||e||_1 / t = sum_c |q_c / t - q16_c| (every term exact in double; the double sum of d terms
+//     is off by < d 2^-53 relative), D = ceil(127 ||e||_1 / t (1 + 2^-30)): an integer with
+//     127 ||e||_1 <= t D and 0 <= D <= 127 d / 2 (1 + 2^-30) + 1 <= 64 d + 1.
+//   k_j = s_j k8_j + r_j with |k8_jc| <= 127 (r_j computed in double at Build, its norm rounded up).
 //   <q, k_j> = t s_j <q16, k8_j> + s_j <e, k8_j> + <q, r_j>
-//           <= t s_j I_j + ||q|| (delta s_j ||k8_j|| + ||r_j||)          (Cauchy-Schwarz)
-//   I_j is exact: |I_j| <= Qmax 127 d_pad < 2^31 (Qmax chosen so), int32 sums never overflow.
+//           <= t s_j <q16, k8_j> + s_j 127 ||e||_1 + ||q|| ||r_j||   (|k8_jc| <= 127; C-S)
+//           <= t s_j I_j + ||q|| ||r_j||,   I_j = <q16, k8_j> + D.
+//     The query's own error enters through D, per query and at no per-key cost; the worst case
+//     ||e|| <= delta ||q|| would put delta s_j ||k8_j|| into w_j instead (delta = sqrt(d) / Qmax
+//     grew 4x when q16 went from 15 to 13 bits for the u8 x s8 instructions).
+//   I_j is exact: key_code.h computes it modulo 2^32, and |I_j| <= 127 Qmax d + 64 d + 1 < 2^31
+//     because Qmax = min(8191, floor((2^31 - 2 - 64 d4) / (127 d4))), d4 = 4 ceil(d / 4) >= d
+//     (Qmax = 8191 up to d4 = 2064; Build rejects d > 11243368, where Qmax would be 0).
 //   ScoreRun: s_f32 <= scale <q, k_j> + ScoreRelErr(d) scale ||q|| ||k_j|| + ScoreAbsErr
 //     (key_store.h). With T = scale t (exact float, else the query is not trusted) and
 //     Qn >= scale ||q||:  s_f32 <= E1 + Qn w0_j + ScoreAbsErr, E1 = T s_j I_j,
-//     w0_j = ||r_j|| + delta s_j ||k8_j|| + ScoreRelErr(d) ||k_j||.
+//     w0_j = ||r_j|| + ScoreRelErr(d) ||k_j||.
 //   Evaluating ub = fl(fl(T a_j) fl(I_j) + fl(Qn w_j)) takes <= 4 roundings on the E1 path and
 //     2 on the other: fl(ub) >= E1 + Qn w_j - gamma_4 (|E1| + Qn w_j) - 2^31 eta, and
-//     |E1| <= scale t ||q16|| s_j ||k8_j|| <= Qn (1 + delta) s_j ||k8_j||. So with
-//     w_j >= (w0_j + gamma_4 (1 + delta) s_j ||k8_j||) / (1 - gamma_4) (we use twice the
-//     gamma terms and round up), fl(ub) + tiny >= s_f32, tiny = ScoreAbsErr + 2^-100.
+//     |E1| <= scale t s_j (||q16|| ||k8_j|| + D) <= Qn c_j,
+//     c_j = s_j ((1 + delta) ||k8_j|| + 130 d / Qmax)   (t D <= t (64 d + 1)
+//     <= 2.0000001 ||q|| (64 d + 1) / Qmax <= 130 d ||q|| / Qmax). So with
+//     w_j >= (w0_j + gamma_4 c_j) / (1 - gamma_4) (we use twice the gamma terms and round up),
+//     fl(ub) + tiny >= s_f32, tiny = ScoreAbsErr + 2^-100.
 //   A key is a candidate iff !(fl(ub) <= b_eff), b_eff = the largest float <= b - tiny; a key
 //   with s_f32 > b has fl(ub) >= s_f32 - tiny > b - tiny >= b_eff. A NaN bound cannot come
 //   from a trusted query (T, Qn, a_j, w_j finite and the overflow guard holds; q = 0 is not
@@ -47,9 +60,9 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/index/sketch8.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "core/index/key_code-inl.h"
 #include "core/index/recheck-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -59,60 +72,16 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 constexpr size_t kSketchTask = 16384;  // keys per task
 constexpr size_t kSketchChunk = 256;   // keys per bound chunk
-constexpr size_t kPrefetchRows = 16;   // code rows prefetched ahead in IntDots
+// Tasks and chunks start on code block boundaries (CodeDots scores whole blocks).
+static_assert(kSketchTask % kSketchChunk == 0 && kSketchChunk % index_detail::kCodeBlockKeys == 0);
 
-// I[i] = <q16, codes row i> (exact int32) for rows [0, count); 4 rows share the q loads.
-// rows: code rows that exist from `codes` on (>= count), the limit of the prefetches.
-HWY_INLINE void IntDots(const int16_t* HWY_RESTRICT q16, const int8_t* HWY_RESTRICT codes,
-                        size_t d_pad, size_t count, size_t rows, int32_t* HWY_RESTRICT out) {
-  const hn::ScalableTag<int16_t> d16;
-  const hn::Rebind<int8_t, decltype(d16)> d8;
-  const hn::Repartition<int32_t, decltype(d16)> d32;
-  const size_t N = hn::Lanes(d16);
-  size_t j = 0;
-  for (; j + 4 <= count; j += 4) {
-    const int8_t* c0 = codes + j * d_pad;
-    // Software prefetch kPrefetchRows rows ahead (the hardware prefetcher alone left the
-    // filter well below DRAM bandwidth; with it and the recheck prefetch, decode n = 2^20,
-    // d = 128, 2 threads: hsr-cpu median 12.4 -> 10.4 ms over 3 alternating runs).
-    if (j + kPrefetchRows + 4 <= rows) {
-      for (size_t off = 0; off < 4 * d_pad; off += 64) {
-        hwy::Prefetch(c0 + kPrefetchRows * d_pad + off);
-      }
-    }
-    const int8_t* c1 = c0 + d_pad;
-    const int8_t* c2 = c1 + d_pad;
-    const int8_t* c3 = c2 + d_pad;
-    auto a0 = hn::Zero(d32), a1 = hn::Zero(d32), a2 = hn::Zero(d32), a3 = hn::Zero(d32);
-    auto b0 = hn::Zero(d32), b1 = hn::Zero(d32), b2 = hn::Zero(d32), b3 = hn::Zero(d32);
-    for (size_t c = 0; c < d_pad; c += N) {
-      const auto qv = hn::LoadU(d16, q16 + c);
-      a0 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c0 + c)), a0, b0);
-      a1 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c1 + c)), a1, b1);
-      a2 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c2 + c)), a2, b2);
-      a3 = hn::ReorderWidenMulAccumulate(d32, qv, hn::PromoteTo(d16, hn::LoadU(d8, c3 + c)), a3, b3);
-    }
-    out[j + 0] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a0, b0)));
-    out[j + 1] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a1, b1)));
-    out[j + 2] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a2, b2)));
-    out[j + 3] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a3, b3)));
-  }
-  for (; j < count; ++j) {
-    const int8_t* c0 = codes + j * d_pad;
-    auto a0 = hn::Zero(d32), b0 = hn::Zero(d32);
-    for (size_t c = 0; c < d_pad; c += N) {
-      a0 = hn::ReorderWidenMulAccumulate(d32, hn::LoadU(d16, q16 + c),
-                                         hn::PromoteTo(d16, hn::LoadU(d8, c0 + c)), a0, b0);
-    }
-    out[j] = hn::GetLane(hn::SumOfLanes(d32, hn::Add(a0, b0)));
-  }
-}
-
-// ub[i] = fl(fl(T a_i) fl(I_i) + fl(Qn w_i)) for keys [begin, begin + count), count <= chunk.
+// ub[i] = fl(fl(T a_i) fl(I_i) + fl(Qn w_i)) for keys [begin, begin + count), count <= chunk,
+// begin a multiple of 16; I has room for count rounded up to 16.
 HWY_INLINE void ChunkBounds(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
                             size_t begin, size_t count, int32_t* HWY_RESTRICT I,
                             float* HWY_RESTRICT ub) {
-  IntDots(qc.q16.data(), L.codes + begin * L.d_pad, L.d_pad, count, L.n - begin, I);
+  constexpr size_t kB = index_detail::kCodeBlockKeys;
+  CodeDots(L.codes, begin / kB, (count + kB - 1) / kB, qc.words, I);
   const hn::ScalableTag<float> df;
   const hn::RebindToSigned<decltype(df)> di;
   const size_t N = hn::Lanes(df);
@@ -152,6 +121,30 @@ HWY_INLINE double ChunkTail(const float* HWY_RESTRICT ub, size_t count, float b,
   return sum;
 }
 
+// Writes to cd, in order, the keys j0 + i (i < count) with !(ub[i] <= b_eff): NaN bounds are
+// candidates, and set *nan. Returns their number. Candidates are rare (~1% at `paper`), so whole
+// vectors are tested first and only a vector with one takes the scalar, branch-free loop
+// (measured faster than Highway 1.0.3's AVX2 CompressStore).
+HWY_INLINE size_t ChunkCandidates(const float* HWY_RESTRICT ub, size_t count, size_t j0,
+                                  float b_eff, uint32_t* HWY_RESTRICT cd, bool* nan) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const auto be = hn::Set(df, b_eff);
+  size_t nc = 0, i = 0;
+  auto scalar = [&](size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k) {
+      cd[nc] = static_cast<uint32_t>(j0 + k);
+      nc += !(ub[k] <= b_eff);
+      *nan |= std::isnan(ub[k]);
+    }
+  };
+  for (; i + N <= count; i += N) {
+    if (!hn::AllFalse(df, hn::Not(hn::Le(hn::LoadU(df, ub + i), be)))) scalar(i, i + N);
+  }
+  scalar(i, count);
+  return nc;
+}
+
 using RangeOut = Sketch8Index::RangeOut;
 
 // Filters keys [begin, end) and rechecks the candidates (appended to out when they score > b,
@@ -178,14 +171,8 @@ HWY_INLINE RangeOut FilterRange(const Sketch8Index::Layout& L, const Sketch8Inde
     const size_t count = std::min(kSketchChunk, end - j0);
     ChunkBounds(L, qc, j0, count, I, ub);
     uint32_t* cd = cand[cur];
-    size_t nc = 0;
     bool nan = false;
-    // Scalar and branch-free: measured faster here than Highway 1.0.3's AVX2 CompressStore.
-    for (size_t i = 0; i < count; ++i) {
-      cd[nc] = static_cast<uint32_t>(j0 + i);
-      nc += !(ub[i] <= b_eff);
-      nan |= std::isnan(ub[i]);
-    }
+    const size_t nc = ChunkCandidates(ub, count, j0, b_eff, cd, &nan);
     if (nan) {
       for (size_t i = 0; i < count && r.nan_key < 0; ++i) {
         if (std::isnan(ub[i])) r.nan_key = static_cast<int64_t>(j0 + i);
@@ -310,7 +297,7 @@ Sketch8Index::Sketch8Index(size_t threads) : pool_(std::make_unique<ThreadPool>(
 Sketch8Index::~Sketch8Index() = default;
 
 size_t Sketch8Index::MemoryBytes() const {
-  return keys_.Bytes() + codes_.capacity() + (a_.capacity() + w_.capacity()) * sizeof(float);
+  return keys_.Bytes() + codes_.Bytes() + (a_.capacity() + w_.capacity()) * sizeof(float);
 }
 
 // Quantises one key (the proof is at the top of this file).
@@ -319,21 +306,21 @@ void Sketch8Index::AppendRow(const float* key) {
   double maxabs = 0.0;
   for (size_t c = 0; c < d; ++c) maxabs = std::max(maxabs, std::fabs(double{key[c]}));
   const float s = static_cast<float>(maxabs / 127.0);
-  const size_t row = codes_.size();
-  codes_.resize(row + d_pad_, 0);
+  code_row_.resize(d);
   double r2 = 0.0, k82 = 0.0;
   for (size_t c = 0; c < d; ++c) {
     double code = 0.0;
     if (s > 0.0f) code = std::clamp(std::nearbyint(double{key[c]} / s), -127.0, 127.0);
-    codes_[row + c] = static_cast<int8_t>(code);
+    code_row_[c] = static_cast<int8_t>(code);
     const double r = double{key[c]} - double{s} * code;
     r2 += r * r;
     k82 += code * code;
   }
-  const double c8 = double{s} * std::sqrt(k82);
+  codes_.Append(code_row_.data());
+  const double cj = double{s} * ((1.0 + delta_) * std::sqrt(k82) + 130.0 * d / qmax_);
   const double g4 = Gamma(4.0);
-  const double w0 = std::sqrt(r2) + delta_ * c8 + ScoreRelErr(d) * NormUp(key, d);
-  const double w = (w0 + 2.0 * g4 * (1.0 + delta_) * c8) * (1.0 + 4.0 * g4) * (1.0 + 0x1p-30);
+  const double w0 = std::sqrt(r2) + ScoreRelErr(d) * NormUp(key, d);
+  const double w = (w0 + 2.0 * g4 * cj) * (1.0 + 4.0 * g4) * (1.0 + 0x1p-30);
   a_.push_back(s);
   w_.push_back(RoundUp(w));
 }
@@ -341,17 +328,19 @@ void Sketch8Index::AppendRow(const float* key) {
 void Sketch8Index::Build(ConstMatrixView keys, float scale) {
   index_detail::KeyStore store;
   store.Assign("sketch8 Build", keys, scale);
+  const size_t d = store.d();
+  const double d4 = 4.0 * static_cast<double>(index_detail::CodeGroups(d));
+  // |I_j| <= 127 Qmax d4 + 64 d4 + 1 must stay below 2^31 (proof above).
+  const double qmax = std::min<double>(index_detail::kQueryCodeMax,
+                                       std::floor((2147483646.0 - 64.0 * d4) / (127.0 * d4)));
+  HSR_CHECK(qmax >= 1.0, "sketch8 Build: expected d <= 11243368 (13-bit query codes), got d={}",
+            d);
   keys_ = std::move(store);
-  const size_t d = keys_.d();
-  d_pad_ = (d + 31) / 32 * 32;
-  // |I_j| <= qmax 127 d_pad must stay below 2^31.
-  qmax_ = static_cast<int32_t>(std::min<double>(32767.0, std::floor(2147483647.0 / (127.0 * d_pad_))));
+  qmax_ = static_cast<int32_t>(qmax);
   delta_ = std::sqrt(static_cast<double>(d)) / qmax_ * (1.0 + 0x1p-30);
-  codes_.clear();
+  codes_.Reset(d, keys_.n());
   a_.clear();
   w_.clear();
-  codes_.reserve(keys_.n() * d_pad_);
-  AdviseHugePages(codes_.data(), codes_.capacity());  // the filter streams these
   a_.reserve(keys_.n());
   w_.reserve(keys_.n());
   for (size_t j = 0; j < keys_.n(); ++j) AppendRow(keys_.Row(j));
@@ -367,21 +356,26 @@ Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
   const size_t d = keys_.d();
   const double scale = keys_.scale();
   QueryCode qc;
-  qc.q16.assign(d_pad_, 0);
+  std::vector<int16_t> q16(d, 0);
   double maxabs = 0.0;
   for (float v : q) maxabs = std::max(maxabs, std::fabs(double{v}));
   const double qn = NormUp(q.data(), d);
   qc.trusted = keys_.BoundsTrusted(qn);
-  double t = 0.0;
+  double t = 0.0, e1 = 0.0;  // e1 = ||e||_1 / t
   if (maxabs > 0.0) {
     int e = 0;
     std::frexp(maxabs / qmax_, &e);
     t = std::ldexp(1.0, e);
     while (maxabs / t > qmax_) t *= 2.0;
     for (size_t c = 0; c < d; ++c) {
-      qc.q16[c] = static_cast<int16_t>(std::nearbyint(double{q[c]} / t));
+      const double x = double{q[c]} / t;
+      const double r = std::nearbyint(x);
+      q16[c] = static_cast<int16_t>(r);
+      e1 += std::fabs(x - r);
     }
   }
+  const auto D = static_cast<int32_t>(std::ceil(127.0 * e1 * (1.0 + 0x1p-30)));
+  index_detail::EncodeQuery(q16, codes_.groups(), D, &qc.words);
   const double T = scale * t;
   qc.T = static_cast<float>(T);
   if (static_cast<double>(qc.T) != T || (T != 0.0 && T < FLT_MIN)) qc.trusted = false;
@@ -395,8 +389,7 @@ Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
 Sketch8Index::Layout Sketch8Index::GetLayout() const {
   Layout L;
   static_cast<index_detail::KeyRows&>(L) = keys_.Rows();
-  L.d_pad = d_pad_;
-  L.codes = codes_.data();
+  L.codes = codes_.View();
   L.a = a_.data();
   L.w = w_.data();
   return L;
@@ -439,7 +432,7 @@ bool Sketch8Index::Run(std::span<const float> q, float b, size_t visible,
     st->keys_bounded += qc.trusted ? visible : 0;
     st->candidates += r.candidates;
     st->reported += ids->size();
-    st->bytes_read += (qc.trusted ? visible * (d_pad_ + 2 * sizeof(float)) : 0) +
+    st->bytes_read += (qc.trusted ? visible * (4 * codes_.groups() + 2 * sizeof(float)) : 0) +
                       r.candidates * keys_.d() * sizeof(float);
   }
   if (!want_tail) return false;
@@ -468,7 +461,7 @@ bool Sketch8Index::KeyBounds(std::span<const float> q, size_t visible, float* ub
   if (st) {
     st->queries += 1;
     st->keys_bounded += visible;
-    st->bytes_read += visible * (d_pad_ + 2 * sizeof(float));
+    st->bytes_read += visible * (4 * codes_.groups() + 2 * sizeof(float));
   }
   return true;
 }

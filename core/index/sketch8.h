@@ -1,18 +1,20 @@
 // sketch8: certified int8 filter + exact recheck (docs/design.md §2, "Bytes").
 //
-// Layout: per key j a row of d_pad = roundup(d, 32) int8 codes k8_j (zero padded), its scale
+// Layout: per key j its d int8 codes k8_j in the blocked u8 layout of core/index/key_code.h
+// (16 keys x 4 dims per 64-byte line, 4 ceil(d / 4) bytes per key), its scale
 // a_j = s_j = max_c |k_jc| / 127 and one slack coefficient w_j (floats, separate arrays), plus
-// the float32 keys for the recheck. A query reads n (d_pad + 8) bytes plus 4 d per candidate:
-// ~1/4 of scan's 4 n d at d = 128.
+// the float32 keys for the recheck. A query reads n (4 ceil(d / 4) + 8) bytes plus 4 d per
+// candidate: ~1/4 of scan's 4 n d at d = 128.
 //
-// Bound (proof in sketch8.cc beside BuildRow): q is quantised per query to int16 with a power
-// of two step t (q = t q16 + e, ||e|| <= delta ||q||, delta = sqrt(d) / Qmax); the key is
-// k = s_j k8_j + r_j. With I_j = <q16, k8_j> computed exactly in int32,
-//   ScoreRun(q, k_j) <= fl(T a_j I_j + Qn w_j) + tiny          (T = scale t, Qn >= scale ||q||)
-// where w_j covers ||r_j||, delta s_j ||k8_j||, ScoreRun's own rounding (ScoreRelErr ||k_j||)
-// and the rounding of the bound's float evaluation. Keys with a bound above b are rechecked
-// with ScoreRun, so the report is exactly scan's.
-// Insert: O(d) amortised (append a code row and two floats). Test: verify/tests/index_props.cc.
+// Bound (proof in sketch8.cc): q is quantised per query to 13-bit integers with a power of two
+// step t (q = t q16 + e, |q16_c| <= Qmax <= 8191); the key is k = s_j k8_j + r_j. With
+// I_j = <q16, k8_j> + D computed exactly (key_code-inl.h: vpdpbusd / vpmaddubsw / portable) and
+// D = ceil(127 ||e||_1 / t) the query's own quantisation error,
+//   ScoreRun(q, k_j) <= fl(fl(T a_j) fl(I_j) + fl(Qn w_j)) + tiny   (T = scale t, Qn >= scale ||q||)
+// where w_j covers ||r_j||, ScoreRun's own rounding (ScoreRelErr ||k_j||) and the rounding of
+// the bound's float evaluation. Keys with a bound above b are rechecked with ScoreRun, so the
+// report is exactly scan's.
+// Insert: O(d) amortised (append a key's codes and two floats). Test: verify/tests/index_props.cc.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "core/index/half_space_index.h"
+#include "core/index/key_code.h"
 #include "core/index/key_store.h"
 
 namespace hsr {
@@ -59,9 +62,10 @@ class Sketch8Index : public HalfSpaceIndex {
   // bound on ScoreRun(q, k_j), tiny absolute slack included); +Inf where bounds are not trusted.
   std::vector<double> UpperBounds(std::span<const float> q) const;
 
-  // Per-query quantisation of q (public for the per-target kernel).
+  // Per-query quantisation of q (public for the per-target kernel and the GPU stage).
   struct QueryCode {
-    std::vector<int16_t> q16;  // d_pad entries
+    // q16 (words.q, |q16_c| <= Qmax), split for the kernels, with extra = D (sketch8.cc).
+    index_detail::QueryWords words;
     float T = 0.0f;            // scale * t, exact
     float Qn = 0.0f;           // >= scale ||q||
     double tiny = 0.0;         // absolute slack (underflow)
@@ -74,15 +78,17 @@ class Sketch8Index : public HalfSpaceIndex {
     int64_t nan_key = -1;  // first key with a NaN bound, -1 if none
   };
   struct Layout : index_detail::KeyRows {
-    size_t d_pad = 0;
-    const int8_t* codes = nullptr;  // n x d_pad
-    const float* a = nullptr;       // n
-    const float* w = nullptr;       // n
+    index_detail::CodeBlocks codes;  // n keys, blocked (key_code.h)
+    const float* a = nullptr;        // n
+    const float* w = nullptr;        // n
   };
-  // Read-only access for the GPU sketch stage (gpu/hsr/sketch_kv.h), which uploads these codes,
-  // a and w and quantises each query by this same code (no second copy of the quantisation).
+  // Read-only access for the GPU sketch stage (gpu/hsr/sketch_kv.h), which uploads a, w and the
+  // codes as row-major int8 (CopyCodeRows) and quantises each query by this same code (no
+  // second copy of the quantisation): its int32 <q16, k8_j> + D is this index's I_j.
   Layout SketchLayout() const { return GetLayout(); }
   QueryCode QuantiseQuery(std::span<const float> q) const { return Quantise(q); }
+  // The codes k8 as n rows of `stride` >= d int8 (row-major, columns d .. stride - 1 zero).
+  void CopyCodeRows(size_t stride, int8_t* out) const { codes_.CopyRows(stride, out); }
 
  private:
   void AppendRow(const float* key);
@@ -92,10 +98,10 @@ class Sketch8Index : public HalfSpaceIndex {
   Layout GetLayout() const;
 
   index_detail::KeyStore keys_;
-  size_t d_pad_ = 0;
   int32_t qmax_ = 0;
   double delta_ = 0.0;
-  std::vector<int8_t> codes_;
+  index_detail::KeyCodes codes_;
+  std::vector<int8_t> code_row_;  // AppendRow's scratch
   std::vector<float> a_, w_;
   std::unique_ptr<ThreadPool> pool_;
 };

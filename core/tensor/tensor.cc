@@ -1,7 +1,6 @@
 #include "core/tensor/tensor.h"
 
 #include <limits>
-#include <new>
 
 #include "core/base/error.h"
 #include "core/base/huge_pages.h"
@@ -17,12 +16,7 @@ Tensor::Tensor(size_t heads, size_t rows, size_t cols)
   if (bytes == 0) return;
   // Large tensors (K/V caches) start on a huge-page boundary and ask for huge pages before the
   // first write (core/base/huge_pages.h); small ones stay 64-byte aligned.
-  const size_t align = bytes >= kHugePageMinBytes ? kHugePageBytes : 64;
-  const size_t rounded = (bytes + align - 1) / align * align;
-  void* p = std::aligned_alloc(align, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  AdviseHugePages(p, rounded);
-  data_.reset(static_cast<float*>(p));
+  data_.reset(static_cast<float*>(AllocateStreamed(bytes)));
 }
 
 }  // namespace hsr

@@ -2,13 +2,15 @@
 // so that host tests run the very code the kernel runs (the device branches only swap in the
 // dp4a instruction and explicit round-to-nearest float ops, whose results are the same).
 //
-// Exact integer dot I_j = <q16, k8_j> (|I_j| < 2^31 by sketch8's Qmax; sketch8.cc):
+// Exact integer dot I_j = <q16, k8_j> + D, sketch8's I_j (sketch8.cc: |q16_c| <= 8191, D >= 0
+// the query's quantisation-error offset, |I_j| < 2^31 by sketch8's Qmax), over the codes as
+// row-major int8 rows of d_pad = CodeRowPad(d) bytes (Sketch8Index::CopyCodeRows):
 //   q16 = 256 hi + lo with hi = floor(q16 / 256) in [-128, 127] (signed byte) and lo in [0, 255]
 //   (unsigned byte), for every int16 (SplitQ16). Per lane, dp4a sums 4 byte products into an
 //   int32: Hi = sum hi_c k_c (dp4a.s32.s32) and Lo = sum lo_c k_c (dp4a.u32.s32); no partial sum
 //   overflows (|Hi| <= 128 127 d_pad, |Lo| <= 255 127 d_pad, both < 2^26 for d_pad <= 1024).
-//   Then 256 Hi + Lo and the sums over lanes are taken in uint32, i.e. modulo 2^32: 256 Hi alone
-//   may exceed 2^31 at d_pad = 1024, but modular addition is exact and associative, so the
+//   Then 256 Hi + Lo, the sums over lanes and + D are taken in uint32, i.e. modulo 2^32: 256 Hi
+//   alone may exceed 2^31 at d_pad = 1024, but modular addition is exact and associative, so the
 //   result is I_j mod 2^32, and since |I_j| < 2^31 its two's-complement reading is I_j itself.
 // Bound: ub_j = fl(fl(T a_j) fl(I_j) + fl(Qn w_j)) with one fused multiply-add, the order of
 //   sketch8's vector ChunkBounds (hn::MulAdd(y, x, z)); candidate iff !(ub_j <= b_eff).
@@ -17,6 +19,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #if defined(__CUDACC__)
@@ -26,6 +29,9 @@
 #endif
 
 namespace hsr::gpu::sketch {
+
+// Bytes per code row on the device: d rounded up to a multiple of 32 (kBytesPerLane steps).
+inline size_t CodeRowPad(size_t d) { return (d + 31) / 32 * 32; }
 
 // Key codes per lane step: one 16-byte load = 16 int8 codes; 8 lanes per key cover 128 codes
 // per step, so a warp scores 4 keys at a time (d_pad is a multiple of 32, rows 32-byte aligned).
@@ -88,6 +94,12 @@ HSR_HD uint32_t LaneDot(const uint32_t* qhi, const uint32_t* qlo, const uint32_t
     }
   }
   return CombineHiLo(hi, lo);
+}
+
+// I = the lanes' sum + D modulo 2^32, read as int32 (see the file comment). D is handed to the
+// kernel as a float holding an integer below 2^24 (exact; sketch_kv.cc checks it).
+HSR_HD int WithOffset(uint32_t lane_sum, float D) {
+  return static_cast<int>(lane_sum + static_cast<uint32_t>(static_cast<int>(D)));
 }
 
 // ub = fl(fl(T a) fl(I) + fl(Qn w)), one rounding for the multiply-add (sketch8's MulAdd).

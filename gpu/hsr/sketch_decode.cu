@@ -45,7 +45,7 @@ __global__ void __launch_bounds__(kThreads) SketchFilterKernel(Args a) {
   float* q_s = reinterpret_cast<float*>(smem4);  // [kRB][dk_pad] float query rows (recheck)
   uint8_t* qhi_s = reinterpret_cast<uint8_t*>(q_s + kRB * a.dk_pad);  // [kRB][d_pad]
   uint8_t* qlo_s = qhi_s + kRB * a.d_pad;                             // [kRB][d_pad]
-  __shared__ float prm_s[3][kRB];
+  __shared__ float prm_s[4][kRB];
   __shared__ unsigned cnt_s[kRB];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const u64 g = blockIdx.z, split = blockIdx.y;
@@ -76,6 +76,7 @@ __global__ void __launch_bounds__(kThreads) SketchFilterKernel(Args a) {
     prm_s[0][r] = r < rows ? a.params[row] : 0.0f;
     prm_s[1][r] = r < rows ? a.params[a.rows_total + row] : 0.0f;
     prm_s[2][r] = r < rows ? a.params[2 * a.rows_total + row] : INFINITY;
+    prm_s[3][r] = r < rows ? a.params[3 * a.rows_total + row] : 0.0f;
     cnt_s[r] = 0;
   }
   __syncthreads();
@@ -139,8 +140,8 @@ __global__ void __launch_bounds__(kThreads) SketchFilterKernel(Args a) {
       }
       if (valid[u] && kl < rows) {
         const float ub = sketch::SketchBound(prm_s[0][kl], __ldg(ab + j[u]),
-                                             static_cast<int>(mine), prm_s[1][kl],
-                                             __ldg(wb + j[u]));
+                                             sketch::WithOffset(mine, prm_s[3][kl]),
+                                             prm_s[1][kl], __ldg(wb + j[u]));
         if (sketch::IsCandidate(ub, prm_s[2][kl])) {
           const unsigned at = atomicAdd(&cnt_s[kl], 1u);  // < keys_per_split: fits the segment
           a.cand[(row_base + kl) * a.cand_capacity + begin + at] = static_cast<uint32_t>(j[u]);

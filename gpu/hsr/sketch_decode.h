@@ -1,6 +1,6 @@
 // Launcher of the certified sketch8 filter + exact recheck of hsr-cuda-sketch* (sketch_decode.cu).
 // One block per (row group, key split, kv head), as the scan filter (hsr_decode.h):
-//   1. filter    I_j = <q16, k8_j> exactly in int32 (dp4a on hi / lo bytes, sketch_code.h) for
+//   1. filter    I_j = <q16, k8_j> + D exactly in int32 (dp4a on hi / lo bytes, sketch_code.h) for
 //                the block's keys and all rows of its group; candidate iff
 //                !(fl(fl(T a_j) fl(I_j) + fl(Qn w_j)) <= b_eff); candidates of (row, split) are
 //                compacted by a shared-memory counter into the row's list at the split's own
@@ -29,7 +29,7 @@ struct SketchFilterArgs {
   size_t n = 0, d_pad = 0;
   const uint8_t* qhi = nullptr;  // [rows, d_pad]
   const uint8_t* qlo = nullptr;  // [rows, d_pad]
-  const float* params = nullptr;  // [3, rows]: T, Qn, b_eff (SketchQueries)
+  const float* params = nullptr;  // [4, rows]: T, Qn, b_eff, D (SketchQueries)
   const float* q = nullptr;       // [rows, dk_pad] float32 (CudaSession::q)
   const float* b = nullptr;       // [rows]
   float scale = 1.0f;

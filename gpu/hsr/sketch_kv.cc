@@ -46,16 +46,16 @@ SketchArrays PackSketch(const std::vector<std::unique_ptr<Sketch8Index>>& heads)
   const Sketch8Index::Layout first = heads[0]->SketchLayout();
   s.n = first.n;
   s.d = first.d;
-  s.d_pad = first.d_pad;
+  s.d_pad = sketch::CodeRowPad(first.d);
   s.codes.resize(s.heads * s.n * s.d_pad);
   s.a.resize(s.heads * s.n);
   s.w.resize(s.heads * s.n);
   for (size_t g = 0; g < s.heads; ++g) {
     const Sketch8Index::Layout L = heads[g]->SketchLayout();
-    HSR_CHECK(L.n == s.n && L.d_pad == s.d_pad, "PackSketch: expected n={} d_pad={}, got {} {}",
-              s.n, s.d_pad, L.n, L.d_pad);
+    HSR_CHECK(L.n == s.n && L.d == s.d, "PackSketch: expected n={} d={}, got {} {}", s.n, s.d,
+              L.n, L.d);
     if (s.n == 0) continue;
-    std::memcpy(s.codes.data() + g * s.n * s.d_pad, L.codes, s.n * s.d_pad);
+    heads[g]->CopyCodeRows(s.d_pad, s.codes.data() + g * s.n * s.d_pad);
     std::memcpy(s.a.data() + g * s.n, L.a, s.n * sizeof(float));
     std::memcpy(s.w.data() + g * s.n, L.w, s.n * sizeof(float));
   }
@@ -76,22 +76,27 @@ SketchQueries QuantiseRows(const std::vector<std::unique_ptr<Sketch8Index>>& hea
   SketchQueries out;
   const size_t m = q.rows, group = q.heads / heads.size();
   out.rows = q.heads * m;
-  out.d_pad = heads[0]->SketchLayout().d_pad;
+  out.d_pad = sketch::CodeRowPad(heads[0]->SketchLayout().d);
   out.qhi.assign(out.rows * out.d_pad, 0);
   out.qlo.assign(out.rows * out.d_pad, 0);
-  out.params.assign(3 * out.rows, 0.0f);
+  out.params.assign(4 * out.rows, 0.0f);
   for (size_t h = 0; h < q.heads; ++h) {
     const Sketch8Index& index = *heads[h / group];
     for (size_t i = 0; i < m; ++i) {
       const size_t r = h * m + i;
       const Sketch8Index::QueryCode qc = index.QuantiseQuery({q.Head(h).Row(i), q.cols});
-      for (size_t c = 0; c < out.d_pad; ++c) {
+      const std::vector<int16_t>& q16 = qc.words.q;  // 4 ceil(d / 4) <= d_pad entries
+      for (size_t c = 0; c < q16.size(); ++c) {
         int8_t hi = 0;
         uint8_t lo = 0;
-        sketch::SplitQ16(qc.q16[c], &hi, &lo);
+        sketch::SplitQ16(q16[c], &hi, &lo);
         out.qhi[r * out.d_pad + c] = static_cast<uint8_t>(hi);
         out.qlo[r * out.d_pad + c] = lo;
       }
+      // D (0 <= D <= 64 d + 1, sketch8.cc) travels as an exact float.
+      HSR_CHECK(qc.words.extra >= 0 && qc.words.extra < (1 << 24),
+                "sketch QuantiseRows: expected an offset D < 2^24, got {}", qc.words.extra);
+      out.params[3 * out.rows + r] = static_cast<float>(qc.words.extra);
       const float b = p.ThresholdFor(h, m, i);
       out.params[r] = qc.T;
       out.params[out.rows + r] = qc.Qn;
@@ -118,7 +123,7 @@ std::vector<uint32_t> HostSketchCandidates(const SketchArrays& s, const SketchQu
     for (int lane = 0; lane < sketch::kLanesPerKey; ++lane) {
       sum += sketch::LaneDot(qhi.data(), qlo.data(), code.data(), lane, static_cast<int>(s.d_pad));
     }
-    const auto I = static_cast<int32_t>(sum);
+    const int32_t I = sketch::WithOffset(sum, q.D(r));
     const float ub = sketch::SketchBound(q.T(r), s.a[g * s.n + j], I, q.Qn(r), s.w[g * s.n + j]);
     if (dots) (*dots)[j] = I;
     if (bounds) (*bounds)[j] = ub;

@@ -2,11 +2,13 @@
 // by core's Sketch8Index (codes k8_j, scale a_j, slack w_j: the SAME quantisation as the CPU
 // index, read through Sketch8Index::SketchLayout) over K rounded through the storage type (the
 // values the device scores), one index per kv head, uploaded once as
-//   codes [Hkv, n, d_pad] int8, a [Hkv, n], w [Hkv, n] float   (d_pad = roundup(d, 32)).
+//   codes [Hkv, n, d_pad] int8 (Sketch8Index::CopyCodeRows: the index's codes, row-major),
+//   a [Hkv, n], w [Hkv, n] float   (d_pad = sketch::CodeRowPad(d) = roundup(d, 32)).
 // Per call, every query row h * m + i is quantised by its kv head's index
 // (Sketch8Index::QuantiseQuery) and handed to the kernel as q16 split into hi / lo byte rows
-// (sketch_code.h) plus T, Qn and b_eff = the largest float <= b - tiny (-Inf for a row whose
-// bounds are not trusted: every key is then a candidate).
+// (sketch_code.h) plus T, Qn, b_eff = the largest float <= b - tiny (-Inf for a row whose
+// bounds are not trusted: every key is then a candidate) and the integer offset D, so the
+// kernel's int32 <q16, k8_j> + D is sketch8's I_j and its bound sketch8's, bit for bit.
 //
 // Why sketch8's w_j and tiny also cover the GPU recheck score (decode_common.cuh ScoreRows):
 //   sketch8.cc proves fl(ub_j) + tiny >= s for any score s with
@@ -62,11 +64,12 @@ SketchArrays PackSketch(const std::vector<std::unique_ptr<Sketch8Index>>& heads)
 struct SketchQueries {
   size_t rows = 0, d_pad = 0;
   std::vector<uint8_t> qhi, qlo;  // [rows, d_pad]: hi as int8 bits, lo unsigned (SplitQ16)
-  std::vector<float> params;      // [3, rows]: T, Qn, b_eff
+  std::vector<float> params;      // [4, rows]: T, Qn, b_eff, D (an integer < 2^24, exact)
   size_t untrusted_rows = 0;      // rows with b_eff = -Inf (every key a candidate)
   float T(size_t r) const { return params[r]; }
   float Qn(size_t r) const { return params[rows + r]; }
   float b_eff(size_t r) const { return params[2 * rows + r]; }
+  float D(size_t r) const { return params[3 * rows + r]; }
 };
 SketchQueries QuantiseRows(const std::vector<std::unique_ptr<Sketch8Index>>& heads,
                            ConstHeadsView q, const AttentionParams& p);

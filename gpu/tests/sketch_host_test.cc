@@ -29,7 +29,8 @@
 namespace hsr::gpu {
 namespace {
 
-// sketch8.cc's Qmax for a padded width.
+// The largest |q16| whose dots fit int32 at a padded width (sketch8.cc's 13-bit Qmax <= 8191 is
+// below it: the lanes are checked on the wider range).
 int32_t Qmax(size_t d_pad) {
   return static_cast<int32_t>(
       std::min<double>(32767.0, std::floor(2147483647.0 / (127.0 * static_cast<double>(d_pad)))));
@@ -137,9 +138,18 @@ TEST(SketchKv, IndexesArePackedAsBuiltOnRoundedKeys) {
       Sketch8Index direct(1);
       direct.Build(ConstMatrixView(heads[g]->KeyData(), c.n, c.d), 0.1f);
       const Sketch8Index::Layout L = heads[g]->SketchLayout(), D = direct.SketchLayout();
-      ASSERT_EQ(L.d_pad, s.d_pad);
-      EXPECT_EQ(std::memcmp(L.codes, D.codes, c.n * L.d_pad), 0);
-      EXPECT_EQ(std::memcmp(L.codes, s.codes.data() + g * c.n * s.d_pad, c.n * s.d_pad), 0);
+      ASSERT_EQ(L.n, c.n);
+      std::vector<int8_t> rows(c.n * s.d_pad), direct_rows(c.n * s.d_pad);
+      heads[g]->CopyCodeRows(s.d_pad, rows.data());
+      direct.CopyCodeRows(s.d_pad, direct_rows.data());
+      EXPECT_EQ(rows, direct_rows);
+      EXPECT_EQ(std::memcmp(rows.data(), s.codes.data() + g * c.n * s.d_pad, c.n * s.d_pad), 0);
+      // The rows are the index's own blocked codes (key_code.h).
+      for (size_t j = 0; j < c.n; ++j) {
+        for (size_t x = 0; x < c.d; ++x) {
+          ASSERT_EQ(int{rows[j * s.d_pad + x]}, L.codes.Code(j, x)) << j << " " << x;
+        }
+      }
       EXPECT_EQ(std::memcmp(L.a, s.a.data() + g * c.n, c.n * sizeof(float)), 0);
       EXPECT_EQ(std::memcmp(L.w, s.w.data() + g * c.n, c.n * sizeof(float)), 0);
       EXPECT_EQ(std::memcmp(L.a, D.a, c.n * sizeof(float)), 0);
@@ -176,13 +186,16 @@ TEST(SketchKv, QueryRowsAreSketch8Quantisation) {
     for (size_t i = 0; i < c.m; ++i) {
       const size_t r = h * c.m + i;
       const auto qc = heads[h / c.group]->QuantiseQuery({c.Q().Head(h).Row(i), c.d});
+      const std::vector<int16_t>& q16 = qc.words.q;
+      ASSERT_LE(q16.size(), sq.d_pad);
       for (size_t x = 0; x < sq.d_pad; ++x) {
         const int v = 256 * int{static_cast<int8_t>(sq.qhi[r * sq.d_pad + x])} +
                       int{sq.qlo[r * sq.d_pad + x]};
-        ASSERT_EQ(v, qc.q16[x]) << r << " " << x;
+        ASSERT_EQ(v, x < q16.size() ? int{q16[x]} : 0) << r << " " << x;
       }
       EXPECT_EQ(sq.T(r), qc.T);
       EXPECT_EQ(sq.Qn(r), qc.Qn);
+      EXPECT_EQ(sq.D(r), static_cast<float>(qc.words.extra));
       if (!qc.trusted) {
         EXPECT_EQ(r, 3 * c.m + 1);
         EXPECT_EQ(sq.b_eff(r), -std::numeric_limits<float>::infinity());
@@ -252,9 +265,9 @@ TEST(SketchKv, KernelBoundsEqualSketch8AndCoverTheGpuScore) {
               HostSketchCandidates(s, sq, g, h * c.m, &dots, &bounds);
           const std::set<uint32_t> cs(cand.begin(), cand.end());
           for (size_t j = 0; j < c.n; ++j) {
-            int64_t exact = 0;
-            for (size_t x = 0; x < s.d_pad; ++x) {
-              exact += int64_t{qc.q16[x]} * int64_t{s.codes[(g * c.n + j) * s.d_pad + x]};
+            int64_t exact = qc.words.extra;  // D
+            for (size_t x = 0; x < qc.words.q.size(); ++x) {
+              exact += int64_t{qc.words.q[x]} * int64_t{s.codes[(g * c.n + j) * s.d_pad + x]};
             }
             ASSERT_EQ(dots[j], exact);
             ASSERT_EQ(double{bounds[j]} + qc.tiny, ub_cpu[j]) << "d " << d << " key " << j;

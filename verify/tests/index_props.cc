@@ -1,7 +1,8 @@
 // Property (docs/style.md §5, docs/design.md §1): every half-space index reports exactly scan's set
 // { j : ScoreRun(q, k_j) > b }, under EVERY compiled and supported Highway target, on random
 // and adversarial keys (duplicates, zero keys, huge and tiny norms, keys exactly on the
-// threshold, d 1..256, n 0..300); scan equals a float64 loop where dot products are exact
+// threshold, d 1..256 and the widths around sketch8's 4-dim code groups, n 0..300, keys
+// appended by Insert across sketch8's 16-key code blocks); scan equals a float64 loop where dot products are exact
 // (lattice values k/64 with power-of-two factors, power-of-two scale); the sketch8 and lowrank
 // bounds are never below ScoreRun; Build/Insert/Query sequences (rc::state) match a plain
 // model; bad inputs are rejected with hsr::Error and leave the index answering correctly.
@@ -60,23 +61,27 @@ std::vector<uint32_t> Sorted(std::vector<uint32_t> v) {
 // Value modes of one case (drawn by RapidCheck; values from the seed).
 struct IndexCase {
   size_t n = 0, d = 1, m = 1, threads = 1, rank = 0;
+  size_t built = 0;         // keys [0, built) given to Build, the rest appended by Insert
   bool exact = true;        // lattice/64 values, power-of-two key factors and scale
   int key_factor_log2 = 0;  // spread of per-key power-of-two factors (huge/tiny norms)
   bool dups = false, zeros = false, huge = false;  // huge: some keys x 2^60 (|k| < 2^107)
   float scale = 1.0f;
   uint64_t seed = 1;
   std::string Describe() const {
-    return fmt::format("n={} d={} m={} threads={} rank={} exact={} factor_log2={} dups={} "
-                       "zeros={} huge={} scale={} seed={}",
-                       n, d, m, threads, rank, exact, key_factor_log2, dups, zeros, huge, scale,
-                       seed);
+    return fmt::format("n={} built={} d={} m={} threads={} rank={} exact={} factor_log2={} "
+                       "dups={} zeros={} huge={} scale={} seed={}",
+                       n, built, d, m, threads, rank, exact, key_factor_log2, dups, zeros, huge,
+                       scale, seed);
   }
 };
 
 rc::Gen<size_t> GenDim() {
-  return rc::gen::weightedOneOf<size_t>({{6, rc::gen::inRange<size_t>(1, 18)},
-                                         {2, rc::gen::element<size_t>(31, 32, 33, 63, 64, 65, 128)},
-                                         {1, rc::gen::inRange<size_t>(1, 257)}});
+  return rc::gen::weightedOneOf<size_t>(
+      {{6, rc::gen::inRange<size_t>(1, 18)},
+       {2, rc::gen::element<size_t>(31, 32, 33, 63, 64, 65, 128)},
+       // sketch8's code groups (4 dims) and vector widths: partial groups, one and many groups
+       {2, rc::gen::element<size_t>(1, 3, 4, 5, 15, 16, 17, 31, 33, 64, 100, 128, 129, 256)},
+       {1, rc::gen::inRange<size_t>(1, 257)}});
 }
 
 rc::Gen<IndexCase> GenCase() {
@@ -86,6 +91,9 @@ rc::Gen<IndexCase> GenCase() {
     c.n = *rc::gen::weightedOneOf<size_t>({{2, rc::gen::inRange<size_t>(0, 17)},
                                            {5, rc::gen::inRange<size_t>(17, 200)},
                                            {1, rc::gen::inRange<size_t>(200, 301)}});
+    // Appends cross sketch8's 16-key code blocks from any starting fill.
+    c.built = *rc::gen::weightedOneOf<size_t>({{3, rc::gen::just(c.n)},
+                                               {1, rc::gen::inRange<size_t>(0, c.n + 1)}});
     c.m = *rc::gen::inRange<size_t>(1, 5);
     c.threads = *rc::gen::inRange<size_t>(1, 3);
     c.rank = *rc::gen::weightedElement<size_t>({{3, 0}, {1, 1}, {1, 3}});
@@ -104,6 +112,14 @@ rc::Gen<IndexCase> GenCase() {
 struct CaseData {
   std::vector<float> keys, queries, b;
 };
+
+// Builds index on keys [0, c.built) and appends the rest one Insert at a time.
+void BuildAndAppend(HalfSpaceIndex& index, const IndexCase& c, const std::vector<float>& keys) {
+  index.Build(ConstMatrixView(keys.data(), c.built, c.d), c.scale);
+  for (size_t j = c.built; j < c.n; ++j) {
+    RC_ASSERT(index.Insert(std::span<const float>(keys.data() + j * c.d, c.d)) == j);
+  }
+}
 
 CaseData MakeData(const IndexCase& c) {
   std::mt19937_64 rng(c.seed);
@@ -158,12 +174,13 @@ RC_GTEST_PROP(IndexProps, EveryIndexReportsScansSetOnEveryTarget, ()) {
   const ConstMatrixView keys(data.keys.data(), c.n, c.d);
   RC_CLASSIFY(c.n == 0, "n = 0");
   RC_CLASSIFY(c.exact, "exact lattice");
+  RC_CLASSIFY(c.built < c.n, "appended");
   for (int64_t target : Targets()) {
     const ForceTarget force(target);
     ScanIndex scan(c.threads);
     scan.Build(keys, c.scale);
     auto indexes = AllIndexes(c.threads, c.rank);
-    for (auto& index : indexes) index->Build(keys, c.scale);
+    for (auto& index : indexes) BuildAndAppend(*index, c, data.keys);
     for (size_t i = 0; i < c.m; ++i) {
       const std::span<const float> q(data.queries.data() + i * c.d, c.d);
       for (float b : Thresholds(scan, q, c.seed + i)) {
@@ -330,8 +347,8 @@ RC_GTEST_PROP(IndexProps, BoundsNeverBelowScoreRunOnEveryTarget, ()) {
     Sketch8Index sketch(1);
     LowRankIndex lowrank(1, c.rank);
     scan.Build(keys, c.scale);
-    sketch.Build(keys, c.scale);
-    lowrank.Build(keys, c.scale);
+    BuildAndAppend(sketch, c, data.keys);
+    BuildAndAppend(lowrank, c, data.keys);
     for (size_t i = 0; i < c.m; ++i) {
       const std::span<const float> q(data.queries.data() + i * c.d, c.d);
       const std::vector<float> s = scan.Scores(q);
@@ -484,6 +501,12 @@ TEST(IndexTargets, AtLeastOneTarget) {
   std::string names;
   for (int64_t t : targets) names += std::string(" ") + hwy::TargetName(t);
   std::cout << "Highway targets checked:" << names << "\n";
+}
+
+// Targets compiled in but missing on this CPU are not checked above: say so (skipped).
+TEST(IndexTargets, CompiledTargetsThisCpuLacks) {
+  const std::string lacking = CompiledTargetsThisCpuLacks();
+  if (!lacking.empty()) GTEST_SKIP() << "compiled, not supported by this CPU (not run):" << lacking;
 }
 
 TEST(IndexBadInput, RejectedCallsLeaveIndexAnswering) {
