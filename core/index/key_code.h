@@ -78,6 +78,11 @@ class KeyCodes {
   size_t groups() const { return groups_; }
   size_t Bytes() const { return cap_blocks_ * groups_ * kCodeLineBytes; }  // allocated
   CodeBlocks View() const { return {buf_.get(), groups_, n_}; }
+  // The blocks in use (what a filter pass reads), for cache eviction between bench samples.
+  std::span<const std::byte> Buffer() const {
+    const size_t blocks = (n_ + kCodeBlockKeys - 1) / kCodeBlockKeys;
+    return {reinterpret_cast<const std::byte*>(buf_.get()), blocks * groups_ * kCodeLineBytes};
+  }
   // The codes as n rows of `stride` >= d signed bytes (row-major; columns d .. stride - 1 zero).
   void CopyRows(size_t stride, int8_t* out) const;
 

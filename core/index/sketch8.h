@@ -53,7 +53,7 @@ class Sketch8Index : public HalfSpaceIndex {
   size_t MemoryBytes() const override;
   std::vector<std::span<const std::byte>> Buffers() const override {
     using index_detail::BytesOf;
-    return {keys_.Buffer(), BytesOf(codes_), BytesOf(a_), BytesOf(w_)};
+    return {keys_.Buffer(), codes_.Buffer(), BytesOf(a_), BytesOf(w_)};
   }
   size_t size() const override { return keys_.n(); }
   size_t dim() const override { return keys_.d(); }
