@@ -68,6 +68,10 @@ HWY_INLINE __m256 SumOfLanes8(const hn::Vec256<float>* v) {
 // v[i] = key i's DotChains vector; returns the vector of the sixteen keys' SumOfLanes
 // (x86_512-inl.h: _mm512_reduce_add_ps), lane for lane the same additions in a commuted
 // order: y_i = x_i + x_{i+8} (i < 8), z_i = y_i + y_{i+4} (i < 4), (z_0 + z_2) + (z_1 + z_3).
+// _mm512_shuffle_f32x4 passes _mm512_undefined_ps() as its unused source, which GCC 12 may
+// report as maybe-uninitialized once inlined (x86_512-inl.h turns the warning off likewise).
+HWY_DIAGNOSTICS(push)
+HWY_DIAGNOSTICS_OFF(disable : 4701, ignored "-Wmaybe-uninitialized")
 HWY_INLINE __m512 SumOfLanes16(const hn::Vec512<float>* v) {
   // Keys r and r + 4 (r in 0..3, 8..11) share a vector: [y_r | y_{r+4}], 8 lanes each.
   __m512 y[8];
@@ -94,6 +98,7 @@ HWY_INLINE __m512 SumOfLanes16(const hn::Vec512<float>* v) {
   return _mm512_add_ps(_mm512_shuffle_ps(w01, w23, _MM_SHUFFLE(2, 0, 2, 0)),
                        _mm512_shuffle_ps(w01, w23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
+HWY_DIAGNOSTICS(pop)
 #endif  // HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
@@ -125,7 +130,8 @@ HWY_INLINE size_t ScoreBlocks(const float* HWY_RESTRICT q, const float* HWY_REST
     hn::Vec<BlockTag> sums[kBlockKeys];
     if (stream) {
       for (size_t r = 0; r < kBlockKeys; ++r) {
-        DotChains<1>(df, q, k + (j + r) * k_stride, /*k_stride=*/0, dim, sums + r);
+        DotChains<1, /*kStreamed=*/true>(df, q, k + (j + r) * k_stride, /*k_stride=*/0, dim,
+                                         sums + r);
       }
     } else {
       for (size_t r = 0; r < kBlockKeys; r += 4) {
