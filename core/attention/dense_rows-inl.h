@@ -100,7 +100,7 @@ HWY_INLINE void AccumulateDenseBlock(D df, const float* HWY_RESTRICT w, size_t c
   for (size_t t = 0; t < cnt; ++t, vr += v_stride) {
     const auto wt = hn::Set(df, w[t]);
     HWY_UNROLL(8)
-    for (size_t i = 0; i < kV; ++i) a[i] = hn::MulAdd(wt, hn::LoadU(df, vr + i * N), a[i]);
+    for (size_t i = 0; i < kV; ++i) a[i] = hn::MulAdd(wt, LoadStreamed(df, vr + i * N), a[i]);
   }
   HWY_UNROLL(8)
   for (size_t i = 0; i < kV; ++i) hn::Store(a[i], df, acc + c0 + i * N);
