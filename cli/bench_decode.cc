@@ -40,8 +40,9 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
   po::options_description desc(fmt::format(
       "Usage: hsr {} [flags]\n\n"
       "Times every --backend on one workload; columns: time per query token (one call's time / "
-      "m, a call covers all heads), GB/s of K and V per call and its fraction of the DRAM read "
-      "bandwidth measured in the same run, and errors vs the float64 oracle (on sampled rows "
+      "m, a call covers all heads), GB/s of the bytes a call reads (K and V; a ReLU "
+      "dense decode K and the value rows of keys with a positive weight; hsr-cpu its index's "
+      "and the rows it rechecks and gathers) and its fraction of the DRAM read bandwidth measured in the same run, and errors vs the float64 oracle (on sampled rows "
       "when all would be slow).\n\nFlags",
       cmd));
   // Values are strings so that every bad value gets our own one-line message.

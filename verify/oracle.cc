@@ -229,7 +229,8 @@ OracleRowResult OracleRow(std::span<const float> q, ConstMatrixView k, ConstMatr
   const double threshold = p.ThresholdFor(q_head, m, i);
   const double scale = p.ScaleFor(q.size());
   OracleRowResult r;
-  r.nonempty = DenseRefRow(q, k, v, visible, p.kind, p.alpha, threshold, scale, expected);
+  r.weighted = DenseRefRow(q, k, v, visible, p.kind, p.alpha, threshold, scale, expected);
+  r.nonempty = r.weighted > 0;
   const RowInputs in{q.data(), k, v, visible, scale, threshold, max_abs_k, p.kind, p.alpha};
   RowTolerance(in, expected, tol, &r.ambiguous);
   return r;

@@ -67,6 +67,7 @@ class Oracle {
 // both build their rows here.
 struct OracleRowResult {
   bool nonempty = false;   // some key has a positive weight in float64
+  size_t weighted = 0;     // keys with a positive float64 weight (0 when empty)
   bool ambiguous = false;  // ReLU row whose float32 weights may all but vanish or flip (a score
                            // within rounding of b decides whether it is empty): only the hull
                            // bound holds, the output may jump by a whole value row

@@ -33,17 +33,18 @@ OracleSample ComputeOracleSample(ConstHeadsView q, const KvCache& kv, const Atte
   s.expected.assign(k * dv, 0.0);
   s.tolerance.assign(k * dv, 0.0);
   s.ambiguous.assign(k, 0);
+  s.weighted.assign(k, 0);
   const size_t group = hq / kv.heads();
   ThreadPool pool(std::max<size_t>(threads, 1));
   pool.Run(k, [&](size_t t, size_t) {
     const auto [h, i] = s.rows[t];
-    s.ambiguous[t] =
+    const OracleRowResult r =
         OracleRow(q.Head(h).RowSpan(i), kv.k().Head(h / group), kv.v().Head(h / group),
-                          VisibleKeys(p.causal, i, m, n), p, h, m, i,
-                          static_cast<double>(kv.max_abs_k()),
-                          std::span<double>(s.expected.data() + t * dv, dv),
-                          std::span<double>(s.tolerance.data() + t * dv, dv))
-            .ambiguous;
+                  VisibleKeys(p.causal, i, m, n), p, h, m, i, static_cast<double>(kv.max_abs_k()),
+                  std::span<double>(s.expected.data() + t * dv, dv),
+                  std::span<double>(s.tolerance.data() + t * dv, dv));
+    s.ambiguous[t] = r.ambiguous;
+    s.weighted[t] = r.weighted;
   });
   return s;
 }

@@ -23,6 +23,9 @@ struct OracleSample {
   // whether it is ambiguous (a ReLU row a score at the threshold may leave empty or not).
   std::vector<double> tolerance;            // rows.size() x dv
   std::vector<char> ambiguous;              // rows.size()
+  // Per sampled row, the keys with a positive float64 weight: the value rows a dense kernel
+  // that skips zero weights reads (ReLU below b; softmax every visible key).
+  std::vector<size_t> weighted;             // rows.size()
 };
 
 // Validates like every backend (hsr::Error). The causal mask from p.

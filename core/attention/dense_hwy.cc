@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "core/attention/validate.h"
-#include "core/base/cache_info.h"
 #include "core/base/thread_pool.h"
 
 #ifndef HSR_CORE_ATTENTION_DENSE_HWY_SHARED_
@@ -28,7 +27,7 @@ struct Job {
   int alpha = 1;
   size_t hq = 0, hkv = 0, group = 1, m = 0, n = 0, d = 0, dv = 0;
   float scale = 1.0f;
-  bool stream = false;   // K/V larger than the stream threshold: score keys in row order
+  bool stream = false;   // K + V larger than stream_bytes: score keys in row order
   size_t splits = 1;     // key splits; > 1 writes partials instead of out
   float* partials = nullptr;  // [hq * m][splits][2 + dv]: ref, l, acc
 
@@ -212,7 +211,6 @@ void DenseHwyAttentionValidated(ConstHeadsView q, ConstHeadsView k, ConstHeadsVi
   job.d = k.cols;
   job.dv = v.cols;
   job.scale = p.ScaleFor(job.d);
-  if (stream_bytes == kDenseHwyStreamAuto) stream_bytes = LastLevelCacheBytes();
   job.stream = (k.heads * k.rows * k.cols + v.heads * v.rows * v.cols) * sizeof(float) > stream_bytes;
   uint64_t empty = 0;
   HWY_DYNAMIC_DISPATCH(RunDenseHwy)(job, &pool, &empty);

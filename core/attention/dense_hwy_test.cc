@@ -103,12 +103,12 @@ void Check(const Case& c) {
   }
   const std::vector<float> before = out.storage;
 
-  // Both key orders of the decode rows kernel (score_block-inl.h): stream_bytes = SIZE_MAX
-  // keeps the interleaved order, 0 forces the row (streaming) order. Their scores are
-  // ScoreRun's bit for bit, so the outputs must be bit-identical, not merely close.
+  // Both key orders of the decode rows kernel (score_block-inl.h): kDenseHwyInterleaved
+  // keeps the interleaved order, 0 (the default) is the row (streaming) order. Their scores
+  // are ScoreRun's bit for bit, so the outputs must be bit-identical, not merely close.
   Buffer out_stream = out;
   out_stream.view.data = out_stream.storage.data() + c.offset;
-  DenseHwyBackend backend(c.threads, ~size_t{0});
+  DenseHwyBackend backend(c.threads, kDenseHwyInterleaved);
   DenseHwyBackend backend_stream(c.threads, 0);
   AttentionStats stats, stats_stream;
   if (c.decode) {

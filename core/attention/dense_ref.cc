@@ -7,13 +7,13 @@
 
 namespace hsr {
 
-bool DenseRefRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v, size_t visible,
-                 AttentionKind kind, int alpha, double threshold, double scale,
-                 std::span<double> o) {
+size_t DenseRefRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
+                   size_t visible, AttentionKind kind, int alpha, double threshold, double scale,
+                   std::span<double> o) {
   const size_t d = q.size();
   const size_t dv = v.cols;
   std::fill(o.begin(), o.end(), 0.0);
-  if (visible == 0) return false;
+  if (visible == 0) return 0;
   std::vector<double> s(visible);
   for (size_t j = 0; j < visible; ++j) {
     const float* kj = k.Row(j);
@@ -32,20 +32,22 @@ bool DenseRefRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v,
   } else {
     double top = 0.0;
     for (size_t j = 0; j < visible; ++j) top = std::max(top, s[j] - threshold);
-    if (!(top > 0.0)) return false;  // no positive weight
+    if (!(top > 0.0)) return 0;  // no positive weight
     for (size_t j = 0; j < visible; ++j) {
       const double x = s[j] - threshold;
       s[j] = x > 0.0 ? std::pow(x / top, alpha) : 0.0;
       denom += s[j];
     }
   }
+  size_t weighted = 0;
   for (size_t j = 0; j < visible; ++j) {
     if (s[j] == 0.0) continue;
+    ++weighted;
     const float* vj = v.Row(j);
     for (size_t c = 0; c < dv; ++c) o[c] += s[j] * static_cast<double>(vj[c]);
   }
   for (size_t c = 0; c < dv; ++c) o[c] /= denom;
-  return true;
+  return weighted;
 }
 
 void DenseRefAttention(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
@@ -66,7 +68,7 @@ void DenseRefAttention(ConstHeadsView q, const KvCache& kv, const AttentionParam
     for (size_t i = 0; i < m; ++i) {
       const size_t visible = VisibleKeys(p.causal, i, m, n);
       std::span<double> o(out->data() + (h * m + i) * dv, dv);
-      const bool ok = DenseRefRow(qh.RowSpan(i), kh, vh, visible, p.kind, p.alpha,
+      const bool ok = 0 < DenseRefRow(qh.RowSpan(i), kh, vh, visible, p.kind, p.alpha,
                                   p.ThresholdFor(h, m, i), scale, o);
       local.queries += 1;
       local.keys_scored += visible;

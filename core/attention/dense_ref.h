@@ -12,9 +12,10 @@
 namespace hsr {
 
 // One query row in float64: o[0..dv) for query q (length d) against keys/values rows
-// [0, visible) of one kv head. Returns false (and writes zeros) for an empty row.
-// threshold is used for relu only; scale is the effective scale.
-bool DenseRefRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v, size_t visible,
+// [0, visible) of one kv head. Returns the number of keys with a positive weight (the value rows
+// it reads): 0 (and zeros written) for an empty row. threshold is used for relu only; scale is
+// the effective scale.
+size_t DenseRefRow(std::span<const float> q, ConstMatrixView k, ConstMatrixView v, size_t visible,
                  AttentionKind kind, int alpha, double threshold, double scale,
                  std::span<double> o);
 

@@ -1,13 +1,14 @@
 // Per-target dense-hwy decode kernel: up to kMaxDecodeRows query rows of one kv head against
 // a key split [kb, ke), one row at a time over chunks of kChunk keys (flash-decoding):
-//   scores via ScoreBlock (score_block-inl.h: ScoreRun's scores bit for bit, eight keys'
-//   horizontal sums at once), chunk max, weights relative to the running reference (online
+//   scores via ScoreBlock (score_block-inl.h: ScoreRun's scores bit for bit, a vector's
+//   worth of keys' horizontal sums at once), chunk max, weights relative to the running reference (online
 //   rescaling, skipped when the max did not change), then acc += w_j v_j with FMAs: softmax
 //   accumulates the whole chunk (contiguous V rows), ReLU^alpha only its nonzero weights.
 // The K and V chunk stays in L2 while the rows of the group reuse it, so K and V are read
-// from memory once per kv head; when K/V stream from DRAM (job.stream) keys are scored in
-// row order (score_block-inl.h). No software prefetch: it measured no gain over the hardware
-// prefetchers. Included by dense_hwy.cc after dense_hwy_detail::Job.
+// from memory once per kv head; with job.stream (the default, dense_hwy.h) the first row to
+// score a chunk reads its keys in row order (score_block-inl.h). No software prefetch: it
+// measured no gain over the hardware prefetchers (on Zen 4, K 1-8 KiB ahead: 15-50% slower).
+// Included by dense_hwy.cc after dense_hwy_detail::Job.
 // Reference: dense_ref.cc. Test: dense_hwy_test.cc.
 
 #if defined(HSR_CORE_ATTENTION_DENSE_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -100,7 +101,7 @@ HWY_INLINE void AccumulateDenseBlock(D df, const float* HWY_RESTRICT w, size_t c
   for (size_t t = 0; t < cnt; ++t, vr += v_stride) {
     const auto wt = hn::Set(df, w[t]);
     HWY_UNROLL(8)
-    for (size_t i = 0; i < kV; ++i) a[i] = hn::MulAdd(wt, hn::LoadU(df, vr + i * N), a[i]);
+    for (size_t i = 0; i < kV; ++i) a[i] = hn::MulAdd(wt, LoadStreamed(df, vr + i * N), a[i]);
   }
   HWY_UNROLL(8)
   for (size_t i = 0; i < kV; ++i) hn::Store(a[i], df, acc + c0 + i * N);
@@ -109,7 +110,12 @@ HWY_INLINE void AccumulateDenseBlock(D df, const float* HWY_RESTRICT w, size_t c
 // acc[0..dv) += sum_{t < cnt} w[t] * v_row(t) (every weight, zeros included); acc is
 // vector-aligned. Column blocks of 8 vectors in registers; with several blocks (dv = 128 on
 // AVX2) the keys go in sub-chunks of kAccKeys so the later blocks re-read V rows from L1.
-constexpr size_t kAccKeys = 32;
+// Each column still sees the keys in order, so the sums do not depend on kAccKeys. Two keys:
+// a block's pass over a V row then comes right after the previous block's, close to the row
+// order the DRAM stream wants. Softmax decode n = 2^17, d = 128, AVX2, 1 thread, cold:
+// 32 keys 6969-7508 us, 2 keys 4284-4537 us (3 runs alternating; 8 and 4 keys measured
+// 5429-8005 and 5430-6309 us); in cache (--cold off, n = 4096) 59.3-59.7 -> 55.8-56.8 us.
+constexpr size_t kAccKeys = 2;
 HWY_INLINE void AccumulateDenseCols(const float* HWY_RESTRICT w, size_t cnt, const float* v,
                                     size_t v_stride, size_t dv, float* HWY_RESTRICT acc) {
   const hn::ScalableTag<float> df;

@@ -30,7 +30,7 @@ float StreamRead(std::span<const float> data);
 // bytes == 0 picks max(256 MiB, 8 x LLC), capped at 1/8 of physical memory.
 ReadBandwidth MeasureReadBandwidth(size_t threads, size_t bytes = 0, size_t passes = 7);
 
-// LastLevelCacheBytes() lives in core/base/cache_info.h (dense-hwy uses it too).
+// LastLevelCacheBytes() lives in core/base/cache_info.h.
 using hsr::LastLevelCacheBytes;
 // Physical memory in bytes; 0 when unknown.
 size_t PhysicalMemoryBytes();

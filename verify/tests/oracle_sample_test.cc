@@ -60,5 +60,26 @@ TEST(OracleSampleTest, RowAtThresholdIsAmbiguousAndLeftOutOfMaxErr) {
   EXPECT_EQ(CompareToSample(s, ConstHeadsView(out.data(), 1, 4, 2)).beyond_tol, 1u);
 }
 
+// weighted counts the keys with a positive float64 weight per sampled row: the value rows a
+// dense kernel that skips zero weights reads (bench bytes_read for dense ReLU decode).
+TEST(OracleSampleTest, WeightedCountsKeysWithPositiveWeight) {
+  TieCase c;
+  // Scores (scale 1) of rows 0-3 over their visible keys: {0.3}, {0.15, 0.25},
+  // {-0.15, -1.5, 0.375}, {0.3, 0, 0.75, 1}; with b = 0 (row 0: -10) a score of exactly 0 is out.
+  const std::vector<float> b = {-10, 0, 0, 0};
+  c.p.b_per_query = b;
+  const KvCache kv = c.Kv();
+  const OracleSample relu = ComputeOracleSample(c.Q(), kv, c.p, 1e9, 1);
+  EXPECT_EQ(relu.weighted, (std::vector<size_t>{1, 2, 1, 3}));
+  // The tie row: its only key's score equals b in float64, so nothing is weighted.
+  c.p.b_per_query = c.b;
+  EXPECT_EQ(ComputeOracleSample(c.Q(), kv, c.p, 1e9, 1).weighted[0], 0u);
+  // Softmax weighs every visible key.
+  c.p.kind = AttentionKind::kSoftmax;
+  c.p.b_per_query = {};
+  EXPECT_EQ(ComputeOracleSample(c.Q(), kv, c.p, 1e9, 1).weighted,
+            (std::vector<size_t>{1, 2, 3, 4}));
+}
+
 }  // namespace
 }  // namespace hsr::verify
