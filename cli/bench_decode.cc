@@ -227,7 +227,7 @@ void PrintResult(const std::string& cmd, const sim::Workload& w, const sim::Benc
                opt(row.eps_mean, "{:.3e}"), row.fallbacks);
     if (row.eps_tau_max || row.eps_sketch_max) {
       fmt::print("# {}: certificates (non-fallback rows): eps_tau max {} mean {}, eps_sketch max "
-                 "{} mean {}; max over checked rows of err / (2 eps max|v|) = {}\n",
+                 "{} mean {}; max over checked rows of err / (2 eps max|v| + 2 tol) = {}\n",
                  row.backend, opt(row.eps_tau_max, "{:.3e}"), opt(row.eps_tau_mean, "{:.3e}"),
                  opt(row.eps_sketch_max, "{:.3e}"), opt(row.eps_sketch_mean, "{:.3e}"),
                  opt(row.err_over_cert_max, "{:.3g}"));

@@ -22,6 +22,10 @@ void CertificateBounds(ConstMatrixView v, size_t visible, double eps, std::span<
   for (double& b : bound) b *= 2.0 * eps;
 }
 
+double CheckedBound(double cert_bound, double dense_tolerance) {
+  return cert_bound + 2.0 * dense_tolerance;
+}
+
 double CertificateRatio(double err, double bound) {
   return bound > 0 ? err / bound : (err > 0 ? std::numeric_limits<double>::infinity() : 0.0);
 }
@@ -61,7 +65,7 @@ CertCheck CheckSoftmaxCertificate(const Oracle& oracle, const KvCache& kv, size_
       for (size_t c = 0; c < dv; ++c) {
         const double got = out.Head(h)(i, c);
         const double want = oracle.Expected(h, i, c);
-        const double bound = cert[c] + 2.0 * oracle.Tolerance(h, i, c);
+        const double bound = CheckedBound(cert[c], oracle.Tolerance(h, i, c));
         if (!(std::fabs(got - want) <= bound)) {
           fail(fmt::format("col {}: got {} want {} |err| {} > bound {}", c, got, want,
                            std::fabs(got - want), bound));

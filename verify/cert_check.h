@@ -24,6 +24,12 @@ namespace hsr::verify {
 // visible <= v.rows): the certificate's bound on one row's error.
 void CertificateBounds(ConstMatrixView v, size_t visible, double eps, std::span<double> bound);
 
+// The bound one element is held to: the certificate's bound on it plus twice the oracle's
+// derived float32 tolerance of a dense run (this file's first comment). Without the tolerance,
+// a row whose eps is below float32 rounding (e.g. a causal row whose few unreported keys score
+// far below b) reads as violated by its rounding alone.
+double CheckedBound(double cert_bound, double dense_tolerance);
+
 // err / bound, the measured error over the certified one (<= 1: the certificate holds); 0 when
 // err is 0, Inf when only the bound is 0.
 double CertificateRatio(double err, double bound);

@@ -52,7 +52,7 @@ struct ResultRow {
   std::optional<double> eps_max, eps_mean;
   // Softmax HSR: the tau certificate and the sketch per-key-bound certificate of each
   // row (eps_* is the one the row meets: eps_sketch where the index has per-key bounds), and
-  // max over the oracle rows with eps > 0 of max_c |o - o_ref| / (2 eps max|v|) (<= 1: the
+  // max over the oracle rows with eps > 0 of max_c |o - o_ref| / (2 eps max|v| + 2 tol) (<= 1: the
   // docs/design.md §1 bound holds on every checked row).
   std::optional<double> eps_tau_max, eps_tau_mean, eps_sketch_max, eps_sketch_mean;
   std::optional<double> err_over_cert_max;

@@ -60,7 +60,7 @@ Check CertificateCheck(const ReportRow& r, const ReportRow* dense) {
   const auto eps = r.Num("eps_max");
   if (r.Str("attention") != "softmax") return {"exact path: compare with dense"};
   // The row's own check (sim/bench/backends.cc, SoftmaxCertColumns): max over oracle rows of
-  // measured error / (2 eps max|v|), each row's max|v| over its visible keys; the bound holds iff
+  // measured error / (2 eps max|v| + 2 tol), each row's max|v| over its visible keys; the bound holds iff
   // <= 1.
   if (const auto ratio = r.Num("err_over_cert_max")) {
     if (*ratio <= 1) {
@@ -317,7 +317,8 @@ std::string ErrorSection(const std::vector<ReportRow>& rows) {
       "error should be at the float level of the dense row's. Softmax-HSR drops keys below its "
       "threshold; the certificate `eps_max` bounds the dropped probability mass and "
       "max_c |o - o~| <= 2 eps max_j |v_jc| (docs/design.md §1). Where a row carries "
-      "`err_over_cert_max` (max over the oracle's rows of the measured error / (2 eps max|v|), "
+      "`err_over_cert_max` (max over the oracle's rows of the measured error / (2 eps max|v| + "
+      "2 tol), tol the oracle's float32 tolerance of a dense run, "
       "max|v| over that row's visible keys) the bound holds iff it is <= 1. Else, where a row "
       "carries max|v| "
       "(`v_abs_max`) the check is done (with the dense row's error as float slack); otherwise "
