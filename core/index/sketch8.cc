@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "core/base/error.h"
@@ -233,7 +234,9 @@ void Sketch8QueryT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode&
 // Keys per ReportPrefixBatch tile: 16 KiB of codes and 64 KiB of float32 rows at d = 128.
 constexpr size_t kBatchTile = 128;
 static_assert(kBatchTile % index_detail::kCodeBlockKeys == 0);
-using BatchQuantise = std::function<float(size_t row, Sketch8Index::QueryCode* qc)>;
+// Quantises row `row` into qc (with_line: the portable kernel's layout too); returns its b_eff.
+using BatchQuantise =
+    std::function<float(size_t row, Sketch8Index::QueryCode* qc, bool with_line)>;
 
 void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
                       ConstMatrixView q, const float* b, const uint32_t* limits, size_t r0,
@@ -241,7 +244,8 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
   // The task's query codes (qc[r - r0]) and effective thresholds.
   std::vector<Sketch8Index::QueryCode> qcs(count);
   std::vector<float> b_effs(count);
-  for (size_t r = r0; r < r0 + count; ++r) b_effs[r - r0] = quantise(r, &qcs[r - r0]);
+  const bool line = std::string_view(CodeDotsKernel()) == "portable";
+  for (size_t r = r0; r < r0 + count; ++r) b_effs[r - r0] = quantise(r, &qcs[r - r0], line);
   const Sketch8Index::QueryCode* qc = qcs.data() - r0;
   const float* b_eff = b_effs.data() - r0;
   constexpr size_t kB = index_detail::kCodeBlockKeys;
@@ -249,8 +253,8 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
   const size_t N = hn::Lanes(df);
   HWY_ALIGN int32_t I[kBatchTile];
   HWY_ALIGN float ub[kBatchTile];
-  HWY_ALIGN uint8_t bits[HWY_MAX_BYTES / 4 / 8 + 8] = {};  // >= one bit per float lane
-  uint32_t cd[kBatchTile];
+  const hn::RebindToUnsigned<decltype(df)> du;
+  uint32_t cd[kBatchTile + HWY_MAX_BYTES / sizeof(uint32_t)];
   uint32_t end = 0;
   for (size_t r = r0; r < r0 + count; ++r) end = std::max(end, limits[r]);
   for (size_t j0 = 0; j0 < end; j0 += kBatchTile) {
@@ -261,8 +265,11 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
     const size_t slice = (next_floats / 16 + count) / count * 16;  // floats, whole lines
     for (size_t r = r0; r < r0 + count; ++r) {
       const size_t from = (r - r0) * slice;
-      if (from < next_floats) {
-        PrefetchRow(L.keys + next * L.d + from, std::min(slice, next_floats - from));
+      if (from < next_floats) {  // into L2 (T1): 64 KiB of rows would evict L1's codes
+        const float* p = L.keys + next * L.d + from;
+        for (size_t off = 0; off < std::min(slice, next_floats - from); off += 16) {
+          __builtin_prefetch(p + off, 0, 2);
+        }
       }
       if (j0 >= limits[r] || nan_key[r] >= 0) continue;
       const size_t cnt = std::min<size_t>(kBatchTile, limits[r] - j0);
@@ -274,28 +281,27 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
         row.candidates += cnt;
         continue;
       }
-      // The candidates !(ub <= b_eff) of ChunkBounds' bounds, without storing them: whole
-      // vectors compared, set mask bits walked (candidates are ~2% of keys at `paper`).
+      // The candidates !(ub <= b_eff) of ChunkBounds' bounds, without storing them and without
+      // branches (a branch per vector mispredicts at ~2% candidates per key): each vector's
+      // candidate ids compressed to the front and stored whole (cd has a vector of slack).
       CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qc[r].words, I);
       const auto T = hn::Set(df, qc[r].T), Qn = hn::Set(df, qc[r].Qn);
       const auto be = hn::Set(df, b_eff[r]);
       const float* a = L.a + j0;
       const float* w = L.w + j0;
+      auto ids = hn::Add(hn::Iota(du, 0), hn::Set(du, static_cast<uint32_t>(j0)));
+      const auto step = hn::Set(du, static_cast<uint32_t>(N));
+      auto bad = hn::Zero(du);
       size_t nc = 0, i = 0;
-      bool nan = false;
       for (; i + N <= cnt; i += N) {
         const auto ub = BoundVec(df, T, Qn, a + i, w + i, I + i);
-        const auto cand = hn::Not(hn::Le(ub, be));
-        if (hn::AllFalse(df, cand)) continue;
-        nan |= !hn::AllTrue(df, hn::Eq(ub, ub));
-        hn::StoreMaskBits(df, cand, bits);
-        uint64_t word = 0;
-        for (size_t byte = 0; byte < (N + 7) / 8; ++byte) word |= uint64_t{bits[byte]} << (8 * byte);
-        while (word != 0) {
-          cd[nc++] = static_cast<uint32_t>(j0 + i + static_cast<size_t>(__builtin_ctzll(word)));
-          word &= word - 1;
-        }
+        const auto cand = hn::RebindMask(du, hn::Not(hn::Le(ub, be)));
+        bad = hn::Or(bad, hn::VecFromMask(du, hn::RebindMask(du, hn::Not(hn::Eq(ub, ub)))));
+        hn::StoreU(hn::Compress(ids, cand), du, cd + nc);
+        nc += hn::CountTrue(du, cand);
+        ids = hn::Add(ids, step);
       }
+      bool nan = !hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
       for (; i < cnt; ++i) {
         const float ub = BoundOne(qc[r].T, qc[r].Qn, a[i], w[i], I[i]);
         cd[nc] = static_cast<uint32_t>(j0 + i);
@@ -475,7 +481,7 @@ Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
   return qc;
 }
 
-void Sketch8Index::QuantiseInto(std::span<const float> q, QueryCode* out) const {
+void Sketch8Index::QuantiseInto(std::span<const float> q, QueryCode* out, bool with_line) const {
   const size_t d = keys_.d();
   const double scale = keys_.scale();
   QueryCode& qc = *out;
@@ -491,15 +497,16 @@ void Sketch8Index::QuantiseInto(std::span<const float> q, QueryCode* out) const 
     std::frexp(maxabs / qmax_, &e);
     t = std::ldexp(1.0, e);
     while (maxabs / t > qmax_) t *= 2.0;
+    const double inv_t = 1.0 / t;  // a power of two: q_c / t = q_c * inv_t exactly
     for (size_t c = 0; c < d; ++c) {
-      const double x = double{q[c]} / t;
+      const double x = double{q[c]} * inv_t;
       const double r = std::nearbyint(x);
       q16[c] = static_cast<int16_t>(r);
       e1 += std::fabs(x - r);
     }
   }
   const auto D = static_cast<int32_t>(std::ceil(127.0 * e1 * (1.0 + 0x1p-30)));
-  index_detail::EncodeQuery(q16, codes_.groups(), D, &qc.words);
+  index_detail::EncodeQuery(q16, codes_.groups(), D, &qc.words, with_line);
   const double T = scale * t;
   qc.T = static_cast<float>(T);
   if (static_cast<double>(qc.T) != T || (T != 0.0 && T < FLT_MIN)) qc.trusted = false;
@@ -602,8 +609,8 @@ uint64_t Sketch8Index::ReportPrefixBatch(ConstMatrixView q, std::span<const floa
               keys_.n(), l);
   }
   // Rows are quantised inside their task (in parallel), exactly as Query quantises them.
-  const auto quantise = [&](size_t i, QueryCode* qc) {
-    QuantiseInto(q.RowSpan(i), qc);
+  const auto quantise = [&](size_t i, QueryCode* qc, bool with_line) {
+    QuantiseInto(q.RowSpan(i), qc, with_line);
     return RoundDown(double{b[i]} - qc->tiny);
   };
   std::vector<index_detail::ReportRow> rows(m);

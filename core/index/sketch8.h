@@ -56,8 +56,9 @@ class Sketch8Index : public HalfSpaceIndex {
                              ReportBatch* out, std::vector<uint64_t>* row_candidates = nullptr,
                              std::vector<float>* scores = nullptr) const;
   // Queries of one ReportPrefixBatch task, sharing each pass over the codes: a 128-key tile
-  // (16 KiB of codes at d = 128) is read by each in turn, so the codes stream once per 64 rows.
-  static constexpr size_t kBatchRows = 64;
+  // (16 KiB of codes and 64 KiB of float32 rows at d = 128) serves each in turn, so codes and
+  // recheck rows stream once per 256 rows.
+  static constexpr size_t kBatchRows = 256;
   // Bytes of codes and bounds the filter reads per key (4 ceil(d / 4) + 8).
   size_t BoundBytesPerKey() const { return 4 * codes_.groups() + 2 * sizeof(float); }
   // The float32 keys (n x d, row-major) and score scale the index was built with.
@@ -111,7 +112,8 @@ class Sketch8Index : public HalfSpaceIndex {
   bool Run(std::span<const float> q, float b, size_t visible, std::vector<uint32_t>* ids,
            IndexStats* st, double* tail, std::vector<float>* scores) const;
   QueryCode Quantise(std::span<const float> q) const;
-  void QuantiseInto(std::span<const float> q, QueryCode* qc) const;  // reuses qc's buffers
+  // Quantise into qc, reusing its buffers; with_line as EncodeQuery's.
+  void QuantiseInto(std::span<const float> q, QueryCode* qc, bool with_line = true) const;
   Layout GetLayout() const;
 
   index_detail::KeyStore keys_;

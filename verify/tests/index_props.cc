@@ -345,11 +345,11 @@ RC_GTEST_PROP(IndexProps, BatchReportEqualsScanOnEveryTarget, ()) {
 // keys (per-key power-of-two factors up to 2^40; x 2^60 keys and queries past the overflow
 // guard: untrusted, every key rechecked), zero keys and queries, d across the 4-dim code groups
 // and 16/64-float vector widths, n 0..300 (partial 16-key blocks and 128-key tiles), keys
-// appended after Build, m across several 64-row tasks, prefix limits 0..n (causal edges).
+// appended after Build, m across two 256-row tasks, prefix limits 0..n (causal edges).
 RC_GTEST_PROP(IndexProps, Sketch8BatchPrefixEqualsScanOnEveryTarget, ()) {
   IndexCase c = *GenCase();
   c.m = *rc::gen::weightedOneOf<size_t>({{3, rc::gen::inRange<size_t>(1, 40)},
-                                         {1, rc::gen::inRange<size_t>(60, 200)}});
+                                         {1, rc::gen::inRange<size_t>(250, 330)}});
   RC_LOG() << c.Describe() << "\n";
   const CaseData data = MakeData(c);
   std::mt19937_64 rng(c.seed ^ 0x5851f42d4c957f2dull);
