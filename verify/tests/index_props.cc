@@ -264,6 +264,27 @@ RC_GTEST_PROP(IndexProps, BatchEqualsSingleQueries, ()) {
   }
 }
 
+// scan's report of (q, b) restricted to the key prefix [0, limit), ascending.
+std::vector<uint32_t> ScanPrefix(const ScanIndex& scan, std::span<const float> q, float b,
+                                 uint32_t limit) {
+  std::vector<uint32_t> expected;
+  scan.Query(q, b, &expected, nullptr);
+  std::erase_if(expected, [&](uint32_t id) { return id >= limit; });
+  return Sorted(expected);
+}
+
+// A batched report row equals ScanPrefix (ascending and equal), logged on failure.
+void AssertPrefixReport(const ScanIndex& scan, std::span<const float> q, float b, uint32_t limit,
+                        std::span<const uint32_t> ids, int64_t target, size_t row) {
+  const std::vector<uint32_t> expected = ScanPrefix(scan, q, b, limit);
+  const std::vector<uint32_t> got(ids.begin(), ids.end());
+  if (got != expected) {
+    RC_LOG() << hwy::TargetName(target) << " query " << row << " b=" << b << " limit=" << limit
+             << ": got " << got.size() << " expected " << expected.size() << "\n";
+  }
+  RC_ASSERT(got == expected);
+}
+
 // BatchReport (the batched scan behind ScanIndex::QueryBatch) equals scan's Query
 // restricted to each query's key prefix, on every target: many queries (several tasks and
 // sub-blocks, padding lanes), thresholds exactly on scores and their float neighbours, +-Inf,
@@ -318,19 +339,7 @@ RC_GTEST_PROP(IndexProps, BatchReportEqualsScanOnEveryTarget, ()) {
       }
     }
     for (size_t i = 0; i < c.m; ++i) {
-      std::vector<uint32_t> expected;
-      scan.Query(in.q.RowSpan(i), b[i], &expected, nullptr);
-      expected.erase(std::remove_if(expected.begin(), expected.end(),
-                                    [&](uint32_t id) { return id >= limits[i]; }),
-                     expected.end());
-      const auto ids = got.Ids(i);
-      const std::vector<uint32_t> g(ids.begin(), ids.end());
-      if (g != Sorted(expected)) {
-        RC_LOG() << hwy::TargetName(target) << " query " << i << " b=" << b[i]
-                 << " limit=" << limits[i] << ": got " << g.size() << " expected "
-                 << expected.size() << "\n";
-      }
-      RC_ASSERT(g == Sorted(expected));  // ascending and equal
+      AssertPrefixReport(scan, in.q.RowSpan(i), b[i], limits[i], got.Ids(i), target, i);
     }
     RC_ASSERT(candidates >= got.ids.size());
   }
@@ -381,19 +390,8 @@ RC_GTEST_PROP(IndexProps, Sketch8BatchPrefixEqualsScanOnEveryTarget, ()) {
     RC_ASSERT(scores.size() == got.ids.size());
     uint64_t sum = 0;
     for (size_t i = 0; i < c.m; ++i) {
-      std::vector<uint32_t> expected;
-      scan.Query(q.RowSpan(i), b[i], &expected, nullptr);
-      expected.erase(std::remove_if(expected.begin(), expected.end(),
-                                    [&](uint32_t id) { return id >= limits[i]; }),
-                     expected.end());
-      const auto ids = got.Ids(i);
-      const std::vector<uint32_t> g(ids.begin(), ids.end());
-      if (g != Sorted(expected)) {
-        RC_LOG() << hwy::TargetName(target) << " query " << i << " b=" << b[i]
-                 << " limit=" << limits[i] << ": got " << g.size() << " expected "
-                 << expected.size() << "\n";
-      }
-      RC_ASSERT(g == Sorted(expected));  // ascending and equal
+      AssertPrefixReport(scan, q.RowSpan(i), b[i], limits[i], got.Ids(i), target, i);
+      const size_t reported = got.Ids(i).size();
       for (size_t t = got.offsets[i]; t < got.offsets[i + 1]; ++t) {
         float s = 0.0f;
         GetSparseKernels().score_ids(q.Row(i), data.keys.data(), c.d, &got.ids[t], 1, c.scale,
@@ -405,7 +403,7 @@ RC_GTEST_PROP(IndexProps, Sketch8BatchPrefixEqualsScanOnEveryTarget, ()) {
       IndexStats st;
       sketch.QueryPrefixTail(q.RowSpan(i), b[i], limits[i], &single, &st, nullptr);
       RC_ASSERT(row_candidates[i] == st.candidates);
-      RC_ASSERT(row_candidates[i] >= g.size());
+      RC_ASSERT(row_candidates[i] >= reported);
       sum += row_candidates[i];
     }
     RC_ASSERT(candidates == sum);
@@ -458,10 +456,8 @@ TEST(IndexBatch, Sketch8BatchPrefixKeepsNearThresholdKeysAndOutliers) {
       const auto ids = got.Ids(i);
       EXPECT_TRUE(std::binary_search(ids.begin(), ids.end(), edge[i]))
           << hwy::TargetName(target) << " row " << i;
-      std::vector<uint32_t> expected;
-      scan.Query(std::span<const float>(qs.data() + i * kD, kD), b[i], &expected, nullptr);
-      std::erase_if(expected, [&](uint32_t id) { return id >= limits[i]; });
-      EXPECT_EQ(std::vector<uint32_t>(ids.begin(), ids.end()), Sorted(expected));
+      EXPECT_EQ(std::vector<uint32_t>(ids.begin(), ids.end()),
+                ScanPrefix(scan, std::span<const float>(qs.data() + i * kD, kD), b[i], limits[i]));
       total += cand[i];
       visible += limits[i];
     }
