@@ -226,11 +226,6 @@ void Sketch8QueryT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode&
   }
 }
 
-// The rows [r0, r0 + count) of ReportPrefixBatch (query r: q.Row(r), its code qc[r], b[r],
-// b_eff[r], prefix limits[r]) over key tiles of kBatchTile keys: per tile and query the integer
-// dots (CodeDots), the bounds and candidates exactly as FilterRange computes them for that query
-// alone, then the candidates' ScoreRun recheck at once (their tile is in L1/L2). Ids ascend per
-// row (tiles in order, keys in order within one). A NaN bound sets *nan_key (first per row).
 // Keys per ReportPrefixBatch tile: 16 KiB of codes and 64 KiB of float32 rows at d = 128.
 constexpr size_t kBatchTile = 128;
 static_assert(kBatchTile % index_detail::kCodeBlockKeys == 0);
@@ -238,16 +233,20 @@ static_assert(kBatchTile % index_detail::kCodeBlockKeys == 0);
 using BatchQuantise =
     std::function<float(size_t row, Sketch8Index::QueryCode* qc, bool with_line)>;
 
+// The rows [r0, r0 + count) of ReportPrefixBatch (query r: q.Row(r), b[r], prefix limits[r];
+// its code and b_eff from quantise) over key tiles of kBatchTile keys: per tile and query the
+// integer dots (CodeDots), the bounds and candidates exactly as FilterRange computes them for
+// that query alone, then the candidates' ScoreRun recheck at once (their tile is in L1/L2). Ids
+// ascend per row (tiles in order, keys in order within one). A NaN bound sets *nan_key (first
+// per row).
 void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
                       ConstMatrixView q, const float* b, const uint32_t* limits, size_t r0,
                       size_t count, index_detail::ReportRow* rows, int64_t* nan_key) {
-  // The task's query codes (qc[r - r0]) and effective thresholds.
+  // The task's query codes and effective thresholds (index r - r0).
   std::vector<Sketch8Index::QueryCode> qcs(count);
   std::vector<float> b_effs(count);
   const bool line = std::string_view(CodeDotsKernel()) == "portable";
   for (size_t r = r0; r < r0 + count; ++r) b_effs[r - r0] = quantise(r, &qcs[r - r0], line);
-  const Sketch8Index::QueryCode* qc = qcs.data() - r0;
-  const float* b_eff = b_effs.data() - r0;
   constexpr size_t kB = index_detail::kCodeBlockKeys;
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
@@ -275,7 +274,7 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
       const size_t cnt = std::min<size_t>(kBatchTile, limits[r] - j0);
       index_detail::ReportRow& row = rows[r];
       const float* qr = q.Row(r);
-      if (!qc[r].trusted) {  // every key is a candidate (as in FilterRange)
+      if (!qcs[r - r0].trusted) {  // every key is a candidate (as in FilterRange)
         ReportRun(qr, L.keys + j0 * L.d, L.d, cnt, L.scale, b[r], static_cast<uint32_t>(j0),
                   &row.ids, &row.scores);
         row.candidates += cnt;
@@ -284,9 +283,9 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
       // The candidates !(ub <= b_eff) of ChunkBounds' bounds, without storing them and without
       // branches (a branch per vector mispredicts at ~2% candidates per key): each vector's
       // candidate ids compressed to the front and stored whole (cd has a vector of slack).
-      CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qc[r].words, I);
-      const auto T = hn::Set(df, qc[r].T), Qn = hn::Set(df, qc[r].Qn);
-      const auto be = hn::Set(df, b_eff[r]);
+      CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qcs[r - r0].words, I);
+      const auto T = hn::Set(df, qcs[r - r0].T), Qn = hn::Set(df, qcs[r - r0].Qn);
+      const auto be = hn::Set(df, b_effs[r - r0]);
       const float* a = L.a + j0;
       const float* w = L.w + j0;
       auto ids = hn::Add(hn::Iota(du, 0), hn::Set(du, static_cast<uint32_t>(j0)));
@@ -303,13 +302,13 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
       }
       bool nan = !hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
       for (; i < cnt; ++i) {
-        const float ub = BoundOne(qc[r].T, qc[r].Qn, a[i], w[i], I[i]);
+        const float ub = BoundOne(qcs[r - r0].T, qcs[r - r0].Qn, a[i], w[i], I[i]);
         cd[nc] = static_cast<uint32_t>(j0 + i);
-        nc += !(ub <= b_eff[r]);
+        nc += !(ub <= b_effs[r - r0]);
         nan |= std::isnan(ub);
       }
       if (nan) {  // the first NaN bound of the tile
-        ChunkBounds(L, qc[r], j0, cnt, I, ub);
+        ChunkBounds(L, qcs[r - r0], j0, cnt, I, ub);
         for (size_t k = 0; k < cnt && nan_key[r] < 0; ++k) {
           if (std::isnan(ub[k])) nan_key[r] = static_cast<int64_t>(j0 + k);
         }

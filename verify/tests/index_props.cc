@@ -654,6 +654,14 @@ TEST(IndexBadInput, Sketch8BatchPrefixRejectsBadShapes) {
               "threshold");
   sketch.ReportPrefixBatch(qv, b, ok, nullptr, &out);
   EXPECT_EQ(out.Ids(1).size(), 4u);  // every key scores 8 > 0
+  // A corrupted sketch (NaN slack) is an error, not a silently wrong report, on every target.
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    Sketch8Index bad(1);
+    bad.Build(ConstMatrixView(keys.data(), 4, kD), 1.0f);
+    bad.CorruptSlackForTest(2, std::numeric_limits<float>::quiet_NaN());
+    ExpectError([&] { bad.ReportPrefixBatch(qv, b, ok, nullptr, &out); }, "NaN for key 2");
+  }
 }
 
 TEST(IndexBadInput, RejectedCallsLeaveIndexAnswering) {
