@@ -47,7 +47,7 @@ class ThreadPool;
 enum class PrefillReport {
   kAuto,   // kBatch for ReLU; kIndex for softmax (sketch8's per-key bounds give the tighter
            // eps_sketch certificate, softmax_cert.h; the batch path has only eps_tau)
-  kBatch,  // BatchReport over the causal key prefixes, rows in blocks
+  kBatch,  // sketch8's batched integer screen over the causal key prefixes, rows in blocks
   kIndex,  // one index query per row, restricted to the row's key prefix
 };
 
@@ -83,7 +83,7 @@ struct HsrCallStats {
   IndexStats index;               // summed over every index query of the call
   std::string threshold;          // policy description ("paper", "b=0.5", "per-query b", ...)
   // What reported the keys: the engine's index name (HsrOptions::index), or kBatchReportName
-  // when the prefill engine's batched tile report answered (prefill_engine.h).
+  // when the prefill engine's batched report answered (prefill_engine.h).
   std::string reporter;
   uint64_t sample_seed = 0;
   size_t sample_size = 0;

@@ -9,15 +9,15 @@
 #include "core/base/clock.h"
 #include "core/base/thread_pool.h"
 #include "core/hsr/sample_scores.h"
-#include "core/index/batch_report.h"
-#include "core/index/key_store.h"
+#include "core/index/sketch8.h"
 
 namespace hsr {
 namespace {
 
 // The batched report path: every row's threshold (seeded sample, rows in parallel), then
-// BatchReport per query head over the causal key prefixes, handed to Attend as its first report.
-// Returns the time of the key pass (norm bound), the batch path's key preprocessing.
+// per query head the sketch8 codes' batched prefix report (Sketch8Index::ReportPrefixBatch) over
+// the causal key prefixes, handed to Attend as its first report. Returns the time of the code
+// build, the batch path's key preprocessing.
 double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine& engine,
                   ThreadPool* pool, PrecomputedReports* pre) {
   const size_t m = q.rows, n = engine.n(), d = engine.d();
@@ -44,13 +44,11 @@ double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine
   // Reports per query head (rows of a head in parallel inside BatchReport).
   std::vector<uint32_t> limits(m);
   for (size_t i = 0; i < m; ++i) limits[i] = static_cast<uint32_t>(VisibleKeys(p.causal, i, m, n));
-  const double norm_t0 = NowUs();
-  std::vector<double> norm_max(engine.kv_heads(), 0.0);
-  for (size_t g = 0; g < engine.kv_heads(); ++g) {
-    const ConstMatrixView k = engine.keys(g);
-    for (size_t j = 0; j < n; ++j) norm_max[g] = std::max(norm_max[g], index_detail::NormUp(k.Row(j), d));
-  }
-  const double norm_us = NowUs() - norm_t0;
+  // One sketch8 code set per kv head (its build is the batch path's key preprocessing).
+  const double build_t0 = NowUs();
+  std::vector<Sketch8Index> sketches(engine.kv_heads());
+  for (size_t g = 0; g < engine.kv_heads(); ++g) sketches[g].Build(engine.keys(g), scale);
+  const double build_us = NowUs() - build_t0;
   pre->ids.offsets.assign(rows + 1, 0);
   pre->ids.ids.clear();
   pre->scores.clear();
@@ -58,14 +56,9 @@ double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine
   std::vector<uint64_t> cand;
   std::vector<float> head_scores;
   for (size_t h = 0; h < q.heads; ++h) {
-    BatchReportInput in;
-    in.keys = engine.keys(h / group);
-    in.key_norm_max = norm_max[h / group];
-    in.scale = scale;
-    in.q = q.Head(h);
-    in.b = std::span<const float>(pre->b).subspan(h * m, m);
-    in.limits = limits;
-    BatchReport(in, pool, &head, &cand, &head_scores);
+    const Sketch8Index& sketch = sketches[h / group];
+    sketch.ReportPrefixBatch(q.Head(h), std::span<const float>(pre->b).subspan(h * m, m), limits,
+                             pool, &head, &cand, &head_scores);
     // Head h's rows follow the earlier heads' in one CSR (the first head's arrays are taken over).
     const uint64_t base = pre->ids.ids.size();
     if (h == 0) {
@@ -79,11 +72,12 @@ double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine
       const size_t task = h * m + i;
       pre->ids.offsets[task + 1] = base + head.offsets[i + 1];
       pre->candidates[task] = cand[i];
-      // K streams once per BatchReportRows() rows (candidates are rechecked from cache).
-      pre->bytes[task] += limits[i] / BatchReportRows() * d * sizeof(float);
+      // The codes and bounds stream once per kBatchRows rows; candidates are rechecked from cache.
+      pre->bytes[task] += limits[i] / Sketch8Index::kBatchRows * sketch.BoundBytesPerKey() +
+                          cand[i] * d * sizeof(float);
     }
   }
-  return norm_us;
+  return build_us;
 }
 
 }  // namespace
@@ -102,7 +96,7 @@ void HsrPrefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
                       p.kind == AttentionKind::kRelu);
   const bool use_batch = batch && !err_policy && kv.n() > 0;
   // The batch path never queries the index: the engine builds none (build_us counts only what
-  // is built: the indexes on the other paths, the key norm bound here).
+  // is built: the indexes on the other paths, the sketch8 key codes here).
   DecodeEngine engine(kv, p.ScaleFor(kv.d()), o, /*copy=*/false, /*build_index=*/!use_batch);
   if (!use_batch) {
     engine.Attend(q, p, p.causal, out, st);

@@ -2,13 +2,14 @@
 // bottom-right aligned (row i of m sees keys j <= i + n - m; thresholds sampled among the
 // visible keys; certificates over the visible keys). The engine (DecodeEngine over kv, data
 // referenced) answers the rows. With options.prefill_report = kBatch (default kAuto: for ReLU)
-// it builds no index (the batch path never queries one; st->build_us is the key pass that
-// bounds max ||k_j||, part of the call):
+// it builds no index (the batch path never queries one; st->build_us is the build of the
+// sketch8 key codes the screen reads, part of the call):
 //   1. every row's threshold from its seeded sample (rows sharing a sample scored together,
 //      sample_scores.h);
-//   2. per query head, BatchReport (core/index/batch_report.h): the rows' exact reports over
-//      their causal key prefixes from one certified float32 tile pass (K streamed once per
-//      BatchReportRows() rows) and a ScoreRun recheck of the candidates;
+//   2. per query head, Sketch8Index::ReportPrefixBatch (core/index/sketch8.h): the rows' exact
+//      reports over their causal key prefixes from sketch8's certified integer screen (13-bit
+//      query codes against the heads' 8-bit key codes, vpdpbusd / vpmaddubsw, a 128-key tile of
+//      codes shared by 64 rows) and a ScoreRun recheck of the candidates;
 //   3. DecodeEngine::Attend with those reports: exact ReLU^alpha / certified softmax per row
 //      (tau certificate).
 // err= policies, kIndex and kAuto softmax (for sketch8's tighter eps_sketch certificate) answer

@@ -25,18 +25,6 @@
 #include "core/base/thread_pool.h"
 #include "core/index/key_store.h"
 
-#ifndef HSR_BATCH_REPORT_ROW_OUT_
-#define HSR_BATCH_REPORT_ROW_OUT_
-namespace hsr::batch_report_detail {
-// One report row being built: ids with s > b (ascending), their ScoreRun scores, candidates.
-struct RowOut {
-  std::vector<uint32_t> ids;
-  std::vector<float> scores;
-  uint64_t candidates = 0;
-};
-}  // namespace hsr::batch_report_detail
-#endif
-
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/index/batch_report.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -49,7 +37,7 @@ HWY_BEFORE_NAMESPACE();
 namespace hsr {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-using batch_report_detail::RowOut;
+using RowOut = index_detail::ReportRow;
 
 // Keys per tile: a multiple of ScoreTile's register block (kKeyRows), so only a block's last
 // tile takes its remainder path; 48 x d floats (AVX2) stay in L1/L2.
@@ -204,8 +192,15 @@ uint64_t BatchReport(const BatchReportInput& in, ThreadPool* pool, ReportBatch* 
     if (static_cast<double>(f) > lowered) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
     thr[i] = f;
   }
-  std::vector<batch_report_detail::RowOut> rows(m);
+  std::vector<index_detail::ReportRow> rows(m);
   if (m > 0 && n > 0) HWY_DYNAMIC_DISPATCH(BatchReportT)(in, thr.data(), pool, &rows);
+  return index_detail::CollectReportRows(rows, out, row_candidates, scores);
+}
+
+uint64_t index_detail::CollectReportRows(const std::vector<ReportRow>& rows, ReportBatch* out,
+                                         std::vector<uint64_t>* row_candidates,
+                                         std::vector<float>* scores) {
+  const size_t m = rows.size();
   uint64_t candidates = 0;
   if (row_candidates) row_candidates->assign(m, 0);
   out->offsets.assign(m + 1, 0);

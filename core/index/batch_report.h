@@ -1,5 +1,6 @@
 // BatchReport: exact half-space reports for a block of queries over key prefixes — the batched
-// scan used by prefill (core/hsr/prefill_engine.cc) and by ScanIndex::QueryBatch.
+// scan behind ScanIndex::QueryBatch (prefill screens with sketch8's integer codes instead:
+// Sketch8Index::ReportPrefixBatch, core/hsr/prefill_engine.h).
 //
 //   out query i = { j < limit_i : ScoreRun(q_i, k_j) > b_i }   (ascending; docs/design.md §1)
 //
@@ -43,6 +44,20 @@ uint64_t BatchReport(const BatchReportInput& in, ThreadPool* pool, ReportBatch* 
 
 // Queries that share one pass over K on the current target (8 x TileRows).
 size_t BatchReportRows();
+
+namespace index_detail {
+// One query's report while a batched report builds it: ids with s > b (ascending), their
+// ScoreRun scores, the candidates rechecked.
+struct ReportRow {
+  std::vector<uint32_t> ids;
+  std::vector<float> scores;
+  uint64_t candidates = 0;
+};
+// Concatenates rows (one per query) into out (CSR) as BatchReport returns them; returns the
+// candidates summed. row_candidates / scores (may be null) as BatchReport's.
+uint64_t CollectReportRows(const std::vector<ReportRow>& rows, ReportBatch* out,
+                           std::vector<uint64_t>* row_candidates, std::vector<float>* scores);
+}  // namespace index_detail
 
 // The name under which results report this path (HsrCallStats::reporter, `hsr bench`'s index
 // column): the prefill engine's batched report is not an index.

@@ -52,7 +52,8 @@ void KeyCodes::CopyRows(size_t stride, int8_t* out) const {
   }
 }
 
-void EncodeQuery(std::span<const int16_t> q, size_t groups, int32_t extra, QueryWords* out) {
+void EncodeQuery(std::span<const int16_t> q, size_t groups, int32_t extra, QueryWords* out,
+                 bool with_line) {
   HSR_CHECK(q.size() <= groups * kCodeGroupDims,
             "EncodeQuery: expected at most {} dims for {} groups, got {}",
             groups * kCodeGroupDims, groups, q.size());
@@ -72,10 +73,16 @@ void EncodeQuery(std::span<const int16_t> q, size_t groups, int32_t extra, Query
     out->lo[c / kCodeGroupDims] |= uint32_t{static_cast<uint8_t>(static_cast<int8_t>(lo))} << shift;
     sum += static_cast<uint32_t>(v);
   }
-  out->line.resize(groups * kCodeLineBytes);
-  for (size_t g = 0; g < groups; ++g) {
-    for (size_t m = 0; m < kCodeLineBytes; ++m) {
-      out->line[g * kCodeLineBytes + m] = out->q[g * kCodeGroupDims + m % kCodeGroupDims];
+  // line: each group's four q_c repeated for the 16 keys of a line, one 8-byte copy per key
+  // (an element loop was most of a prefill row's quantisation).
+  out->line.resize(with_line ? groups * kCodeLineBytes : 0);
+  static_assert(kCodeGroupDims * sizeof(int16_t) == sizeof(uint64_t));
+  for (size_t g = 0; g < (with_line ? groups : 0); ++g) {
+    uint64_t four;
+    std::memcpy(&four, out->q.data() + g * kCodeGroupDims, sizeof(four));
+    int16_t* line = out->line.data() + g * kCodeLineBytes;
+    for (size_t k = 0; k < kCodeBlockKeys; ++k) {
+      std::memcpy(line + k * kCodeGroupDims, &four, sizeof(four));
     }
   }
   out->extra = extra;

@@ -105,7 +105,9 @@ struct QueryWords {
   uint32_t offset = 0;           // 128 sum_c q_c - extra, modulo 2^32
 };
 // Splits q (d entries, |q_c| <= kQueryCodeMax; throws hsr::Error otherwise) for G >= ceil(d / 4)
-// groups.
-void EncodeQuery(std::span<const int16_t> q, size_t groups, int32_t extra, QueryWords* out);
+// groups. with_line = false leaves out->line empty (only the portable kernel reads it:
+// CodeDotsKernel() == "portable").
+void EncodeQuery(std::span<const int16_t> q, size_t groups, int32_t extra, QueryWords* out,
+                 bool with_line = true);
 
 }  // namespace hsr::index_detail

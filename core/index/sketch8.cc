@@ -50,12 +50,15 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "core/base/error.h"
 #include "core/base/huge_pages.h"
 #include "core/base/thread_pool.h"
+#include "core/index/batch_report.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/index/sketch8.cc"
@@ -75,6 +78,21 @@ constexpr size_t kSketchChunk = 256;   // keys per bound chunk
 // Tasks and chunks start on code block boundaries (CodeDots scores whole blocks).
 static_assert(kSketchTask % kSketchChunk == 0 && kSketchChunk % index_detail::kCodeBlockKeys == 0);
 
+// The bound fl(fl(T a) fl(I) + fl(Qn w)) of N keys (FMA: one rounding fewer than the proof
+// allows) and of one key.
+template <class DF, class V = hn::Vec<DF>>
+HWY_INLINE V BoundVec(DF df, V T, V Qn, const float* HWY_RESTRICT a, const float* HWY_RESTRICT w,
+                      const int32_t* HWY_RESTRICT I) {
+  const hn::RebindToSigned<DF> di;
+  const auto x = hn::ConvertTo(df, hn::LoadU(di, I));
+  return hn::MulAdd(hn::Mul(T, hn::LoadU(df, a)), x, hn::Mul(Qn, hn::LoadU(df, w)));
+}
+HWY_INLINE float BoundOne(float T, float Qn, float a, float w, int32_t I) {
+  const float y = T * a;
+  const float z = Qn * w;
+  return y * static_cast<float>(I) + z;
+}
+
 // ub[i] = fl(fl(T a_i) fl(I_i) + fl(Qn w_i)) for keys [begin, begin + count), count <= chunk,
 // begin a multiple of 16; I has room for count rounded up to 16.
 HWY_INLINE void ChunkBounds(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
@@ -83,23 +101,13 @@ HWY_INLINE void ChunkBounds(const Sketch8Index::Layout& L, const Sketch8Index::Q
   constexpr size_t kB = index_detail::kCodeBlockKeys;
   CodeDots(L.codes, begin / kB, (count + kB - 1) / kB, qc.words, I);
   const hn::ScalableTag<float> df;
-  const hn::RebindToSigned<decltype(df)> di;
   const size_t N = hn::Lanes(df);
   const auto T = hn::Set(df, qc.T), Qn = hn::Set(df, qc.Qn);
   const float* a = L.a + begin;
   const float* w = L.w + begin;
   size_t i = 0;
-  for (; i + N <= count; i += N) {
-    const auto x = hn::ConvertTo(df, hn::LoadU(di, I + i));
-    const auto y = hn::Mul(T, hn::LoadU(df, a + i));
-    const auto z = hn::Mul(Qn, hn::LoadU(df, w + i));
-    hn::StoreU(hn::MulAdd(y, x, z), df, ub + i);
-  }
-  for (; i < count; ++i) {
-    const float y = qc.T * a[i];
-    const float z = qc.Qn * w[i];
-    ub[i] = y * static_cast<float>(I[i]) + z;
-  }
+  for (; i + N <= count; i += N) hn::StoreU(BoundVec(df, T, Qn, a + i, w + i, I + i), df, ub + i);
+  for (; i < count; ++i) ub[i] = BoundOne(qc.T, qc.Qn, a[i], w[i], I[i]);
 }
 
 // sum over i < count with ub[i] <= b_eff of Exp(max(ub[i] - b, -80)) (see the tail proof).
@@ -218,6 +226,119 @@ void Sketch8QueryT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode&
   }
 }
 
+// Keys per ReportPrefixBatch tile: 16 KiB of codes and 64 KiB of float32 rows at d = 128.
+constexpr size_t kBatchTile = 128;
+static_assert(kBatchTile % index_detail::kCodeBlockKeys == 0);
+// Quantises row `row` into qc (with_line: the portable kernel's layout too); returns its b_eff.
+using BatchQuantise =
+    std::function<float(size_t row, Sketch8Index::QueryCode* qc, bool with_line)>;
+
+// The rows [r0, r0 + count) of ReportPrefixBatch (query r: q.Row(r), b[r], prefix limits[r];
+// its code and b_eff from quantise) over key tiles of kBatchTile keys: per tile and query the
+// integer dots (CodeDots), the bounds and candidates exactly as FilterRange computes them for
+// that query alone, then the candidates' ScoreRun recheck at once (their tile is in L1/L2). Ids
+// ascend per row (tiles in order, keys in order within one). A NaN bound sets *nan_key (first
+// per row).
+void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
+                      ConstMatrixView q, const float* b, const uint32_t* limits, size_t r0,
+                      size_t count, index_detail::ReportRow* rows, int64_t* nan_key) {
+  // The task's query codes and effective thresholds (index r - r0).
+  std::vector<Sketch8Index::QueryCode> qcs(count);
+  std::vector<float> b_effs(count);
+  const bool line = std::string_view(CodeDotsKernel()) == "portable";
+  for (size_t r = r0; r < r0 + count; ++r) b_effs[r - r0] = quantise(r, &qcs[r - r0], line);
+  constexpr size_t kB = index_detail::kCodeBlockKeys;
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  HWY_ALIGN int32_t I[kBatchTile];
+  HWY_ALIGN float ub[kBatchTile];
+  const hn::RebindToUnsigned<decltype(df)> du;
+  uint32_t cd[kBatchTile + HWY_MAX_BYTES / sizeof(uint32_t)];
+  uint32_t end = 0;
+  for (size_t r = r0; r < r0 + count; ++r) end = std::max(end, limits[r]);
+  for (size_t j0 = 0; j0 < end; j0 += kBatchTile) {
+    // The next tile's float32 rows (for its rechecks), a slice per row of the task: otherwise
+    // each first recheck of a key waits on L3 / DRAM.
+    const size_t next = j0 + kBatchTile;
+    const size_t next_floats = next < end ? std::min<size_t>(kBatchTile, end - next) * L.d : 0;
+    const size_t slice = (next_floats / 16 + count) / count * 16;  // floats, whole lines
+    for (size_t r = r0; r < r0 + count; ++r) {
+      const size_t from = (r - r0) * slice;
+      if (from < next_floats) {  // into L2 (T1): 64 KiB of rows would evict L1's codes
+        const float* p = L.keys + next * L.d + from;
+        for (size_t off = 0; off < std::min(slice, next_floats - from); off += 16) {
+          __builtin_prefetch(p + off, 0, 2);
+        }
+      }
+      if (j0 >= limits[r] || nan_key[r] >= 0) continue;
+      const size_t cnt = std::min<size_t>(kBatchTile, limits[r] - j0);
+      index_detail::ReportRow& row = rows[r];
+      const float* qr = q.Row(r);
+      if (!qcs[r - r0].trusted) {  // every key is a candidate (as in FilterRange)
+        ReportRun(qr, L.keys + j0 * L.d, L.d, cnt, L.scale, b[r], static_cast<uint32_t>(j0),
+                  &row.ids, &row.scores);
+        row.candidates += cnt;
+        continue;
+      }
+      // The candidates !(ub <= b_eff) of ChunkBounds' bounds, without storing them and without
+      // branches (a branch per vector mispredicts at ~2% candidates per key): each vector's
+      // candidate ids compressed to the front and stored whole (cd has a vector of slack).
+      CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qcs[r - r0].words, I);
+      const auto T = hn::Set(df, qcs[r - r0].T), Qn = hn::Set(df, qcs[r - r0].Qn);
+      const auto be = hn::Set(df, b_effs[r - r0]);
+      const float* a = L.a + j0;
+      const float* w = L.w + j0;
+      auto ids = hn::Add(hn::Iota(du, 0), hn::Set(du, static_cast<uint32_t>(j0)));
+      const auto step = hn::Set(du, static_cast<uint32_t>(N));
+      auto bad = hn::Zero(du);
+      size_t nc = 0, i = 0;
+      for (; i + N <= cnt; i += N) {
+        const auto ub = BoundVec(df, T, Qn, a + i, w + i, I + i);
+        const auto cand = hn::RebindMask(du, hn::Not(hn::Le(ub, be)));
+        bad = hn::Or(bad, hn::VecFromMask(du, hn::RebindMask(du, hn::Not(hn::Eq(ub, ub)))));
+        hn::StoreU(hn::Compress(ids, cand), du, cd + nc);
+        nc += hn::CountTrue(du, cand);
+        ids = hn::Add(ids, step);
+      }
+      bool nan = !hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
+      for (; i < cnt; ++i) {
+        const float ub = BoundOne(qcs[r - r0].T, qcs[r - r0].Qn, a[i], w[i], I[i]);
+        cd[nc] = static_cast<uint32_t>(j0 + i);
+        nc += !(ub <= b_effs[r - r0]);
+        nan |= std::isnan(ub);
+      }
+      if (nan) {  // the first NaN bound of the tile
+        ChunkBounds(L, qcs[r - r0], j0, cnt, I, ub);
+        for (size_t k = 0; k < cnt && nan_key[r] < 0; ++k) {
+          if (std::isnan(ub[k])) nan_key[r] = static_cast<int64_t>(j0 + k);
+        }
+        continue;
+      }
+      row.candidates += nc;
+      RecheckIds(qr, L.keys, L.d, L.scale, b[r], cd, nc, &row.ids, &row.scores);
+    }
+  }
+}
+
+void Sketch8BatchT(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
+                   ConstMatrixView q, const float* b, const uint32_t* limits, ThreadPool* pool,
+                   index_detail::ReportRow* rows, int64_t* nan_key) {
+  const size_t m = q.rows;
+  const size_t tasks = (m + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows;
+  auto run = [&](size_t t, size_t /*thread*/) {
+    // Later rows see longer prefixes under causal limits: hand those out first.
+    const size_t task = tasks - 1 - t;
+    const size_t r0 = task * Sketch8Index::kBatchRows;
+    Sketch8BatchTask(L, quantise, q, b, limits, r0, std::min(Sketch8Index::kBatchRows, m - r0),
+                     rows, nan_key);
+  };
+  if (pool == nullptr || pool->NumThreads() == 1 || tasks < 2) {
+    for (size_t t = 0; t < tasks; ++t) run(t, 0);
+  } else {
+    pool->Run(tasks, run);
+  }
+}
+
 // ub[j] for keys [begin, end); returns their max (NaN if any bound is NaN).
 HWY_INLINE float BoundsRange(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
                              size_t begin, size_t end, float* ub) {
@@ -276,6 +397,7 @@ namespace hsr {
 
 HWY_EXPORT(Sketch8QueryT);
 HWY_EXPORT(Sketch8BoundsT);
+HWY_EXPORT(Sketch8BatchT);
 
 using index_detail::Gamma;
 using index_detail::NormUp;
@@ -353,10 +475,17 @@ uint32_t Sketch8Index::Insert(std::span<const float> key) {
 }
 
 Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
+  QueryCode qc;
+  QuantiseInto(q, &qc);
+  return qc;
+}
+
+void Sketch8Index::QuantiseInto(std::span<const float> q, QueryCode* out, bool with_line) const {
   const size_t d = keys_.d();
   const double scale = keys_.scale();
-  QueryCode qc;
-  std::vector<int16_t> q16(d, 0);
+  QueryCode& qc = *out;
+  thread_local std::vector<int16_t> q16;
+  q16.assign(d, 0);
   double maxabs = 0.0;
   for (float v : q) maxabs = std::max(maxabs, std::fabs(double{v}));
   const double qn = NormUp(q.data(), d);
@@ -367,15 +496,16 @@ Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
     std::frexp(maxabs / qmax_, &e);
     t = std::ldexp(1.0, e);
     while (maxabs / t > qmax_) t *= 2.0;
+    const double inv_t = 1.0 / t;  // a power of two: q_c / t = q_c * inv_t exactly
     for (size_t c = 0; c < d; ++c) {
-      const double x = double{q[c]} / t;
+      const double x = double{q[c]} * inv_t;
       const double r = std::nearbyint(x);
       q16[c] = static_cast<int16_t>(r);
       e1 += std::fabs(x - r);
     }
   }
   const auto D = static_cast<int32_t>(std::ceil(127.0 * e1 * (1.0 + 0x1p-30)));
-  index_detail::EncodeQuery(q16, codes_.groups(), D, &qc.words);
+  index_detail::EncodeQuery(q16, codes_.groups(), D, &qc.words, with_line);
   const double T = scale * t;
   qc.T = static_cast<float>(T);
   if (static_cast<double>(qc.T) != T || (T != 0.0 && T < FLT_MIN)) qc.trusted = false;
@@ -383,7 +513,6 @@ Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
   // q = 0 (Qn = 0) is not trusted: 0 * an infinite w_j (a key with a huge norm) would be NaN.
   if (!std::isfinite(qc.Qn) || !(qc.Qn > 0.0f)) qc.trusted = false;
   qc.tiny = keys_.BoundTiny();
-  return qc;
 }
 
 Sketch8Index::Layout Sketch8Index::GetLayout() const {
@@ -464,6 +593,38 @@ bool Sketch8Index::KeyBounds(std::span<const float> q, size_t visible, float* ub
     st->bytes_read += visible * (4 * codes_.groups() + 2 * sizeof(float));
   }
   return true;
+}
+
+uint64_t Sketch8Index::ReportPrefixBatch(ConstMatrixView q, std::span<const float> b,
+                                         std::span<const uint32_t> limits, ThreadPool* pool,
+                                         ReportBatch* out, std::vector<uint64_t>* row_candidates,
+                                         std::vector<float>* scores) const {
+  keys_.ValidateBatch("sketch8 ReportPrefixBatch", q, b);
+  const size_t m = q.rows;
+  HSR_CHECK(limits.size() == m, "sketch8 ReportPrefixBatch: expected {} prefix limits, got {}",
+            m, limits.size());
+  for (uint32_t l : limits) {
+    HSR_CHECK(l <= keys_.n(), "sketch8 ReportPrefixBatch: expected prefix limits <= n={}, got {}",
+              keys_.n(), l);
+  }
+  // Rows are quantised inside their task (in parallel), exactly as Query quantises them.
+  const auto quantise = [&](size_t i, QueryCode* qc, bool with_line) {
+    QuantiseInto(q.RowSpan(i), qc, with_line);
+    return RoundDown(double{b[i]} - qc->tiny);
+  };
+  std::vector<index_detail::ReportRow> rows(m);
+  std::vector<int64_t> nan_key(m, -1);
+  if (m > 0 && keys_.n() > 0) {
+    HWY_DYNAMIC_DISPATCH(Sketch8BatchT)(GetLayout(), quantise, q, b.data(), limits.data(), pool,
+                                        rows.data(), nan_key.data());
+  }
+  for (size_t i = 0; i < m; ++i) {
+    if (nan_key[i] >= 0) {
+      Fail("sketch8: expected finite score bounds, got NaN for key {} (corrupted sketch)",
+           nan_key[i]);
+    }
+  }
+  return index_detail::CollectReportRows(rows, out, row_candidates, scores);
 }
 
 void Sketch8Index::CorruptSlackForTest(size_t j, float w) { w_.at(j) = w; }

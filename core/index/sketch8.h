@@ -44,6 +44,23 @@ class Sketch8Index : public HalfSpaceIndex {
                        std::vector<float>* scores = nullptr) const override;
   bool KeyBounds(std::span<const float> q, size_t visible, float* ub, float* max, double* tiny,
                  IndexStats* st) const override;
+  // Batched prefix reports (the prefill screen, core/hsr/prefill_engine.h): query i of q (m x d)
+  // gets { j < limits[i] : ScoreRun(q_i, k_j) > b[i] }, ascending — exactly Query restricted to
+  // the prefix. Each query is quantised and bounded as in Query, with the same candidates; the
+  // loop order differs: kBatchRows queries (a task, tasks over pool, may be null) take turns on
+  // each 128-key tile of codes while it sits in L1/L2, and each candidate is rechecked at once,
+  // its float32 row in L2. Out, row_candidates and scores as BatchReport's (batch_report.h);
+  // returns the candidates. Throws hsr::Error on inconsistent shapes or limits, or a NaN bound.
+  uint64_t ReportPrefixBatch(ConstMatrixView q, std::span<const float> b,
+                             std::span<const uint32_t> limits, ThreadPool* pool,
+                             ReportBatch* out, std::vector<uint64_t>* row_candidates = nullptr,
+                             std::vector<float>* scores = nullptr) const;
+  // Queries of one ReportPrefixBatch task, sharing each pass over the codes: a 128-key tile
+  // (16 KiB of codes and 64 KiB of float32 rows at d = 128) serves each in turn, so codes and
+  // recheck rows stream once per 256 rows.
+  static constexpr size_t kBatchRows = 256;
+  // Bytes of codes and bounds the filter reads per key (4 ceil(d / 4) + 8).
+  size_t BoundBytesPerKey() const { return 4 * codes_.groups() + 2 * sizeof(float); }
   // The float32 keys (n x d, row-major) and score scale the index was built with.
   const float* KeyData() const { return keys_.data(); }
   float Scale() const { return keys_.scale(); }
@@ -95,6 +112,8 @@ class Sketch8Index : public HalfSpaceIndex {
   bool Run(std::span<const float> q, float b, size_t visible, std::vector<uint32_t>* ids,
            IndexStats* st, double* tail, std::vector<float>* scores) const;
   QueryCode Quantise(std::span<const float> q) const;
+  // Quantise into qc, reusing its buffers; with_line as EncodeQuery's.
+  void QuantiseInto(std::span<const float> q, QueryCode* qc, bool with_line = true) const;
   Layout GetLayout() const;
 
   index_detail::KeyStore keys_;

@@ -168,9 +168,9 @@ class HsrCpuBench final : public BenchBackend {
       const bool batch_report = hs.reporter == kBatchReportName;
       notes->push_back(fmt::format(
           "{}: prefill {} {:.1f} ms inside the call; reports {}", row->backend,
-          batch_report ? "key pass (norm bound; no index is built)" : "index build",
+          batch_report ? "sketch8 key code build (no index is queried)" : "index build",
           hs.build_us / 1e3,
-          batch_report ? "by the batched tile report (core/index/batch_report.h)"
+          batch_report ? "by the batched integer screen (Sketch8Index::ReportPrefixBatch)"
                        : "by one index query per row (per-key sketch certificate)"));
     }
   }

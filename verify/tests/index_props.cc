@@ -264,7 +264,28 @@ RC_GTEST_PROP(IndexProps, BatchEqualsSingleQueries, ()) {
   }
 }
 
-// BatchReport (the batched scan behind prefill and ScanIndex::QueryBatch) equals scan's Query
+// scan's report of (q, b) restricted to the key prefix [0, limit), ascending.
+std::vector<uint32_t> ScanPrefix(const ScanIndex& scan, std::span<const float> q, float b,
+                                 uint32_t limit) {
+  std::vector<uint32_t> expected;
+  scan.Query(q, b, &expected, nullptr);
+  std::erase_if(expected, [&](uint32_t id) { return id >= limit; });
+  return Sorted(expected);
+}
+
+// A batched report row equals ScanPrefix (ascending and equal), logged on failure.
+void AssertPrefixReport(const ScanIndex& scan, std::span<const float> q, float b, uint32_t limit,
+                        std::span<const uint32_t> ids, int64_t target, size_t row) {
+  const std::vector<uint32_t> expected = ScanPrefix(scan, q, b, limit);
+  const std::vector<uint32_t> got(ids.begin(), ids.end());
+  if (got != expected) {
+    RC_LOG() << hwy::TargetName(target) << " query " << row << " b=" << b << " limit=" << limit
+             << ": got " << got.size() << " expected " << expected.size() << "\n";
+  }
+  RC_ASSERT(got == expected);
+}
+
+// BatchReport (the batched scan behind ScanIndex::QueryBatch) equals scan's Query
 // restricted to each query's key prefix, on every target: many queries (several tasks and
 // sub-blocks, padding lanes), thresholds exactly on scores and their float neighbours, +-Inf,
 // strided keys, huge norms (untrusted bounds), prefix limits 0..n.
@@ -318,21 +339,130 @@ RC_GTEST_PROP(IndexProps, BatchReportEqualsScanOnEveryTarget, ()) {
       }
     }
     for (size_t i = 0; i < c.m; ++i) {
-      std::vector<uint32_t> expected;
-      scan.Query(in.q.RowSpan(i), b[i], &expected, nullptr);
-      expected.erase(std::remove_if(expected.begin(), expected.end(),
-                                    [&](uint32_t id) { return id >= limits[i]; }),
-                     expected.end());
-      const auto ids = got.Ids(i);
-      const std::vector<uint32_t> g(ids.begin(), ids.end());
-      if (g != Sorted(expected)) {
-        RC_LOG() << hwy::TargetName(target) << " query " << i << " b=" << b[i]
-                 << " limit=" << limits[i] << ": got " << g.size() << " expected "
-                 << expected.size() << "\n";
-      }
-      RC_ASSERT(g == Sorted(expected));  // ascending and equal
+      AssertPrefixReport(scan, in.q.RowSpan(i), b[i], limits[i], got.Ids(i), target, i);
     }
     RC_ASSERT(candidates >= got.ids.size());
+  }
+}
+
+// Sketch8Index::ReportPrefixBatch (the prefill screen: integer dots of 13-bit query codes with
+// the 8-bit key codes, certified bounds, ScoreRun recheck) equals scan's Query restricted to each
+// query's key prefix on every target, ascending, with ScoreRun's scores bit for bit; and each
+// query's candidates are exactly those of sketch8's own prefix query (one bound, two loop
+// orders). Equality with scan means every key scoring above b was a candidate of the integer
+// screen. Cases: thresholds exactly on scores and one float step either side, +-Inf, outlier
+// keys (per-key power-of-two factors up to 2^40; x 2^60 keys and queries past the overflow
+// guard: untrusted, every key rechecked), zero keys and queries, d across the 4-dim code groups
+// and 16/64-float vector widths, n 0..300 (partial 16-key blocks and 128-key tiles), keys
+// appended after Build, m across two 256-row tasks, prefix limits 0..n (causal edges).
+RC_GTEST_PROP(IndexProps, Sketch8BatchPrefixEqualsScanOnEveryTarget, ()) {
+  IndexCase c = *GenCase();
+  c.m = *rc::gen::weightedOneOf<size_t>({{3, rc::gen::inRange<size_t>(1, 40)},
+                                         {1, rc::gen::inRange<size_t>(250, 330)}});
+  RC_LOG() << c.Describe() << "\n";
+  const CaseData data = MakeData(c);
+  std::mt19937_64 rng(c.seed ^ 0x5851f42d4c957f2dull);
+  const ConstMatrixView q(data.queries.data(), c.m, c.d);
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    ScanIndex scan(1);
+    scan.Build(ConstMatrixView(data.keys.data(), c.n, c.d), c.scale);
+    Sketch8Index sketch(1);
+    BuildAndAppend(sketch, c, data.keys);
+    std::vector<float> b(c.m);
+    std::vector<uint32_t> limits(c.m);
+    for (size_t i = 0; i < c.m; ++i) {
+      const std::vector<float> cands = Thresholds(scan, q.RowSpan(i), c.seed + i);
+      b[i] = cands[rng() % cands.size()];
+      // Causal prefixes i + 1 + n - m (clamped), full, or any length.
+      const size_t kind = rng() % 3;
+      const size_t causal = std::min(c.n, i + 1 + (c.n > c.m ? c.n - c.m : 0));
+      limits[i] = static_cast<uint32_t>(kind == 0 ? causal : kind == 1 ? c.n : rng() % (c.n + 1));
+    }
+    ThreadPool pool(c.threads);
+    ReportBatch got;
+    std::vector<uint64_t> row_candidates;
+    std::vector<float> scores;
+    const uint64_t candidates =
+        sketch.ReportPrefixBatch(q, b, limits, &pool, &got, &row_candidates, &scores);
+    RC_ASSERT(got.queries() == c.m);
+    RC_ASSERT(row_candidates.size() == c.m);
+    RC_ASSERT(scores.size() == got.ids.size());
+    uint64_t sum = 0;
+    for (size_t i = 0; i < c.m; ++i) {
+      AssertPrefixReport(scan, q.RowSpan(i), b[i], limits[i], got.Ids(i), target, i);
+      const size_t reported = got.Ids(i).size();
+      for (size_t t = got.offsets[i]; t < got.offsets[i + 1]; ++t) {
+        float s = 0.0f;
+        GetSparseKernels().score_ids(q.Row(i), data.keys.data(), c.d, &got.ids[t], 1, c.scale,
+                                     &s);
+        RC_ASSERT(std::bit_cast<uint32_t>(s) == std::bit_cast<uint32_t>(scores[t]));
+      }
+      // The same bound decides the candidates as in the single-query prefix query.
+      std::vector<uint32_t> single;
+      IndexStats st;
+      sketch.QueryPrefixTail(q.RowSpan(i), b[i], limits[i], &single, &st, nullptr);
+      RC_ASSERT(row_candidates[i] == st.candidates);
+      RC_ASSERT(row_candidates[i] >= reported);
+      sum += row_candidates[i];
+    }
+    RC_ASSERT(candidates == sum);
+  }
+}
+
+// The integer screen on Gaussian keys at d = 100 (not a multiple of 16 or 64) with
+// large-magnitude outlier keys (every 97th key x 1000) and thresholds one float step below the
+// top visible score of either kind, causal prefixes: the key on the threshold's edge is reported
+// (so it was a candidate), under every target, and the sets are scan's; the screen still screens
+// (fewer candidates than half the visible keys: with b at the top score only keys within the
+// bound's slack of it pass).
+TEST(IndexBatch, Sketch8BatchPrefixKeepsNearThresholdKeysAndOutliers) {
+  constexpr size_t kN = 1000, kD = 100, kM = 150;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> gauss(0.0f, 1.0f);
+  std::vector<float> keys(kN * kD), qs(kM * kD);
+  for (float& x : keys) x = gauss(rng);
+  for (float& x : qs) x = gauss(rng);
+  for (size_t j = 3; j < kN; j += 97) {
+    for (size_t c = 0; c < kD; ++c) keys[j * kD + c] *= 1000.0f;
+  }
+  const float scale = 0.1f;
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    ScanIndex scan(1);
+    scan.Build(ConstMatrixView(keys.data(), kN, kD), scale);
+    Sketch8Index sketch(1);
+    sketch.Build(ConstMatrixView(keys.data(), kN, kD), scale);
+    std::vector<float> b(kM);
+    std::vector<uint32_t> limits(kM), edge(kM);
+    for (size_t i = 0; i < kM; ++i) {
+      limits[i] = static_cast<uint32_t>(i + 1 + kN - kM);
+      // b one float step below the top score of the visible outliers (even rows) or of the
+      // visible ordinary keys (odd rows).
+      const std::vector<float> s = scan.Scores(std::span<const float>(qs.data() + i * kD, kD));
+      size_t j = i % 2 == 0 ? 3 : 0;
+      for (size_t k = 0; k < limits[i]; ++k) {
+        if ((k % 97 == 3) == (i % 2 == 0) && s[k] > s[j]) j = k;
+      }
+      edge[i] = static_cast<uint32_t>(j);
+      b[i] = std::nextafter(s[j], -std::numeric_limits<float>::infinity());
+    }
+    ThreadPool pool(2);
+    ReportBatch got;
+    std::vector<uint64_t> cand;
+    sketch.ReportPrefixBatch(ConstMatrixView(qs.data(), kM, kD), b, limits, &pool, &got, &cand);
+    uint64_t total = 0, visible = 0;
+    for (size_t i = 0; i < kM; ++i) {
+      const auto ids = got.Ids(i);
+      EXPECT_TRUE(std::binary_search(ids.begin(), ids.end(), edge[i]))
+          << hwy::TargetName(target) << " row " << i;
+      EXPECT_EQ(std::vector<uint32_t>(ids.begin(), ids.end()),
+                ScanPrefix(scan, std::span<const float>(qs.data() + i * kD, kD), b[i], limits[i]));
+      total += cand[i];
+      visible += limits[i];
+    }
+    // Not a derived bound: a screen passing every key (a broken bound, e.g. +Inf) fails this.
+    EXPECT_LT(total, visible / 2) << hwy::TargetName(target);
   }
 }
 
@@ -507,6 +637,31 @@ TEST(IndexTargets, AtLeastOneTarget) {
 TEST(IndexTargets, CompiledTargetsThisCpuLacks) {
   const std::string lacking = CompiledTargetsThisCpuLacks();
   if (!lacking.empty()) GTEST_SKIP() << "compiled, not supported by this CPU (not run):" << lacking;
+}
+
+TEST(IndexBadInput, Sketch8BatchPrefixRejectsBadShapes) {
+  constexpr size_t kD = 8;
+  std::vector<float> keys(4 * kD, 1.0f), q(2 * kD, 1.0f);
+  Sketch8Index sketch(1);
+  sketch.Build(ConstMatrixView(keys.data(), 4, kD), 1.0f);
+  ReportBatch out;
+  const std::vector<float> b{0.0f, 0.0f};
+  const std::vector<uint32_t> one{1}, over{1, 5}, ok{1, 4};
+  const ConstMatrixView qv(q.data(), 2, kD);
+  ExpectError([&] { sketch.ReportPrefixBatch(qv, b, one, nullptr, &out); }, "expected 2 prefix limits");
+  ExpectError([&] { sketch.ReportPrefixBatch(qv, b, over, nullptr, &out); }, "expected prefix limits <= n=4");
+  ExpectError([&] { sketch.ReportPrefixBatch(qv, std::vector<float>{0.0f}, ok, nullptr, &out); },
+              "threshold");
+  sketch.ReportPrefixBatch(qv, b, ok, nullptr, &out);
+  EXPECT_EQ(out.Ids(1).size(), 4u);  // every key scores 8 > 0
+  // A corrupted sketch (NaN slack) is an error, not a silently wrong report, on every target.
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    Sketch8Index bad(1);
+    bad.Build(ConstMatrixView(keys.data(), 4, kD), 1.0f);
+    bad.CorruptSlackForTest(2, std::numeric_limits<float>::quiet_NaN());
+    ExpectError([&] { bad.ReportPrefixBatch(qv, b, ok, nullptr, &out); }, "NaN for key 2");
+  }
 }
 
 TEST(IndexBadInput, RejectedCallsLeaveIndexAnswering) {
