@@ -5,7 +5,8 @@
 //
 // Score of query q and sample key k: fl(scale * t), t the plain float FMA chain over
 // c = 0..d-1 from 0 (the shared tile kernel ScoreTile, core/attention/score_tile-inl.h, run with
-// the sample keys in lanes and the query rows as its broadcast operand). Every lane is its own
+// the sample keys in lanes and the query rows as its broadcast operand; calls of 1-2 rows on
+// AVX2 / AVX3 run the same chains on sample rows transposed in registers). Every lane is its own
 // chain, so a score depends only on its query row and key: rows scored alone or in any batch,
 // with or without padding lanes, get the same bits. Rows that share a sample (SampleRange, and
 // rows whose sample is all their visible keys, [0, visible): prefixes of one id list) are scored
