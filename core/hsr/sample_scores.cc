@@ -216,7 +216,14 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
       ids_range = std::max(ids_range, r);
       ++e;
     }
-    sc->ids = ThresholdSampleIds(policy, ids_range);
+    if (!sc->ids_valid || sc->ids_seed != policy.seed || sc->ids_sample != policy.sample ||
+        sc->ids_range != ids_range) {
+      sc->ids = ThresholdSampleIds(policy, ids_range);
+      sc->ids_valid = true;
+      sc->ids_seed = policy.seed;
+      sc->ids_sample = policy.sample;
+      sc->ids_range = ids_range;
+    }
     const size_t count = sc->ids.size();
     sc->scores.resize((e - i) * count);
     ScoreSample(q.RowRange(i, e - i), k, sc->ids, scale, sc, sc->scores.data());
@@ -235,7 +242,8 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
                                                       ConstHeadsView q,
                                                       std::span<const ConstMatrixView> keys,
                                                       float scale, bool causal, ThreadPool* pool,
-                                                      std::vector<uint64_t>* bytes) {
+                                                      std::vector<uint64_t>* bytes,
+                                                      std::vector<SampleScratch>* scratch) {
   HSR_CHECK(!keys.empty() && q.heads % keys.size() == 0,
             "thresholds: expected query heads a multiple of {} kv heads, got {}", keys.size(),
             q.heads);
@@ -243,12 +251,14 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
   const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
   std::vector<ThresholdEstimate> est(q.heads * m);
   if (bytes) bytes->assign(q.heads * m, 0);
-  std::vector<SampleScratch> scratch(pool ? pool->NumThreads() : 1);
+  std::vector<SampleScratch> own;
+  if (!scratch) scratch = &own;
+  scratch->resize(pool ? pool->NumThreads() : 1);
   auto run_block = [&](size_t task, size_t thread) {
     const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
     const size_t i1 = std::min(m, i0 + kSampleRows);
     EstimateThresholdRows(policy, q.Head(h), keys[h / group], scale, causal, i0, i1,
-                          &scratch[thread], est.data() + h * m + i0,
+                          &(*scratch)[thread], est.data() + h * m + i0,
                           bytes ? bytes->data() + h * m + i0 : nullptr);
   };
   if (pool) {

@@ -227,6 +227,11 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
     HsrCallStats st;
     engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
     CheckRelu(c, c.Kv(), p, out, st, fmt::format("after append {} index={}", s, o.index));
+    // The engine keeps its sample ids across calls: after an append they are the new n's.
+    const std::vector<float> resolved =
+        ResolveThresholds(c.Q(), c.Kv(), p.ScaleFor(c.d), *o.threshold, /*causal=*/false,
+                          nullptr);
+    for (size_t t = 0; t < st.rows.size(); ++t) RC_ASSERT(resolved[t] == st.rows[t].b);
   }
 }
 
@@ -544,6 +549,19 @@ RC_GTEST_PROP(SampleScores, BatchEqualsRowsAloneWithinDotBoundOnEveryTarget, ())
                             nullptr);
       RC_ASSERT(single[0].b == block[r].b);
       RC_ASSERT(single[0].sample == block[r].sample);
+    }
+    // The scratch's cached sample ids follow the policy's seed and sample size: a scratch used
+    // before gives what a fresh one gives.
+    ThresholdPolicy other = policy;
+    other.seed = policy.seed + 1 + *rc::gen::inRange<uint64_t>(0, 3);
+    other.sample = *rc::gen::element<size_t>(2, 5, 64);
+    for (const ThresholdPolicy& pol : {other, policy}) {
+      SampleScratch fresh;
+      std::vector<ThresholdEstimate> reused(rows), want(rows);
+      EstimateThresholdRows(pol, qm, km, scale, causal, 0, rows, &scratch, reused.data(),
+                            nullptr);
+      EstimateThresholdRows(pol, qm, km, scale, causal, 0, rows, &fresh, want.data(), nullptr);
+      for (size_t r = 0; r < rows; ++r) RC_ASSERT(reused[r].b == want[r].b);
     }
   }
 }
