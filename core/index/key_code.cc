@@ -73,9 +73,13 @@ void EncodeQuery(std::span<const int16_t> q, size_t groups, int32_t extra, Query
     sum += static_cast<uint32_t>(v);
   }
   out->line.resize(groups * kCodeLineBytes);
+  // line[64 g + 4 k + i] = q[4 g + i]: the group's four entries copied into each of its slots
+  // (entry by entry with a modulo, this loop took most of a d = 128 query's encoding, ~1.2 us).
   for (size_t g = 0; g < groups; ++g) {
-    for (size_t m = 0; m < kCodeLineBytes; ++m) {
-      out->line[g * kCodeLineBytes + m] = out->q[g * kCodeGroupDims + m % kCodeGroupDims];
+    const int16_t* src = out->q.data() + g * kCodeGroupDims;
+    int16_t* dst = out->line.data() + g * kCodeLineBytes;
+    for (size_t m = 0; m < kCodeLineBytes; m += kCodeGroupDims) {
+      std::memcpy(dst + m, src, kCodeGroupDims * sizeof(int16_t));
     }
   }
   out->extra = extra;
