@@ -39,7 +39,7 @@ constexpr size_t kFewGroups = 4;
 // than an 8 x 8 transpose per 8 dims). Lane l of a group is the same FMA chain over
 // c = 0..d-1 from 0 as ScoreTile's (MulAdd(q_c, k_c, acc), then one multiply by scale), so the
 // scores equal the tile path's bit for bit (the file comment;
-// SampleScores.BatchEqualsRowsAloneWithinDotBound checks it on every target). A pass past the
+// SampleScores.BatchEqualsRowsAloneWithinDotBoundOnEveryTarget checks it). A pass past the
 // last key repeats the last id in its unused lanes (their scores are dropped).
 template <size_t kRows>
 HWY_INLINE void ScoreFewRows(const float* HWY_RESTRICT q, size_t q_stride, ConstMatrixView k,
