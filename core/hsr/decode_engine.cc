@@ -342,6 +342,14 @@ class RowSolver {
 
 }  // namespace
 
+// Attend's per-thread buffers: their capacity stays with the engine, so a call allocates only
+// what its rows need beyond the largest earlier call (and the sample ids are drawn once per n).
+struct DecodeEngine::CallScratch {
+  std::vector<Scratch> rows;          // per pool thread
+  std::vector<SampleScratch> sample;  // EstimateThresholdHeads's, per pool thread
+  std::vector<IndexStats> index_stats;
+};
+
 std::optional<ThresholdPolicy> CallPolicy(const HsrOptions& options, const AttentionParams& p) {
   if (!p.b_per_query.empty()) return std::nullopt;
   if (options.threshold) return options.threshold;
@@ -396,6 +404,8 @@ DecodeEngine::DecodeEngine(const KvCache& kv, float scale, const HsrOptions& opt
   for (const Head& hd : heads_) owned_ = owned_ && hd.k == hd.k_own.data();
   if (build_index) BuildIndexes();
   pool_ = std::make_unique<ThreadPool>(options.threads);
+  scratch_ = std::make_unique<CallScratch>();
+  scratch_->rows.resize(pool_->NumThreads());
 }
 
 void DecodeEngine::BuildIndexes() {
@@ -565,13 +575,14 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     std::vector<ConstMatrixView> kv_keys;
     for (size_t g = 0; g < heads_.size(); ++g) kv_keys.push_back(keys(g));
     c.est = EstimateThresholdHeads(*policy, q, kv_keys, scale_, causal, pool_.get(),
-                                   &c.est_bytes);
+                                   &c.est_bytes, &scratch_->sample);
   }
 
   const size_t rows = q.heads * q.rows;
   std::vector<HsrRowStats> row_stats(rows);
-  std::vector<IndexStats> index_stats(pool_->NumThreads());
-  std::vector<Scratch> scratch(pool_->NumThreads());
+  std::vector<IndexStats>& index_stats = scratch_->index_stats;
+  index_stats.assign(pool_->NumThreads(), IndexStats{});
+  std::vector<Scratch>& scratch = scratch_->rows;
   auto run_row = [&](size_t task, size_t thread) {
     const Head& hd = heads_[task / c.m / c.group];
     RowSolver(c, HeadData{hd.k, hd.v, hd.index.get()}, task, &scratch[thread],

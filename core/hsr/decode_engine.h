@@ -181,6 +181,9 @@ class DecodeEngine {
   IndexOptions io_;
   double build_us_ = 0.0;
   std::unique_ptr<ThreadPool> pool_;
+  // Per-thread buffers of Attend, kept across calls (decode_engine.cc).
+  struct CallScratch;
+  std::unique_ptr<CallScratch> scratch_;
 };
 
 // The per-query thresholds the engine would use for `policy` (the same seeded sample and score

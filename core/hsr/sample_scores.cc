@@ -25,8 +25,104 @@ namespace hn = hwy::HWY_NAMESPACE;
 // multiple of ScoreTile's register block kKeyRows, so only a call's last chunk has a remainder.
 constexpr size_t kSampleRowChunk = 8 * kKeyRows;
 
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#define HSR_SAMPLE_FEW_ROWS 1
+// Rows up to this many are scored by ScoreFewRows (a decode call has one per query head).
+constexpr size_t kFewRows = 2;
+// Keys per pass of ScoreFewRows: kFewGroups groups of 8, one accumulator chain each per row.
+constexpr size_t kFewGroups = 4;
+
+// The scores of kRows query rows (q rows of d floats, stride q_stride) against count sample keys
+// without the lane-block copy. A group holds 8 keys in the lanes of a 256-bit vector (keys
+// 0-3 in the lower 128 bits, 4-7 in the upper); per 4 dims each half is loaded from 4 rows and
+// transposed 4 x 4 in its 128-bit block (8 in-block shuffles for 32 values: measured faster
+// than an 8 x 8 transpose per 8 dims). Lane l of a group is the same FMA chain over
+// c = 0..d-1 from 0 as ScoreTile's (MulAdd(q_c, k_c, acc), then one multiply by scale), so the
+// scores equal the tile path's bit for bit (the file comment;
+// SampleScores.BatchEqualsRowsAloneWithinDotBoundOnEveryTarget checks it). A pass past the
+// last key repeats the last id in its unused lanes (their scores are dropped).
+template <size_t kRows>
+HWY_INLINE void ScoreFewRows(const float* HWY_RESTRICT q, size_t q_stride, ConstMatrixView k,
+                             const uint32_t* HWY_RESTRICT ids, size_t count, float scale,
+                             float* HWY_RESTRICT out) {
+  const hn::Full256<float> d8;
+  const hn::Full128<float> d4;
+  const hn::Repartition<double, decltype(d8)> d64;
+  using V = hn::Vec<decltype(d8)>;
+  constexpr size_t kPass = 8 * kFewGroups;
+  const size_t d = k.cols, d4_end = d - d % 4;
+  for (size_t t0 = 0; t0 < count; t0 += kPass) {
+    const float* kr[kPass];
+    for (size_t l = 0; l < kPass; ++l) kr[l] = k.Row(ids[std::min(t0 + l, count - 1)]);
+    // The next pass's rows (scattered: DRAM latency when cold).
+    for (size_t l = t0 + kPass; l < std::min(t0 + 2 * kPass, count); ++l) {
+      PrefetchRow(k.Row(ids[l]), d);
+    }
+    V acc[kRows][kFewGroups];
+    for (size_t r = 0; r < kRows; ++r) {
+      for (size_t g = 0; g < kFewGroups; ++g) acc[r][g] = hn::Zero(d8);
+    }
+    for (size_t c = 0; c < d4_end; c += 4) {
+      V qc[kRows][4];
+      for (size_t r = 0; r < kRows; ++r) {
+        for (size_t i = 0; i < 4; ++i) qc[r][i] = hn::Set(d8, q[r * q_stride + c + i]);
+      }
+      for (size_t g = 0; g < kFewGroups; ++g) {
+        const float* const* p = kr + 8 * g;
+        V row[4];  // keys i | i + 4, dims c..c+3
+        for (size_t i = 0; i < 4; ++i) {
+          row[i] = hn::Combine(d8, hn::LoadU(d4, p[4 + i] + c), hn::LoadU(d4, p[i] + c));
+        }
+        const auto t0v = hn::BitCast(d64, hn::InterleaveLower(d8, row[0], row[1]));
+        const auto t1v = hn::BitCast(d64, hn::InterleaveUpper(d8, row[0], row[1]));
+        const auto t2v = hn::BitCast(d64, hn::InterleaveLower(d8, row[2], row[3]));
+        const auto t3v = hn::BitCast(d64, hn::InterleaveUpper(d8, row[2], row[3]));
+        const V col[4] = {hn::BitCast(d8, hn::InterleaveLower(d64, t0v, t2v)),   // dim c
+                          hn::BitCast(d8, hn::InterleaveUpper(d64, t0v, t2v)),   // dim c + 1
+                          hn::BitCast(d8, hn::InterleaveLower(d64, t1v, t3v)),   // dim c + 2
+                          hn::BitCast(d8, hn::InterleaveUpper(d64, t1v, t3v))};  // dim c + 3
+        for (size_t r = 0; r < kRows; ++r) {
+          for (size_t i = 0; i < 4; ++i) acc[r][g] = hn::MulAdd(qc[r][i], col[i], acc[r][g]);
+        }
+      }
+    }
+    for (size_t c = d4_end; c < d; ++c) {
+      for (size_t g = 0; g < kFewGroups; ++g) {
+        HWY_ALIGN float kc[8];
+        for (size_t i = 0; i < 8; ++i) kc[i] = kr[8 * g + i][c];
+        const auto col = hn::Load(d8, kc);
+        for (size_t r = 0; r < kRows; ++r) {
+          acc[r][g] = hn::MulAdd(hn::Set(d8, q[r * q_stride + c]), col, acc[r][g]);
+        }
+      }
+    }
+    const size_t lanes = std::min(kPass, count - t0);
+    for (size_t r = 0; r < kRows; ++r) {
+      HWY_ALIGN float s[kPass];
+      for (size_t g = 0; g < kFewGroups; ++g) hn::Store(acc[r][g], d8, s + 8 * g);
+      float* o = out + r * count + t0;
+      for (size_t l = 0; l < lanes; ++l) o[l] = s[l] * scale;
+    }
+  }
+}
+#endif
+
 void ScoreSampleT(ConstMatrixView q, ConstMatrixView k, const uint32_t* ids, size_t count,
                   float scale, SampleScratch* sc, float* out) {
+#ifdef HSR_SAMPLE_FEW_ROWS
+  if (q.rows <= kFewRows) {
+    for (size_t r = 0; r < q.rows;) {
+      if (q.rows - r >= 2) {
+        ScoreFewRows<2>(q.Row(r), q.stride, k, ids, count, scale, out + r * count);
+        r += 2;
+      } else {
+        ScoreFewRows<1>(q.Row(r), q.stride, k, ids, count, scale, out + r * count);
+        r += 1;
+      }
+    }
+    return;
+  }
+#endif
   const hn::ScalableTag<float> df;
   const size_t W = TileRows(df), d = k.cols;
   const size_t blocks = (count + W - 1) / W;
@@ -75,6 +171,7 @@ void ScoreSampleT(ConstMatrixView q, ConstMatrixView k, const uint32_t* ids, siz
 }  // namespace HWY_NAMESPACE
 }  // namespace hsr
 HWY_AFTER_NAMESPACE();
+#undef HSR_SAMPLE_FEW_ROWS
 
 #if HWY_ONCE
 namespace hsr {
@@ -119,7 +216,14 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
       ids_range = std::max(ids_range, r);
       ++e;
     }
-    sc->ids = ThresholdSampleIds(policy, ids_range);
+    if (!sc->ids_valid || sc->ids_seed != policy.seed || sc->ids_sample != policy.sample ||
+        sc->ids_range != ids_range) {
+      sc->ids = ThresholdSampleIds(policy, ids_range);
+      sc->ids_valid = true;
+      sc->ids_seed = policy.seed;
+      sc->ids_sample = policy.sample;
+      sc->ids_range = ids_range;
+    }
     const size_t count = sc->ids.size();
     sc->scores.resize((e - i) * count);
     ScoreSample(q.RowRange(i, e - i), k, sc->ids, scale, sc, sc->scores.data());
@@ -138,7 +242,8 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
                                                       ConstHeadsView q,
                                                       std::span<const ConstMatrixView> keys,
                                                       float scale, bool causal, ThreadPool* pool,
-                                                      std::vector<uint64_t>* bytes) {
+                                                      std::vector<uint64_t>* bytes,
+                                                      std::vector<SampleScratch>* scratch) {
   HSR_CHECK(!keys.empty() && q.heads % keys.size() == 0,
             "thresholds: expected query heads a multiple of {} kv heads, got {}", keys.size(),
             q.heads);
@@ -146,12 +251,14 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
   const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
   std::vector<ThresholdEstimate> est(q.heads * m);
   if (bytes) bytes->assign(q.heads * m, 0);
-  std::vector<SampleScratch> scratch(pool ? pool->NumThreads() : 1);
+  std::vector<SampleScratch> own;
+  if (!scratch) scratch = &own;
+  scratch->resize(pool ? pool->NumThreads() : 1);
   auto run_block = [&](size_t task, size_t thread) {
     const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
     const size_t i1 = std::min(m, i0 + kSampleRows);
     EstimateThresholdRows(policy, q.Head(h), keys[h / group], scale, causal, i0, i1,
-                          &scratch[thread], est.data() + h * m + i0,
+                          &(*scratch)[thread], est.data() + h * m + i0,
                           bytes ? bytes->data() + h * m + i0 : nullptr);
   };
   if (pool) {

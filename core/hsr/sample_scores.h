@@ -5,7 +5,8 @@
 //
 // Score of query q and sample key k: fl(scale * t), t the plain float FMA chain over
 // c = 0..d-1 from 0 (the shared tile kernel ScoreTile, core/attention/score_tile-inl.h, run with
-// the sample keys in lanes and the query rows as its broadcast operand). Every lane is its own
+// the sample keys in lanes and the query rows as its broadcast operand; calls of 1-2 rows on
+// AVX2 / AVX3 run the same chains on sample rows transposed in registers). Every lane is its own
 // chain, so a score depends only on its query row and key: rows scored alone or in any batch,
 // with or without padding lanes, get the same bits. Rows that share a sample (SampleRange, and
 // rows whose sample is all their visible keys, [0, visible): prefixes of one id list) are scored
@@ -32,7 +33,12 @@ struct SampleScratch {
   size_t kt_capacity = 0;
   hwy::AlignedFreeUniquePtr<float[]> st;  // tile output (rows x W)
   size_t st_capacity = 0;
+  // ThresholdSampleIds(policy, ids_range) for ids_seed and ids_sample when ids_valid: kept while
+  // calls draw from the same key range (every decode row of an engine with n keys).
   std::vector<uint32_t> ids;
+  bool ids_valid = false;
+  uint64_t ids_seed = 0;
+  size_t ids_sample = 0, ids_range = 0;
   std::vector<float> scores;
 };
 
@@ -57,10 +63,13 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
 // EstimateThresholdRows gives it. Tasks of kSampleRows rows of one head (the rows that may share
 // a sample) spread over pool (may be null: in turn); the result does not depend on the thread
 // count. bytes (may be null): resized to Hq * m, the sample key bytes read (EstimateThresholdRows).
+// scratch (may be null: the call's own): one SampleScratch per pool thread, kept by a caller
+// that estimates again (its buffers and sample ids are reused).
 std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& policy,
                                                       ConstHeadsView q,
                                                       std::span<const ConstMatrixView> keys,
                                                       float scale, bool causal, ThreadPool* pool,
-                                                      std::vector<uint64_t>* bytes);
+                                                      std::vector<uint64_t>* bytes,
+                                                      std::vector<SampleScratch>* scratch = nullptr);
 
 }  // namespace hsr

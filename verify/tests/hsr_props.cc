@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <hwy/targets.h>
 
 #include <hsr/hsr.h>
 
@@ -37,6 +38,7 @@
 #include "core/hsr/threshold.h"
 #include "core/index/half_space_index.h"
 #include "verify/cert_check.h"
+#include "verify/targets.h"
 #include "verify/tests/kv_append.h"
 #include "verify/oracle.h"
 
@@ -225,6 +227,11 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
     HsrCallStats st;
     engine.Decode(c.Q(), p, HeadsView(out.data(), c.hq(), c.m, c.dv), &st);
     CheckRelu(c, c.Kv(), p, out, st, fmt::format("after append {} index={}", s, o.index));
+    // The engine keeps its sample ids across calls: after an append they are the new n's.
+    const std::vector<float> resolved =
+        ResolveThresholds(c.Q(), c.Kv(), p.ScaleFor(c.d), *o.threshold, /*causal=*/false,
+                          nullptr);
+    for (size_t t = 0; t < st.rows.size(); ++t) RC_ASSERT(resolved[t] == st.rows[t].b);
   }
 }
 
@@ -481,10 +488,13 @@ TEST(HsrBadInput, EngineUnchangedAfterRejectedCalls) {
 
 // Threshold sample scores (sample_scores.h): a row's scores do not depend on the rows scored
 // with it (bit for bit), and each is the float dot within its rounding bound.
-RC_GTEST_PROP(SampleScores, BatchEqualsRowsAloneWithinDotBound, ()) {
+// Sample scores of rows alone (ScoreSample's few-row kernel) equal those of the rows scored in
+// a batch (the lane-block tile path), bit for bit, under every compiled target; each is within
+// the dot product's rounding bound.
+RC_GTEST_PROP(SampleScores, BatchEqualsRowsAloneWithinDotBoundOnEveryTarget, ()) {
   const size_t rows = *rc::gen::inRange<size_t>(1, 41);
   const size_t n = *rc::gen::inRange<size_t>(1, 90);
-  const size_t d = *rc::gen::element<size_t>(1, 3, 8, 9, 16, 17, 64, 128);
+  const size_t d = *rc::gen::element<size_t>(1, 3, 4, 8, 9, 16, 17, 64, 128);
   const size_t count = *rc::gen::inRange<size_t>(1, 70);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   std::mt19937_64 rng(*rc::gen::arbitrary<uint64_t>());
@@ -494,40 +504,65 @@ RC_GTEST_PROP(SampleScores, BatchEqualsRowsAloneWithinDotBound, ()) {
   std::vector<uint32_t> ids(count);
   for (auto& id : ids) id = static_cast<uint32_t>(rng() % n);
   const ConstMatrixView qm(q.data(), rows, d), km(k.data(), n, d);
-  SampleScratch scratch;
-  std::vector<float> all(rows * count), one(count);
-  ScoreSample(qm, km, ids, scale, &scratch, all.data());
-  const double u = std::ldexp(1.0, -24);
-  const double gamma = (static_cast<double>(d) + 1) * u / (1 - (static_cast<double>(d) + 1) * u);
-  for (size_t r = 0; r < rows; ++r) {
-    ScoreSample(qm.RowRange(r, 1), km, ids, scale, &scratch, one.data());
-    for (size_t t = 0; t < count; ++t) {
-      RC_ASSERT(std::memcmp(&one[t], &all[r * count + t], sizeof(float)) == 0);
-      // |fl dot - dot| <= gamma_{d+1} sum |q_c k_c| (FMA or mul+add chain, Higham 3.1), then
-      // one rounding of the scale multiply (relative u); scale is exact here or rounded, so the
-      // bound on scale * dot is widened by the scale's own rounding (relative u).
-      double dot = 0.0, abs = 0.0;
-      for (size_t c = 0; c < d; ++c) {
-        const double x = static_cast<double>(q[r * d + c]) * k[ids[t] * d + c];
-        dot += x;
-        abs += std::fabs(x);
-      }
-      const double want = static_cast<double>(scale) * dot;
-      const double bound = scale * (gamma * abs) * (1 + u) + std::fabs(want) * 2 * u + 1e-37;
-      RC_ASSERT(std::fabs(static_cast<double>(all[r * count + t]) - want) <= bound);
-    }
-  }
-  // A causal block of rows, as the engines split them: row by row gives the same estimates.
   ThresholdPolicy policy = ParseThreshold("paper");
   policy.sample = *rc::gen::element<size_t>(2, 7, 64, 1024);
   const bool causal = *rc::gen::arbitrary<bool>();
-  std::vector<ThresholdEstimate> block(rows), single(1);
-  EstimateThresholdRows(policy, qm, km, scale, causal, 0, rows, &scratch, block.data(), nullptr);
-  for (size_t r = 0; r < rows; ++r) {
-    EstimateThresholdRows(policy, qm, km, scale, causal, r, r + 1, &scratch, single.data(),
+  for (int64_t target : CompiledTargets()) {
+    const ForceTarget force(target);
+    RC_LOG() << "target " << hwy::TargetName(target) << "\n";
+    SampleScratch scratch;
+    std::vector<float> all(rows * count), one(count);
+    ScoreSample(qm, km, ids, scale, &scratch, all.data());
+    const double u = std::ldexp(1.0, -24);
+    const double gamma =
+        (static_cast<double>(d) + 1) * u / (1 - (static_cast<double>(d) + 1) * u);
+    for (size_t r = 0; r < rows; ++r) {
+      ScoreSample(qm.RowRange(r, 1), km, ids, scale, &scratch, one.data());
+      for (size_t t = 0; t < count; ++t) {
+        RC_ASSERT(std::memcmp(&one[t], &all[r * count + t], sizeof(float)) == 0);
+        // |fl dot - dot| <= gamma_{d+1} sum |q_c k_c| (FMA or mul+add chain, Higham 3.1), then
+        // one rounding of the scale multiply (relative u); scale is exact here or rounded, so
+        // the bound on scale * dot is widened by the scale's own rounding (relative u).
+        double dot = 0.0, abs = 0.0;
+        for (size_t c = 0; c < d; ++c) {
+          const double x = static_cast<double>(q[r * d + c]) * k[ids[t] * d + c];
+          dot += x;
+          abs += std::fabs(x);
+        }
+        const double want = static_cast<double>(scale) * dot;
+        const double bound = scale * (gamma * abs) * (1 + u) + std::fabs(want) * 2 * u + 1e-37;
+        RC_ASSERT(std::fabs(static_cast<double>(all[r * count + t]) - want) <= bound);
+      }
+    }
+    // Pairs of rows (the few-row kernel's two-row form) equal the batch too.
+    for (size_t r = 0; r + 2 <= rows; r += 2) {
+      std::vector<float> two(2 * count);
+      ScoreSample(qm.RowRange(r, 2), km, ids, scale, &scratch, two.data());
+      RC_ASSERT(std::memcmp(two.data(), all.data() + r * count, 2 * count * sizeof(float)) == 0);
+    }
+    // A causal block of rows, as the engines split them: row by row gives the same estimates.
+    std::vector<ThresholdEstimate> block(rows), single(1);
+    EstimateThresholdRows(policy, qm, km, scale, causal, 0, rows, &scratch, block.data(),
                           nullptr);
-    RC_ASSERT(single[0].b == block[r].b);
-    RC_ASSERT(single[0].sample == block[r].sample);
+    for (size_t r = 0; r < rows; ++r) {
+      EstimateThresholdRows(policy, qm, km, scale, causal, r, r + 1, &scratch, single.data(),
+                            nullptr);
+      RC_ASSERT(single[0].b == block[r].b);
+      RC_ASSERT(single[0].sample == block[r].sample);
+    }
+    // The scratch's cached sample ids follow the policy's seed and sample size: a scratch used
+    // before gives what a fresh one gives.
+    ThresholdPolicy other = policy;
+    other.seed = policy.seed + 1 + *rc::gen::inRange<uint64_t>(0, 3);
+    other.sample = *rc::gen::element<size_t>(2, 5, 64);
+    for (const ThresholdPolicy& pol : {other, policy}) {
+      SampleScratch fresh;
+      std::vector<ThresholdEstimate> reused(rows), want(rows);
+      EstimateThresholdRows(pol, qm, km, scale, causal, 0, rows, &scratch, reused.data(),
+                            nullptr);
+      EstimateThresholdRows(pol, qm, km, scale, causal, 0, rows, &fresh, want.data(), nullptr);
+      for (size_t r = 0; r < rows; ++r) RC_ASSERT(reused[r].b == want[r].b);
+    }
   }
 }
 
