@@ -47,7 +47,7 @@ double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine
   // One sketch8 code set per kv head (its build is the batch path's key preprocessing).
   const double build_t0 = NowUs();
   std::vector<Sketch8Index> sketches(engine.kv_heads());
-  for (size_t g = 0; g < engine.kv_heads(); ++g) sketches[g].Build(engine.keys(g), scale);
+  pool->Run(engine.kv_heads(), [&](size_t g, size_t) { sketches[g].Build(engine.keys(g), scale); });
   const double build_us = NowUs() - build_t0;
   pre->ids.offsets.assign(rows + 1, 0);
   pre->ids.ids.clear();
@@ -73,7 +73,7 @@ double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine
       pre->ids.offsets[task + 1] = base + head.offsets[i + 1];
       pre->candidates[task] = cand[i];
       // The codes and bounds stream once per kBatchRows rows; candidates are rechecked from cache.
-      pre->bytes[task] += limits[i] / Sketch8Index::kBatchRows * sketch.BoundBytesPerKey() +
+      pre->bytes[task] += limits[i] * sketch.BoundBytesPerKey() / Sketch8Index::kBatchRows +
                           cand[i] * d * sizeof(float);
     }
   }

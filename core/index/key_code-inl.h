@@ -177,6 +177,16 @@ HWY_INLINE const char* CodeDotsKernel() {
 #endif
 }
 
+// Whether CodeDots reads QueryWords::line on this target (only the portable loop does; the
+// others take q's words): EncodeQuery's with_line.
+HWY_INLINE bool CodeDotsReadsLine() {
+#if HWY_TARGET == HWY_AVX3_DL || defined(HSR_KEY_CODE_MADDUBS)
+  return false;
+#else
+  return true;
+#endif
+}
+
 // The portable loop on any target (the reference the tests compare every kernel with).
 HWY_INLINE void CodeDotsPortable(const index_detail::CodeBlocks& codes, size_t first_block,
                                  size_t count, const index_detail::QueryWords& q,

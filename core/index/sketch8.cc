@@ -254,7 +254,7 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
   // The task's query codes and effective thresholds (index r - r0).
   std::vector<Sketch8Index::QueryCode> qcs(count);
   std::vector<float> b_effs(count);
-  const bool line = std::string_view(CodeDotsKernel()) == "portable";
+  const bool line = CodeDotsReadsLine();
   for (size_t r = r0; r < r0 + count; ++r) b_effs[r - r0] = quantise(r, &qcs[r - r0], line);
   constexpr size_t kB = index_detail::kCodeBlockKeys;
   const hn::ScalableTag<float> df;
@@ -397,6 +397,9 @@ float Sketch8BoundsT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCod
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
+// CodeDotsReadsLine of the target a call dispatches to (Quantise's with_line).
+bool Sketch8ReadsLineT() { return CodeDotsReadsLine(); }
+
 }  // namespace HWY_NAMESPACE
 }  // namespace hsr
 HWY_AFTER_NAMESPACE();
@@ -407,6 +410,7 @@ namespace hsr {
 HWY_EXPORT(Sketch8QueryT);
 HWY_EXPORT(Sketch8BoundsT);
 HWY_EXPORT(Sketch8BatchT);
+HWY_EXPORT(Sketch8ReadsLineT);
 
 using index_detail::Gamma;
 using index_detail::NormUp;
@@ -485,7 +489,8 @@ uint32_t Sketch8Index::Insert(std::span<const float> key) {
 
 Sketch8Index::QueryCode Sketch8Index::Quantise(std::span<const float> q) const {
   QueryCode qc;
-  QuantiseInto(q, &qc);
+  // The code line (4 KiB at d = 128) only where the dispatched CodeDots reads it.
+  QuantiseInto(q, &qc, HWY_DYNAMIC_DISPATCH(Sketch8ReadsLineT)());
   return qc;
 }
 
@@ -570,7 +575,7 @@ bool Sketch8Index::Run(std::span<const float> q, float b, size_t visible,
     st->keys_bounded += qc.trusted ? visible : 0;
     st->candidates += r.candidates;
     st->reported += ids->size();
-    st->bytes_read += (qc.trusted ? visible * (4 * codes_.groups() + 2 * sizeof(float)) : 0) +
+    st->bytes_read += (qc.trusted ? visible * BoundBytesPerKey() : 0) +
                       r.candidates * keys_.d() * sizeof(float);
   }
   if (!want_tail) return false;
@@ -599,7 +604,7 @@ bool Sketch8Index::KeyBounds(std::span<const float> q, size_t visible, float* ub
   if (st) {
     st->queries += 1;
     st->keys_bounded += visible;
-    st->bytes_read += visible * (4 * codes_.groups() + 2 * sizeof(float));
+    st->bytes_read += visible * BoundBytesPerKey();
   }
   return true;
 }
