@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdio>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "cli/flags.h"
 #include "core/base/error.h"
 #include "sim/bench/flag_values.h"
+#include "sim/bench/targets.h"
 #include "sim/sweep/grid.h"
 #include "sim/sweep/sweep.h"
 
@@ -117,9 +119,9 @@ int Sweep(const std::vector<std::string>& args) {
       ("backend-max-n", Str("B=N,..."),
        "leave backend B out of points with n > N, e.g. dense-ref=16384")
       ("target", Str("LIST"),
-       "Highway targets, an axis (best, emu128, ssse3, sse4, avx2, avx3, avx3_dl, avx3_zen4; "
-       "default: the dispatcher's best); a point whose target this machine cannot run is "
-       "recorded as skipped with the reason")
+       fmt::format("Highway targets, an axis ({}; default: the dispatcher's best); a point whose "
+                   "target this machine cannot run is recorded as skipped with the reason",
+                   fmt::join(sim::TargetNames(), ", ")).c_str())
       ("repeats", Str("R"), "the floor of timing samples per backend (default 3)")
       ("cold", Str("MODE"),
        "auto | on | off (default auto = on: caches evicted before each one-call sample, as in "

@@ -24,16 +24,29 @@ bool HasClflushopt() {
   return (b >> 23) & 1u;
 }
 
+// The address of every cache line [p, p + bytes) touches, first to last: walked as integers, so
+// no pointer steps past the end of the range.
+template <class FlushLine>
+void ForEachLine(const std::byte* p, size_t bytes, FlushLine flush) {
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p) + bytes;
+  for (uintptr_t a = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{kLine - 1}; a < end; a += kLine) {
+    flush(reinterpret_cast<void*>(a));
+  }
+}
+
 __attribute__((target("clflushopt"))) void FlushOpt(const std::byte* p, size_t bytes) {
-  const auto* end = p + bytes;
-  for (const std::byte* q = p; q < end; q += kLine) _mm_clflushopt(const_cast<std::byte*>(q));
-  _mm_clflushopt(const_cast<std::byte*>(end - 1));  // the last line when p is not line-aligned
+  ForEachLine(p, bytes, [](void* line) __attribute__((target("clflushopt"))) {
+    _mm_clflushopt(line);
+  });
 }
 
 void Flush(const std::byte* p, size_t bytes) {
-  const auto* end = p + bytes;
-  for (const std::byte* q = p; q < end; q += kLine) hwy::FlushCacheline(q);
-  hwy::FlushCacheline(end - 1);
+  ForEachLine(p, bytes, [](void* line) { hwy::FlushCacheline(line); });
+}
+
+bool UseClflushopt() {
+  static const bool opt = HasClflushopt();
+  return opt;
 }
 #endif
 
@@ -41,8 +54,7 @@ void Flush(const std::byte* p, size_t bytes) {
 
 const char* EvictInstruction() {
 #if HSR_X86
-  static const bool opt = HasClflushopt();
-  return opt ? "clflushopt" : "clflush";
+  return UseClflushopt() ? "clflushopt" : "clflush";
 #else
   return "none";
 #endif
@@ -50,7 +62,7 @@ const char* EvictInstruction() {
 
 void EvictFromCaches(std::span<const std::span<const std::byte>> ranges) {
 #if HSR_X86
-  static const bool opt = HasClflushopt();
+  const bool opt = UseClflushopt();
   for (const auto& r : ranges) {
     if (r.empty()) continue;
     if (opt) {
