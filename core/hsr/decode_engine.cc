@@ -136,7 +136,9 @@ class RowSolver {
       one.candidates = c_.pre->candidates[task_];
       one.reported = end - begin;
       one.bytes_read = c_.pre->bytes[task_];
-      have_tail_ = false;  // no per-key bounds on this path: the tau certificate applies
+      // The screen's per-key-bound tail where it has one; otherwise the tau certificate.
+      have_tail_ = !c_.relu && !c_.pre->tail.empty() && c_.pre->tail[task_] >= 0.0;
+      if (have_tail_) tail_ = c_.pre->tail[task_];
     } else {
       have_tail_ = hd_.index->QueryPrefixTail(std::span<const float>(qr_, c_.d), thr, visible_,
                                               &sc_.ids, &one, c_.relu ? nullptr : &tail_,
@@ -530,7 +532,8 @@ void DecodeEngine::CheckCall(ConstHeadsView q, const AttentionParams& p, HeadsVi
   if (pre) {
     const size_t rows = q.heads * q.rows;
     HSR_CHECK(pre->b.size() == rows && pre->est.size() == rows && pre->ids.queries() == rows &&
-                  pre->candidates.size() == rows && pre->bytes.size() == rows,
+                  pre->candidates.size() == rows && pre->bytes.size() == rows &&
+                  (pre->tail.empty() || pre->tail.size() == rows),
               "{}: expected precomputed reports for {} rows, got {}", kWhere, rows,
               pre->ids.queries());
   }

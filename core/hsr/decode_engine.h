@@ -45,9 +45,11 @@ class ThreadPool;
 
 // How the prefill engine finds each row's first report (prefill_engine.h).
 enum class PrefillReport {
-  kAuto,   // kBatch for ReLU; kIndex for softmax (sketch8's per-key bounds give the tighter
-           // eps_sketch certificate, softmax_cert.h; the batch path has only eps_tau)
+  kAuto,   // kBatch for ReLU; kIndex for softmax (the same sets and eps_sketch certificate
+           // either way; per-row queries measured as fast or faster for softmax on Zen 3:
+           // README "Prefill")
   kBatch,  // sketch8's batched integer screen over the causal key prefixes, rows in blocks
+           // (softmax rows get sketch8's per-key-bound tail, hence eps_sketch, from it too)
   kIndex,  // one index query per row, restricted to the row's key prefix
 };
 
@@ -94,14 +96,17 @@ struct HsrCallStats {
 // the prefill engine's batched report (prefill_engine.h). b: the row's threshold (ReLU b or
 // softmax tau), est: its sample estimate; ids: R(q, b) among the row's visible keys, exactly as
 // an index would report it, with their ScoreRun scores; candidates / bytes: the work it took,
-// per row. Later reports of a row (if any) query the engine's index. Softmax rows answered from
-// it carry the tau certificate (no per-key bounds on this path).
+// per row. Later reports of a row (if any) query the engine's index. tail: empty, or per row
+// the screen's bound on the unreported keys' sum of e^(s_j - b) (sketch8's per-key bounds,
+// Sketch8Index::ReportPrefixBatch; < 0: none for that row); softmax rows with one get
+// eps_sketch as from an index report, the others the tau certificate.
 struct PrecomputedReports {
   std::vector<float> b;
   std::vector<ThresholdEstimate> est;
   ReportBatch ids;
   std::vector<float> scores;  // ScoreRun score of each id (parallel to ids.ids)
   std::vector<uint64_t> candidates, bytes;
+  std::vector<double> tail;
 };
 
 // The threshold policy of a call with these options (the rule in the header comment): none

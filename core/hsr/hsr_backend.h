@@ -44,6 +44,8 @@ class HsrCpuBackend final : public AttentionBackend {
   // Drop every engine (the index or policy changes what they hold).
   void SetIndex(const std::string& index);
   void SetThreshold(std::optional<ThresholdPolicy> policy);
+  // How Prefill finds each row's first report (HsrOptions::prefill_report).
+  void SetPrefillReport(PrefillReport how) { options_.prefill_report = how; }
   // Builds (or finds) the decode engine of kv for this scale; returns its build time in us.
   // One engine per cache: another scale replaces it.
   double Prepare(const KvCache& kv, float scale);

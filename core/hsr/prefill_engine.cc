@@ -16,8 +16,9 @@ namespace {
 
 // The batched report path: every row's threshold (seeded sample, rows in parallel), then
 // per query head the sketch8 codes' batched prefix report (Sketch8Index::ReportPrefixBatch) over
-// the causal key prefixes, handed to Attend as its first report. Returns the time of the code
-// build, the batch path's key preprocessing.
+// the causal key prefixes, handed to Attend as its first report (softmax rows with the screen's
+// per-key-bound tails, for eps_sketch). Returns the time of the code build, the batch path's key
+// preprocessing.
 double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine& engine,
                   ThreadPool* pool, PrecomputedReports* pre) {
   const size_t m = q.rows, n = engine.n(), d = engine.d();
@@ -55,10 +56,14 @@ double Precompute(ConstHeadsView q, const AttentionParams& p, const DecodeEngine
   ReportBatch head;
   std::vector<uint64_t> cand;
   std::vector<float> head_scores;
+  std::vector<double> head_tails;
+  const bool softmax = p.kind == AttentionKind::kSoftmax;
+  pre->tail.assign(softmax ? rows : 0, -1.0);
   for (size_t h = 0; h < q.heads; ++h) {
     const Sketch8Index& sketch = sketches[h / group];
     sketch.ReportPrefixBatch(q.Head(h), std::span<const float>(pre->b).subspan(h * m, m), limits,
-                             pool, &head, &cand, &head_scores);
+                             pool, &head, &cand, &head_scores, softmax ? &head_tails : nullptr);
+    if (softmax) std::copy(head_tails.begin(), head_tails.end(), pre->tail.begin() + h * m);
     // Head h's rows follow the earlier heads' in one CSR (the first head's arrays are taken over).
     const uint64_t base = pre->ids.ids.size();
     if (h == 0) {

@@ -9,13 +9,14 @@
 //   2. per query head, Sketch8Index::ReportPrefixBatch (core/index/sketch8.h): the rows' exact
 //      reports over their causal key prefixes from sketch8's certified integer screen (13-bit
 //      query codes against the heads' 8-bit key codes, vpdpbusd / vpmaddubsw, a 128-key tile of
-//      codes shared by 64 rows) and a ScoreRun recheck of the candidates;
-//   3. DecodeEngine::Attend with those reports: exact ReLU^alpha / certified softmax per row
-//      (tau certificate).
-// err= policies, kIndex and kAuto softmax (for sketch8's tighter eps_sketch certificate) answer
-// every row through the engine instead (one index per kv head built inside the call, time in
-// st->build_us): one index query (or the per-key sketch selection of softmax_cert.h) per row,
-// restricted to the row's key prefix.
+//      codes shared by 256 rows) and a ScoreRun recheck of the candidates; softmax rows also get
+//      the screen's per-key-bound tail;
+//   3. DecodeEngine::Attend with those reports: exact ReLU^alpha, or softmax with the eps_sketch
+//      certificate (the tau certificate for rows whose bounds are not trusted).
+// err= policies (their rows select keys by per-key bounds one row at a time), kIndex and kAuto
+// softmax answer every row through the engine instead (one index per kv head built inside the
+// call, time in st->build_us): one index query (or the per-key sketch selection of
+// softmax_cert.h) per row, restricted to the row's key prefix.
 // Reference: dense_ref.h via verify::Oracle. Test: verify/tests/hsr_props.cc.
 #pragma once
 

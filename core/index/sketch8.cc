@@ -42,11 +42,14 @@
 //   x = max(fl(ub_j - b), -80) (exact arguments in [-80, 0] are off by <= 80 u; clamping only
 //   raises the value), e = Exp(x) (Highway, <= 1 ulp), summed in float per lane over one chunk
 //   (<= 256 + 8 roundings on any target: gamma_264 < 1.6e-5) and the chunk sums in double.
+//   ReportPrefixBatch's tails (Sketch8BatchTask<true>) sum the same terms per 128-key tile
+//   (fewer roundings) with the same candidates, so the same margin covers them.
 //   Total relative shortfall < 80 u + 2 u + 1.6e-5 + tiny < 2^-14, so
 //   tail = (1 + 2^-14) sum_nc e + (candidates - reported), capped at visible - reported.
 #include "core/index/sketch8.h"
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -162,6 +165,55 @@ HWY_INLINE size_t ChunkCandidates(const float* HWY_RESTRICT ub, size_t count, si
   return nc;
 }
 
+#if HWY_TARGET == HWY_AVX2
+// Per 8-bit lane mask: the set lanes' indices in order, one per nibble (the rest zero).
+constexpr std::array<uint32_t, 256> CompressNibbles() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t m = 0; m < 256; ++m) {
+    uint32_t packed = 0, k = 0;
+    for (uint32_t lane = 0; lane < 8; ++lane) {
+      if (m & (1u << lane)) packed |= lane << (4 * k++);
+    }
+    t[m] = packed;
+  }
+  return t;
+}
+alignas(64) constexpr std::array<uint32_t, 256> kCompressNibbles = CompressNibbles();
+#endif
+
+// Stores the lanes of ids where mask is true, in order, to out (which has room for a whole
+// vector) and returns their number. Highway 1.0.3's Compress is native on AVX3 (vpcompressd);
+// on AVX2 it copies a 1 KiB table to the stack per call (measured: a third of the prefill
+// screen's time on Zen 3), so AVX2 looks the lanes up in a static nibble table and permutes
+// (vpermd); narrower targets store and pick lanes without branches.
+template <class DU, class M>
+HWY_INLINE size_t CompressIds(DU du, hn::Vec<DU> ids, M mask, uint32_t* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  hn::StoreU(hn::Compress(ids, mask), du, out);
+  return hn::CountTrue(du, mask);
+#elif HWY_TARGET == HWY_AVX2
+  const int bits = _mm256_movemask_ps(_mm256_castsi256_ps(hn::VecFromMask(du, mask).raw));
+  const __m256i idx = _mm256_and_si256(
+      _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(kCompressNibbles[bits])),
+                        _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+      _mm256_set1_epi32(7));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                      _mm256_permutevar8x32_epi32(ids.raw, idx));
+  return static_cast<size_t>(__builtin_popcount(static_cast<unsigned>(bits)));
+#else
+  HWY_ALIGN uint32_t lanes[HWY_MAX_BYTES / sizeof(uint32_t)];
+  HWY_ALIGN uint32_t keep[HWY_MAX_BYTES / sizeof(uint32_t)];
+  hn::Store(ids, du, lanes);
+  hn::Store(hn::VecFromMask(du, mask), du, keep);
+  size_t nc = 0;
+  for (size_t i = 0; i < hn::Lanes(du); ++i) {
+    out[nc] = lanes[i];
+    nc += keep[i] != 0;
+  }
+  return nc;
+#endif
+}
+
 using RangeOut = Sketch8Index::RangeOut;
 
 // Filters keys [begin, end) and rechecks the candidates (appended to out when they score > b,
@@ -247,7 +299,9 @@ using BatchQuantise =
 // integer dots (CodeDots), the bounds and candidates exactly as FilterRange computes them for
 // that query alone, then the candidates' ScoreRun recheck at once (their tile is in L1/L2). Ids
 // ascend per row (tiles in order, keys in order within one). A NaN bound sets *nan_key (first
-// per row).
+// per row). kTail: each trusted row's tail also sums Exp(max(ub - b, -80)) over its
+// non-candidates (the tail proof at the top of this file); untrusted rows keep tail -1.
+template <bool kTail>
 void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
                       ConstMatrixView q, const float* b, const uint32_t* limits, size_t r0,
                       size_t count, index_detail::ReportRow* rows, int64_t* nan_key) {
@@ -255,7 +309,10 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
   std::vector<Sketch8Index::QueryCode> qcs(count);
   std::vector<float> b_effs(count);
   const bool line = CodeDotsReadsLine();
-  for (size_t r = r0; r < r0 + count; ++r) b_effs[r - r0] = quantise(r, &qcs[r - r0], line);
+  for (size_t r = r0; r < r0 + count; ++r) {
+    b_effs[r - r0] = quantise(r, &qcs[r - r0], line);
+    if (kTail && qcs[r - r0].trusted) rows[r].tail = 0.0;
+  }
   constexpr size_t kB = index_detail::kCodeBlockKeys;
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
@@ -300,22 +357,32 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
       auto ids = hn::Add(hn::Iota(du, 0), hn::Set(du, static_cast<uint32_t>(j0)));
       const auto step = hn::Set(du, static_cast<uint32_t>(N));
       auto bad = hn::Zero(du);
+      const auto bv = hn::Set(df, b[r]), lo = hn::Set(df, -80.0f);
+      auto tail = hn::Zero(df);
       size_t nc = 0, i = 0;
       for (; i + N <= cnt; i += N) {
         const auto ub = BoundVec(df, T, Qn, a + i, w + i, I + i);
-        const auto cand = hn::RebindMask(du, hn::Not(hn::Le(ub, be)));
+        const auto below = hn::Le(ub, be);
+        const auto cand = hn::RebindMask(du, hn::Not(below));
         bad = hn::Or(bad, hn::VecFromMask(du, hn::RebindMask(du, hn::Not(hn::Eq(ub, ub)))));
-        hn::StoreU(hn::Compress(ids, cand), du, cd + nc);
-        nc += hn::CountTrue(du, cand);
+        nc += CompressIds(du, ids, cand, cd + nc);
         ids = hn::Add(ids, step);
+        if constexpr (kTail) {  // as ChunkTail
+          tail = hn::Add(tail, hn::IfThenElseZero(below, hn::Exp(df, hn::Max(hn::Sub(ub, bv), lo))));
+        }
       }
       bool nan = !hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
+      double tail_sum = kTail ? static_cast<double>(hn::GetLane(hn::SumOfLanes(df, tail))) : 0.0;
       for (; i < cnt; ++i) {
         const float ub = BoundOne(qcs[r - r0].T, qcs[r - r0].Qn, a[i], w[i], I[i]);
         cd[nc] = static_cast<uint32_t>(j0 + i);
         nc += !(ub <= b_effs[r - r0]);
         nan |= std::isnan(ub);
+        if (kTail && ub <= b_effs[r - r0]) {
+          tail_sum += std::exp(std::max(static_cast<double>(ub) - b[r], -80.0));
+        }
       }
+      if constexpr (kTail) row.tail += tail_sum;
       if (nan) {  // the first NaN bound of the tile
         ChunkBounds(L, qcs[r - r0], j0, cnt, I, ub);
         for (size_t k = 0; k < cnt && nan_key[r] < 0; ++k) {
@@ -330,16 +397,20 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
 }
 
 void Sketch8BatchT(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
-                   ConstMatrixView q, const float* b, const uint32_t* limits, ThreadPool* pool,
-                   index_detail::ReportRow* rows, int64_t* nan_key) {
+                   ConstMatrixView q, const float* b, const uint32_t* limits, bool want_tail,
+                   ThreadPool* pool, index_detail::ReportRow* rows, int64_t* nan_key) {
   const size_t m = q.rows;
   const size_t tasks = (m + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows;
   auto run = [&](size_t t, size_t /*thread*/) {
     // Later rows see longer prefixes under causal limits: hand those out first.
     const size_t task = tasks - 1 - t;
     const size_t r0 = task * Sketch8Index::kBatchRows;
-    Sketch8BatchTask(L, quantise, q, b, limits, r0, std::min(Sketch8Index::kBatchRows, m - r0),
-                     rows, nan_key);
+    const size_t count = std::min(Sketch8Index::kBatchRows, m - r0);
+    if (want_tail) {
+      Sketch8BatchTask<true>(L, quantise, q, b, limits, r0, count, rows, nan_key);
+    } else {
+      Sketch8BatchTask<false>(L, quantise, q, b, limits, r0, count, rows, nan_key);
+    }
   };
   if (pool == nullptr || pool->NumThreads() == 1 || tasks < 2) {
     for (size_t t = 0; t < tasks; ++t) run(t, 0);
@@ -424,6 +495,17 @@ float RoundDown(double x) {
   float f = static_cast<float>(x);
   if (static_cast<double>(f) > x) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
   return f;
+}
+
+// The softmax tail of a report from the non-candidates' sum (proof at the top of this file):
+// margin 2^-14 on their terms, 1 per rejected candidate, at most 1 per unreported key. The
+// margin can fall below the sum's last bit when candidates are rejected: the product and the sum
+// round by at most 1 ulp of the result together, so one step up keeps the bound.
+double TailBound(double non_candidates, size_t visible, size_t reported, uint64_t candidates) {
+  const double unreported = static_cast<double>(visible - reported);
+  const double rejected = static_cast<double>(candidates - reported);
+  const double sum = non_candidates * (1.0 + 0x1p-14) + rejected;
+  return std::min(unreported, std::nextafter(sum, std::numeric_limits<double>::infinity()));
 }
 
 }  // namespace
@@ -579,10 +661,7 @@ bool Sketch8Index::Run(std::span<const float> q, float b, size_t visible,
                       r.candidates * keys_.d() * sizeof(float);
   }
   if (!want_tail) return false;
-  // Proof at the top of this file: margin 2^-14 on the non-candidates, 1 per rejected candidate.
-  const double unreported = static_cast<double>(visible - ids->size());
-  const double rejected = static_cast<double>(r.candidates - ids->size());
-  *tail = std::min(unreported, r.tail * (1.0 + 0x1p-14) + rejected);
+  *tail = TailBound(r.tail, visible, ids->size(), r.candidates);
   return true;
 }
 
@@ -612,7 +691,8 @@ bool Sketch8Index::KeyBounds(std::span<const float> q, size_t visible, float* ub
 uint64_t Sketch8Index::ReportPrefixBatch(ConstMatrixView q, std::span<const float> b,
                                          std::span<const uint32_t> limits, ThreadPool* pool,
                                          ReportBatch* out, std::vector<uint64_t>* row_candidates,
-                                         std::vector<float>* scores) const {
+                                         std::vector<float>* scores,
+                                         std::vector<double>* tails) const {
   keys_.ValidateBatch("sketch8 ReportPrefixBatch", q, b);
   const size_t m = q.rows;
   HSR_CHECK(limits.size() == m, "sketch8 ReportPrefixBatch: expected {} prefix limits, got {}",
@@ -629,13 +709,24 @@ uint64_t Sketch8Index::ReportPrefixBatch(ConstMatrixView q, std::span<const floa
   std::vector<index_detail::ReportRow> rows(m);
   std::vector<int64_t> nan_key(m, -1);
   if (m > 0 && keys_.n() > 0) {
-    HWY_DYNAMIC_DISPATCH(Sketch8BatchT)(GetLayout(), quantise, q, b.data(), limits.data(), pool,
-                                        rows.data(), nan_key.data());
+    HWY_DYNAMIC_DISPATCH(Sketch8BatchT)(GetLayout(), quantise, q, b.data(), limits.data(),
+                                        tails != nullptr, pool, rows.data(), nan_key.data());
   }
   for (size_t i = 0; i < m; ++i) {
     if (nan_key[i] >= 0) {
       Fail("sketch8: expected finite score bounds, got NaN for key {} (corrupted sketch)",
            nan_key[i]);
+    }
+  }
+  if (tails) {
+    tails->assign(m, -1.0);
+    for (size_t i = 0; i < m; ++i) {
+      const index_detail::ReportRow& row = rows[i];
+      if (limits[i] == 0) {
+        (*tails)[i] = 0.0;  // nothing visible, nothing dropped
+      } else if (row.tail >= 0.0) {
+        (*tails)[i] = TailBound(row.tail, limits[i], row.ids.size(), row.candidates);
+      }
     }
   }
   return index_detail::CollectReportRows(rows, out, row_candidates, scores);

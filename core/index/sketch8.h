@@ -50,11 +50,15 @@ class Sketch8Index : public HalfSpaceIndex {
   // loop order differs: kBatchRows queries (a task, tasks over pool, may be null) take turns on
   // each 128-key tile of codes while it sits in L1/L2, and each candidate is rechecked at once,
   // its float32 row in L2. Out, row_candidates and scores as BatchReport's (batch_report.h);
-  // returns the candidates. Throws hsr::Error on inconsistent shapes or limits, or a NaN bound.
+  // returns the candidates. tails (may be null): per query the softmax tail QueryPrefixTail
+  // would give (>= sum over the unreported keys j < limits[i] of e^(s_j - b[i]); same proof,
+  // the non-candidates' terms summed per tile), or -1 where the query's bounds are not trusted
+  // (every key a candidate). Throws hsr::Error on inconsistent shapes or limits, or a NaN bound.
   uint64_t ReportPrefixBatch(ConstMatrixView q, std::span<const float> b,
                              std::span<const uint32_t> limits, ThreadPool* pool,
                              ReportBatch* out, std::vector<uint64_t>* row_candidates = nullptr,
-                             std::vector<float>* scores = nullptr) const;
+                             std::vector<float>* scores = nullptr,
+                             std::vector<double>* tails = nullptr) const;
   // Queries of one ReportPrefixBatch task, sharing each pass over the codes: a 128-key tile
   // (16 KiB of codes and 64 KiB of float32 rows at d = 128) serves each in turn, so codes and
   // recheck rows stream once per 256 rows.

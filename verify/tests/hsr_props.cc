@@ -36,6 +36,7 @@
 #include "core/hsr/prefill_engine.h"
 #include "core/hsr/sample_scores.h"
 #include "core/hsr/threshold.h"
+#include "core/index/batch_report.h"
 #include "core/index/half_space_index.h"
 #include "verify/cert_check.h"
 #include "verify/targets.h"
@@ -172,7 +173,7 @@ RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
     if (st.rows[t].visible > 0) RC_ASSERT(resolved[t] == st.rows[t].b);
   }
   // The batched report (default) and per-row index queries: same thresholds, same sets.
-  RC_ASSERT(o.prefill_report == PrefillReport::kAuto);  // = kBatch for ReLU
+  RC_ASSERT(o.prefill_report == PrefillReport::kAuto);  // = kBatch
   HsrOptions oi = o;
   oi.prefill_report = PrefillReport::kIndex;
   std::vector<float> out_i(out.size(), -7.0f);
@@ -275,15 +276,42 @@ RC_GTEST_PROP(HsrSoftmax, CertificateBoundsErrorEveryIndexAndPolicy, ()) {
   RC_CLASSIFY(st.attention.fallbacks > 0, "fallbacks");
   CheckSoftmax(c, kv, p, out, st, err_target,
                fmt::format("softmax index={} policy={}", o.index, o.threshold->ToString()));
-  // Causal prefill with the same policy.
+  // Causal prefill with the same policy: the batched screen (err= rows take the index path
+  // regardless) and per-row index queries (the default for softmax), each certified against
+  // the oracle.
   p.causal = true;
   std::vector<float> out2(out.size(), -7.0f);
   HsrCallStats st2;
-  o.prefill_report = *rc::gen::element(PrefillReport::kBatch, PrefillReport::kIndex);
-  HsrPrefill(c.Q(), kv, p, o, HeadsView(out2.data(), c.hq(), c.m, c.dv), &st2);
-  CheckSoftmax(c, kv, p, out2, st2, err_target,
-               fmt::format("softmax causal prefill report={}",
-                           o.prefill_report == PrefillReport::kBatch ? "batch" : "index"));
+  HsrOptions ob = o;
+  ob.prefill_report = PrefillReport::kBatch;
+  HsrPrefill(c.Q(), kv, p, ob, HeadsView(out2.data(), c.hq(), c.m, c.dv), &st2);
+  CheckSoftmax(c, kv, p, out2, st2, err_target, "softmax causal prefill via the batched screen");
+  RC_ASSERT((st2.reporter == kBatchReportName) == (kind != 1));
+  HsrOptions oi = o;
+  RC_ASSERT(oi.prefill_report == PrefillReport::kAuto);  // = kIndex for softmax
+  std::vector<float> out3(out.size(), -7.0f);
+  HsrCallStats st3;
+  HsrPrefill(c.Q(), kv, p, oi, HeadsView(out3.data(), c.hq(), c.m, c.dv), &st3);
+  CheckSoftmax(c, kv, p, out3, st3, err_target, "softmax causal prefill via index queries");
+  if (kind == 1) return;  // err=: both calls took the index path
+  // Same thresholds and sets. With sketch8 as the index both certificates come from the same
+  // per-key bounds and candidates; the tails differ only in summation order (per 128-key tile
+  // vs per 256-key chunk, each within 2^-14 relative of the exact sum: sketch8.cc's proof), and
+  // eps = x / (Z + x) changes by at most the relative change of its tail x, so
+  // |eps_batch - eps_index| <= 2^-13 max(eps) < 1.3e-4 max(eps).
+  RC_ASSERT(st3.rows.size() == st2.rows.size());
+  for (size_t t = 0; t < st2.rows.size(); ++t) {
+    const HsrRowStats &a = st2.rows[t], &bi = st3.rows[t];
+    RC_ASSERT(a.b == bi.b);
+    RC_ASSERT(a.reported == bi.reported);
+    RC_ASSERT(a.fallback == bi.fallback);
+    if (o.index != "sketch8") continue;
+    RC_ASSERT((a.eps_sketch >= 0.0) == (bi.eps_sketch >= 0.0));
+    if (a.eps_sketch >= 0.0) {
+      RC_ASSERT(std::fabs(a.eps_sketch - bi.eps_sketch) <=
+                1.3e-4 * std::max(a.eps_sketch, bi.eps_sketch));
+    }
+  }
 }
 
 RC_GTEST_PROP(HsrSoftmax, EmptySetFallsBackToDense, ()) {
