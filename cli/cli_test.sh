@@ -145,6 +145,20 @@ expect_error "causal maybe" bench decode "${small[@]}" --causal maybe
 grep -qF -- "--causal: expected one of on, off, got 'maybe'" "$tmp/err" || fail "causal message"
 expect_error "causal empty" bench prefill "${small[@]}" --causal ''
 expect_error "causal without a value" bench prefill "${small[@]}" --causal
+expect_error "prefill-report bogus" bench prefill "${small[@]}" --prefill-report rows
+grep -qF -- "--prefill-report: expected one of auto, batch, index, got 'rows'" "$tmp/err" ||
+  fail "prefill-report message: $(cat "$tmp/err")"
+expect_error "prefill-report in decode" bench decode "${small[@]}" --prefill-report batch
+# Both reports of a softmax prefill: the same sets (reported mean), each path named.
+for how in batch index; do
+  expect_ok "prefill-report $how" bench prefill --n 256 --m 64 --d 16 --repeats 1 --cold off \
+    --causal on --backend hsr-cpu --prefill-report "$how"
+  grep -o "reported mean [0-9.]*" "$tmp/out" > "$tmp/reported.$how"
+  want="by one index query per row"; [[ $how == batch ]] && want="by the batched integer screen"
+  grep -qF "$want" "$tmp/out" || fail "prefill-report $how: no '$want' in: $(cat "$tmp/out")"
+done
+cmp -s "$tmp/reported.batch" "$tmp/reported.index" && [[ -s "$tmp/reported.batch" ]] ||
+  fail "prefill-report batch vs index: $(cat "$tmp/reported.batch") vs $(cat "$tmp/reported.index")"
 expect_error "alpha 1.5" bench decode "${small[@]}" --attention relu --alpha 1.5
 grep -q "expected an integer alpha >= 1" "$tmp/err" && grep -q "got 1.5" "$tmp/err" || fail "alpha message"
 expect_error "alpha 0" bench decode "${small[@]}" --attention relu --alpha 0

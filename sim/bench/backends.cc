@@ -121,6 +121,7 @@ class HsrCpuBench final : public BenchBackend {
     HsrCpuBackend& hsr = Hsr();
     hsr.SetIndex(setup.index);
     hsr.SetThreshold(setup.threshold);
+    hsr.SetPrefillReport(setup.prefill_report);
     uses_policy_ = setup.threshold.has_value();
     if (!setup.decode) return {};  // prefill builds inside each call
     if (setup.progress) {

@@ -15,6 +15,7 @@
 
 #include "core/attention/backend.h"
 #include "core/attention/kv_cache.h"
+#include "core/hsr/decode_engine.h"
 #include "core/hsr/threshold.h"
 #include "core/tensor/view.h"
 #include "sim/bench/result_row.h"
@@ -54,6 +55,7 @@ struct BenchSetup {
   float scale = 0.0f;                       // the score scale of every call
   std::string index = "sketch8";            // hsr-cpu's half-space index
   std::optional<ThresholdPolicy> threshold;  // hsr-cpu resolves it inside each call
+  PrefillReport prefill_report = PrefillReport::kAuto;  // hsr-cpu prefill (decode_engine.h)
   std::function<void(const std::string&)> progress;  // may be empty
 };
 

@@ -221,6 +221,7 @@ std::unique_ptr<Prepared> PrepareBackend(const Point& pt, const std::string& nam
   setup.scale = pt.params.ScaleFor(w.d);
   setup.index = cfg.index;
   setup.threshold = cfg.threshold;
+  setup.prefill_report = cfg.prefill_report;
   setup.progress = cfg.progress;
   for (std::string& note : p->backend->Prepare(setup, pt.kv)) notes->push_back(std::move(note));
   p->call_params = p->backend->CallParams(pt.params);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/attention/params.h"
+#include "core/hsr/decode_engine.h"
 #include "core/hsr/threshold.h"
 #include "sim/bench/result_row.h"
 #include "sim/bench/sampling.h"
@@ -64,6 +65,7 @@ struct BenchConfig {
   // oracle as b_per_query; hsr-cpu computes the same values itself inside the timed call.
   std::string index = "sketch8";
   std::optional<ThresholdPolicy> threshold;
+  PrefillReport prefill_report = PrefillReport::kAuto;  // hsr-cpu prefill only
 };
 
 struct MachineFacts {

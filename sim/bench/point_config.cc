@@ -73,6 +73,13 @@ PointConfig MakePointConfig(const PointSettings& settings, bool prefill) {
     MakeIndex(*v);  // one-line error naming the known indexes
     cfg.index = *v;
   }
+  if (auto v = get("prefill-report")) {
+    HSR_CHECK(prefill, "--prefill-report: expected only with `hsr bench prefill`, got it for decode");
+    const std::string how = Choice("prefill-report", *v, {"auto", "batch", "index"});
+    cfg.prefill_report = how == "batch"   ? PrefillReport::kBatch
+                         : how == "index" ? PrefillReport::kIndex
+                                          : PrefillReport::kAuto;
+  }
   cfg.threads = IntegerFlag("threads", get("threads").value_or("1"), 1);
   cfg.sampling.min_rounds = IntegerFlag("repeats", get("repeats").value_or("10"), 1);
   if (auto v = get("budget")) {
