@@ -70,6 +70,9 @@ class Sketch8Index : public HalfSpaceIndex {
   float Scale() const { return keys_.scale(); }
   // Test hook: overwrites key j's slack coefficient (e.g. NaN, to model a corrupted sketch).
   void CorruptSlackForTest(size_t j, float w);
+  // Test hook: the softmax tail's per-key bound on e^x (sketch8.cc ExpUpper) on the dispatched
+  // target, for each x.
+  static std::vector<float> ExpUpperForTest(std::span<const float> x);
   std::string_view Name() const override { return "sketch8"; }
   size_t MemoryBytes() const override;
   std::vector<std::span<const std::byte>> Buffers() const override {

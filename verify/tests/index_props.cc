@@ -454,6 +454,41 @@ RC_GTEST_PROP(IndexProps, Sketch8BatchPrefixEqualsScanOnEveryTarget, ()) {
 // (so it was a candidate), under every target, and the sets are scan's; the screen still screens
 // (fewer candidates than half the visible keys: with b at the top score only keys within the
 // bound's slack of it pass).
+// The softmax tail's bound on e^x (sketch8.cc ExpUpper), on every target: for x in [-80, 0]
+// within [1 - 4.9e-6, 1 + 1.2e-5] of exp(x) (its derivation in sketch8.cc), so never below by
+// more than the tail proof allows; arguments
+// outside are clamped to that range (only raising the value for x < -80). Points: a fine grid,
+// every power-of-two boundary of x log2(e) (f = 0 and f -> 1) and the ends.
+TEST(IndexTail, ExpUpperBoundsExpOnEveryTarget) {
+  std::vector<float> x;
+  for (int i = 0; i <= 200000; ++i) x.push_back(-80.0f * static_cast<float>(i) / 200000.0f);
+  for (int k = 0; k <= 115; ++k) {
+    const float at = static_cast<float>(-k / 1.4426950408889634);
+    x.push_back(at);
+    x.push_back(std::nextafter(at, 0.0f));
+    x.push_back(std::nextafter(at, -1.0f));
+  }
+  x.push_back(-0.0f);
+  x.push_back(-1e-30f);
+  x.push_back(std::numeric_limits<float>::denorm_min() * -1.0f);
+  for (int64_t target : Targets()) {
+    const ForceTarget force(target);
+    const std::vector<float> e = Sketch8Index::ExpUpperForTest(x);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double exact = std::exp(static_cast<double>(std::max(x[i], -80.0f)));
+      ASSERT_GE(e[i], exact * (1.0 - 4.9e-6)) << hwy::TargetName(target) << " x=" << x[i];
+      ASSERT_LE(e[i], exact * (1.0 + 1.2e-5)) << hwy::TargetName(target) << " x=" << x[i];
+    }
+    const std::vector<float> out = Sketch8Index::ExpUpperForTest(
+        std::vector<float>{-1000.0f, -80.0f, 0.0f, 3.0f, std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity()});
+    EXPECT_EQ(out[0], out[1]) << hwy::TargetName(target);
+    EXPECT_EQ(out[5], out[1]) << hwy::TargetName(target);
+    EXPECT_EQ(out[3], out[2]) << hwy::TargetName(target);
+    EXPECT_EQ(out[4], out[2]) << hwy::TargetName(target);
+  }
+}
+
 TEST(IndexBatch, Sketch8BatchPrefixKeepsNearThresholdKeysAndOutliers) {
   constexpr size_t kN = 1000, kD = 100, kM = 150;
   std::mt19937_64 rng(7);
