@@ -504,7 +504,11 @@ void Sketch8ExpUpperT(const float* x, size_t count, float* out) {
   const size_t N = hn::Lanes(df);
   size_t i = 0;
   for (; i + N <= count; i += N) hn::StoreU(ExpUpper(df, hn::LoadU(df, x + i)), df, out + i);
-  for (; i < count; ++i) hn::StoreU(ExpUpper(df, hn::Set(df, x[i])), df, out + i);
+  HWY_ALIGN float lanes[HWY_MAX_BYTES / sizeof(float)];  // this target's vector
+  for (; i < count; ++i) {
+    hn::Store(ExpUpper(df, hn::Set(df, x[i])), df, lanes);
+    out[i] = lanes[0];
+  }
 }
 
 }  // namespace HWY_NAMESPACE
@@ -772,9 +776,8 @@ uint64_t Sketch8Index::ReportPrefixBatch(ConstMatrixView q, std::span<const floa
 void Sketch8Index::CorruptSlackForTest(size_t j, float w) { w_.at(j) = w; }
 
 std::vector<float> Sketch8Index::ExpUpperForTest(std::span<const float> x) {
-  std::vector<float> out(x.size() + HWY_MAX_BYTES / sizeof(float));  // a vector of slack
+  std::vector<float> out(x.size());
   HWY_DYNAMIC_DISPATCH(Sketch8ExpUpperT)(x.data(), x.size(), out.data());
-  out.resize(x.size());
   return out;
 }
 
