@@ -52,8 +52,8 @@ struct ReportRow {
   std::vector<uint32_t> ids;
   std::vector<float> scores;
   uint64_t candidates = 0;
-  // Sketch8Index::ReportPrefixBatch with tails: sum over the non-candidates of
-  // Exp(max(ub_j - b, -80)) (sketch8.cc's tail proof); < 0 when the row has no per-key bounds.
+  // Sketch8Index::ReportPrefixBatch with tails: sum over the non-candidates of the bound on
+  // e^(ub_j - b) (sketch8.cc's tail proof); < 0 when the row has no per-key bounds.
   double tail = -1.0;
 };
 // Concatenates rows (one per query) into out (CSR) as BatchReport returns them; returns the
