@@ -72,10 +72,11 @@ int BenchAttention(const std::vector<std::string>& args, bool prefill) {
     desc.add_options()
         ("prefill-report", Str("HOW"),
          "auto | batch | index: how hsr-cpu finds each row's keys (default auto: batch for relu, "
-         "index for softmax; err= policies always index). batch: sketch8's integer screen over the causal key prefixes, "
-         "256 rows per pass over the key codes, no index built; index: one index query per row "
-         "(--index), its build inside the call. Both give the same sets and, with sketch8, the "
-         "same softmax certificates up to summation order (<= 1.3e-4 relative)");
+         "index for softmax; err= policies always index). batch: sketch8's integer screen over "
+         "the causal key prefixes, 256 rows per pass over the key codes, no index built; index: "
+         "one index query per row (--index), its build inside the call. Both give the same sets "
+         "and, with sketch8, the same softmax certificates up to summation order (<= 1.3e-4 "
+         "relative)");
   }
   desc.add_options()
       ("causal", Str("on|off"),

@@ -121,8 +121,8 @@ HWY_INLINE void ChunkBounds(const Sketch8Index::Layout& L, const Sketch8Index::Q
 // u / 2 below |y'| < 1: 2^f off by <= 0.35 u). p(f) (degree 4, float coefficients) is >= 2^f
 // (1 + 2.9e-7) on [0, 1] in exact arithmetic (checked offline on a 2e6-point float64 grid;
 // p / 2^f - 1 moves by < 1e-10 between points) and <= 2^f (1 + 5.7e-6); its Horner evaluation
-// (positive terms, 4 FMAs) is within 5 u < 3e-7 of it. 2^k is built from the exponent bits (normal: k >= -116),
-// and p 2^k is exact. So ExpUpper(x) >= e^x (1 - 4.8e-6 - 2.1e-8) > e^x (1 - 4.9e-6), and
+// (positive terms, 4 FMAs) is within 5 u < 3e-7 of it. 2^k is built from the exponent bits
+// (normal: k >= -116), and p 2^k is exact. So ExpUpper(x) >= e^x (1 - 4.8e-6 - 2.1e-8) > e^x (1 - 4.9e-6), and
 // from above it is loose by at most the polynomial's 5.7e-6, y''s rounding (4.8e-6), L below
 // log2(e) (80 x 1.93e-8 in y: 1.1e-6) and Horner's 3e-7: <= e^x (1 + 1.2e-5).
 template <class DF, class V = hn::Vec<DF>>
@@ -141,6 +141,16 @@ HWY_INLINE V ExpUpper(DF df, V x) {
   return hn::Mul(p, hn::BitCast(df, bits));
 }
 
+// One tail term per lane (the tail proof): ExpUpper(ub - b) where ub <= b_eff (a non-candidate),
+// else 0; and the same term for a single key in double (a chunk's or tile's scalar remainder).
+template <class DF, class V = hn::Vec<DF>>
+HWY_INLINE V TailTerms(DF df, V ub, V b, hn::Mask<DF> non_candidate) {
+  return hn::IfThenElseZero(non_candidate, ExpUpper(df, hn::Sub(ub, b)));
+}
+HWY_INLINE double TailTerm(float ub, float b, float b_eff) {
+  return ub <= b_eff ? std::exp(std::max(static_cast<double>(ub) - b, -80.0)) : 0.0;
+}
+
 // sum over i < count with ub[i] <= b_eff of ExpUpper(ub[i] - b) (see the tail proof).
 HWY_INLINE double ChunkTail(const float* HWY_RESTRICT ub, size_t count, float b, float b_eff) {
   const hn::ScalableTag<float> df;
@@ -150,13 +160,10 @@ HWY_INLINE double ChunkTail(const float* HWY_RESTRICT ub, size_t count, float b,
   size_t i = 0;
   for (; i + N <= count; i += N) {
     const auto u = hn::LoadU(df, ub + i);
-    const auto e = ExpUpper(df, hn::Sub(u, bv));
-    acc = hn::Add(acc, hn::IfThenElseZero(hn::Le(u, be), e));
+    acc = hn::Add(acc, TailTerms(df, u, bv, hn::Le(u, be)));
   }
   double sum = static_cast<double>(hn::GetLane(hn::SumOfLanes(df, acc)));
-  for (; i < count; ++i) {
-    if (ub[i] <= b_eff) sum += std::exp(std::max(static_cast<double>(ub[i]) - b, -80.0));
-  }
+  for (; i < count; ++i) sum += TailTerm(ub[i], b, b_eff);
   return sum;
 }
 
@@ -395,9 +402,7 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
         bad = hn::Or(bad, hn::VecFromMask(du, hn::RebindMask(du, hn::Not(hn::Eq(ub, ub)))));
         nc += CompressIds(du, ids, cand, cd + nc);
         ids = hn::Add(ids, step);
-        if constexpr (kTail) {  // as ChunkTail
-          tail = hn::Add(tail, hn::IfThenElseZero(below, ExpUpper(df, hn::Sub(ub, bv))));
-        }
+        if constexpr (kTail) tail = hn::Add(tail, TailTerms(df, ub, bv, below));
       }
       bool nan = !hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
       double tail_sum = kTail ? static_cast<double>(hn::GetLane(hn::SumOfLanes(df, tail))) : 0.0;
@@ -406,9 +411,7 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
         cd[nc] = static_cast<uint32_t>(j0 + i);
         nc += !(ub <= b_effs[r - r0]);
         nan |= std::isnan(ub);
-        if (kTail && ub <= b_effs[r - r0]) {
-          tail_sum += std::exp(std::max(static_cast<double>(ub) - b[r], -80.0));
-        }
+        if constexpr (kTail) tail_sum += TailTerm(ub, b[r], b_effs[r - r0]);
       }
       if constexpr (kTail) row.tail += tail_sum;
       if (nan) {  // the first NaN bound of the tile

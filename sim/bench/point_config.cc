@@ -74,7 +74,8 @@ PointConfig MakePointConfig(const PointSettings& settings, bool prefill) {
     cfg.index = *v;
   }
   if (auto v = get("prefill-report")) {
-    HSR_CHECK(prefill, "--prefill-report: expected only with `hsr bench prefill`, got it for decode");
+    HSR_CHECK(prefill,
+              "--prefill-report: expected only with `hsr bench prefill`, got it for decode");
     const std::string how = Choice("prefill-report", *v, {"auto", "batch", "index"});
     cfg.prefill_report = how == "batch"   ? PrefillReport::kBatch
                          : how == "index" ? PrefillReport::kIndex

@@ -173,7 +173,7 @@ RC_GTEST_PROP(HsrRelu, CausalPrefillVsOracle, ()) {
     if (st.rows[t].visible > 0) RC_ASSERT(resolved[t] == st.rows[t].b);
   }
   // The batched report (default) and per-row index queries: same thresholds, same sets.
-  RC_ASSERT(o.prefill_report == PrefillReport::kAuto);  // = kBatch
+  RC_ASSERT(o.prefill_report == PrefillReport::kAuto);  // = kBatch for ReLU
   HsrOptions oi = o;
   oi.prefill_report = PrefillReport::kIndex;
   std::vector<float> out_i(out.size(), -7.0f);

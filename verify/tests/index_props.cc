@@ -456,9 +456,9 @@ RC_GTEST_PROP(IndexProps, Sketch8BatchPrefixEqualsScanOnEveryTarget, ()) {
 // bound's slack of it pass).
 // The softmax tail's bound on e^x (sketch8.cc ExpUpper), on every target: for x in [-80, 0]
 // within [1 - 4.9e-6, 1 + 1.2e-5] of exp(x) (its derivation in sketch8.cc), so never below by
-// more than the tail proof allows; arguments
-// outside are clamped to that range (only raising the value for x < -80). Points: a fine grid,
-// every power-of-two boundary of x log2(e) (f = 0 and f -> 1) and the ends.
+// more than the tail proof allows; arguments outside are clamped to that range (only raising the
+// value for x < -80). Points: a fine grid, every power-of-two boundary of x log2(e) (f = 0 and
+// f -> 1) and the ends.
 TEST(IndexTail, ExpUpperBoundsExpOnEveryTarget) {
   std::vector<float> x;
   for (int i = 0; i <= 200000; ++i) x.push_back(-80.0f * static_cast<float>(i) / 200000.0f);
