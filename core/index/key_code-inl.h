@@ -7,8 +7,10 @@
 // Each block's lines are read in order, one block after the other: one sequential stream per
 // thread, which the hardware prefetchers follow (four blocks interleaved, i.e. four strided
 // streams, read ~10 GB/s from DRAM vs ~24 GB/s sequential on one Zen 4 core in a standalone
-// prototype). No software prefetch: 8 or 32 lines ahead measured slower from DRAM (sketch8
-// filter n = 2^20, d = 128, 1 thread: 4.5-4.9 ms without, 5.4-6.3 ms with; 3 alternating runs).
+// prototype). Software prefetch: on AVX3_DL (Zen 4) 8 or 32 lines ahead measured slower from DRAM
+// (sketch8 filter n = 2^20, d = 128, 1 thread: 4.5-4.9 ms without, 5.4-6.3 ms with; 3 alternating
+// runs), so that kernel has none; the vpmaddubsw kernel on AVX2 prefetches each line
+// kCodePrefetchBytes ahead (measured on Zen 3: the note at the constant).
 // Used by sketch8.cc; test: key_code_test.cc (every compiled target vs an int64 loop).
 
 #if defined(HSR_CORE_INDEX_KEY_CODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/index/key_code.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -93,6 +96,15 @@ HWY_INLINE hn::Vec<hn::Repartition<int16_t, D8>> MulAddUbs(D8 /*tag*/, V8 u, V8 
 #endif
 }
 
+#if HWY_TARGET == HWY_AVX2
+// How far ahead of the line it reads the AVX2 kernel prefetches (one prefetch per 64-byte line).
+// Zen 3 (AMD EPYC 2-core VM, AVX2 target), sketch8 decode n = 2^20, d = 128, ReLU^2 at `paper`,
+// cold, hsr-cpu alone, --repeats 40, 3 alternating rounds, medians in ms: 2 threads 7.16 / 7.23 /
+// 7.02 at 0 (the line being read), 7.13 / 6.51 / 7.05 at 8 KiB, 7.10 / 6.71 / 6.86 at 16 KiB,
+// 6.55 / 6.79 / 6.50 at 32 KiB; 1 thread 11.3 / 12.3 at 0, 10.4 / 10.4 at 32 KiB. Prefetches past
+// the buffer's end cannot fault (they are hints).
+constexpr size_t kCodePrefetchBytes = 32768;
+#endif
 HWY_INLINE void DotsMaddubs(const uint8_t* HWY_RESTRICT blocks, size_t groups, size_t count,
                             const index_detail::QueryWords& q, int32_t* HWY_RESTRICT out) {
   const hn::ScalableTag<uint8_t> du8;
@@ -113,6 +125,11 @@ HWY_INLINE void DotsMaddubs(const uint8_t* HWY_RESTRICT blocks, size_t groups, s
     for (size_t g = 0; g < groups; ++g) {
       const auto qh = hn::BitCast(du8, hn::Set(du32, hi[g]));
       const auto ql = hn::BitCast(du8, hn::Set(du32, lo[g]));
+#if HWY_TARGET == HWY_AVX2
+      // Through an integer: the address may lie past the buffer (no pointer is formed there).
+      hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(line) +
+                                                     g * kCodeLineBytes + kCodePrefetchBytes));
+#endif
       for (size_t v = 0; v < kVectors; ++v) {
         const auto x = hn::Load(du8, line + g * kCodeLineBytes + v * HWY_MAX_BYTES);
         // vpmaddwd(pairs, ones) + accumulator: the int32 sum of 4 products per key.
