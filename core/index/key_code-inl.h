@@ -101,8 +101,7 @@ HWY_INLINE hn::Vec<hn::Repartition<int16_t, D8>> MulAddUbs(D8 /*tag*/, V8 u, V8 
 // Zen 3 (AMD EPYC 2-core VM, AVX2 target), sketch8 decode n = 2^20, d = 128, ReLU^2 at `paper`,
 // cold, hsr-cpu alone, --repeats 40, 3 alternating rounds, medians in ms: 2 threads 7.16 / 7.23 /
 // 7.02 at 0 (the line being read), 7.13 / 6.51 / 7.05 at 8 KiB, 7.10 / 6.71 / 6.86 at 16 KiB,
-// 6.55 / 6.79 / 6.50 at 32 KiB; 1 thread 11.3 / 12.3 at 0, 10.4 / 10.4 at 32 KiB. Prefetches past
-// the buffer's end cannot fault (they are hints).
+// 6.55 / 6.79 / 6.50 at 32 KiB; 1 thread 11.3 / 12.3 at 0, 10.4 / 10.4 at 32 KiB.
 constexpr size_t kCodePrefetchBytes = 32768;
 #endif
 HWY_INLINE void DotsMaddubs(const uint8_t* HWY_RESTRICT blocks, size_t groups, size_t count,
@@ -126,7 +125,8 @@ HWY_INLINE void DotsMaddubs(const uint8_t* HWY_RESTRICT blocks, size_t groups, s
       const auto qh = hn::BitCast(du8, hn::Set(du32, hi[g]));
       const auto ql = hn::BitCast(du8, hn::Set(du32, lo[g]));
 #if HWY_TARGET == HWY_AVX2
-      // Through an integer: the address may lie past the buffer (no pointer is formed there).
+      // The address may lie past the buffer: formed from an integer (no out-of-bounds pointer
+      // arithmetic); a prefetch is a hint and never faults.
       hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(line) +
                                                      g * kCodeLineBytes + kCodePrefetchBytes));
 #endif
