@@ -10,7 +10,8 @@
 // prototype). Software prefetch: on AVX3_DL (Zen 4) 8 or 32 lines ahead measured slower from DRAM
 // (sketch8 filter n = 2^20, d = 128, 1 thread: 4.5-4.9 ms without, 5.4-6.3 ms with; 3 alternating
 // runs), so that kernel has none; the vpmaddubsw kernel on AVX2 prefetches each line
-// kCodePrefetchBytes ahead (measured on Zen 3: the note at the constant).
+// kCodePrefetchBytes ahead when its caller streams the codes (CodeRead::kStream; measured on
+// Zen 3: the note at the constant).
 // Used by sketch8.cc; test: key_code_test.cc (every compiled target vs an int64 loop).
 
 #if defined(HSR_CORE_INDEX_KEY_CODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -30,6 +31,11 @@
 HWY_BEFORE_NAMESPACE();
 namespace hsr {
 namespace HWY_NAMESPACE {
+// How a CodeDots call reads its blocks: once, as a stream from DRAM (a decode filter pass; the AVX2
+// kernel prefetches ahead), or again and again while they stay in cache (the prefill screen's
+// tile, one call per query row; a prefetch ahead would only pull the following tiles into L1).
+enum class CodeRead { kStream, kResident };
+
 namespace code_detail {
 namespace hn = hwy::HWY_NAMESPACE;
 using index_detail::kCodeBlockKeys;
@@ -105,7 +111,8 @@ HWY_INLINE hn::Vec<hn::Repartition<int16_t, D8>> MulAddUbs(D8 /*tag*/, V8 u, V8 
 constexpr size_t kCodePrefetchBytes = 32768;
 #endif
 HWY_INLINE void DotsMaddubs(const uint8_t* HWY_RESTRICT blocks, size_t groups, size_t count,
-                            const index_detail::QueryWords& q, int32_t* HWY_RESTRICT out) {
+                            const index_detail::QueryWords& q, CodeRead read,
+                            int32_t* HWY_RESTRICT out) {
   const hn::ScalableTag<uint8_t> du8;
   const hn::Repartition<int16_t, decltype(du8)> d16;
   const hn::Repartition<int32_t, decltype(du8)> d32;
@@ -127,8 +134,12 @@ HWY_INLINE void DotsMaddubs(const uint8_t* HWY_RESTRICT blocks, size_t groups, s
 #if HWY_TARGET == HWY_AVX2
       // The address may lie past the buffer: formed from an integer (no out-of-bounds pointer
       // arithmetic); a prefetch is a hint and never faults.
-      hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(line) +
-                                                     g * kCodeLineBytes + kCodePrefetchBytes));
+      if (read == CodeRead::kStream) {
+        hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(line) +
+                                                       g * kCodeLineBytes + kCodePrefetchBytes));
+      }
+#else
+      (void)read;
 #endif
       for (size_t v = 0; v < kVectors; ++v) {
         const auto x = hn::Load(du8, line + g * kCodeLineBytes + v * HWY_MAX_BYTES);
@@ -170,15 +181,19 @@ HWY_INLINE void DotsPortable(const uint8_t* HWY_RESTRICT blocks, size_t groups, 
 }  // namespace code_detail
 
 // out[16 i + k] = I of key 16 (first_block + i) + k (key_code.h), for i < count blocks; keys of
-// the last block past codes.n get <q, 0> + extra = extra.
+// the last block past codes.n get <q, 0> + extra = extra. `read` changes only how far ahead the
+// blocks are fetched, never the result.
 HWY_INLINE void CodeDots(const index_detail::CodeBlocks& codes, size_t first_block, size_t count,
-                         const index_detail::QueryWords& q, int32_t* HWY_RESTRICT out) {
+                         const index_detail::QueryWords& q, CodeRead read,
+                         int32_t* HWY_RESTRICT out) {
   const uint8_t* blocks = codes.Block(first_block);
 #if HWY_TARGET == HWY_AVX3_DL
+  (void)read;
   code_detail::DotsVnni(blocks, codes.groups, count, q, out);
 #elif defined(HSR_KEY_CODE_MADDUBS)
-  code_detail::DotsMaddubs(blocks, codes.groups, count, q, out);
+  code_detail::DotsMaddubs(blocks, codes.groups, count, q, read, out);
 #else
+  (void)read;
   code_detail::DotsPortable(blocks, codes.groups, count, q, out);
 #endif
 }

@@ -96,12 +96,12 @@ HWY_INLINE float BoundOne(float T, float Qn, float a, float w, int32_t I) {
 }
 
 // ub[i] = fl(fl(T a_i) fl(I_i) + fl(Qn w_i)) for keys [begin, begin + count), count <= chunk,
-// begin a multiple of 16; I has room for count rounded up to 16.
+// begin a multiple of 16; I has room for count rounded up to 16. `read`: CodeDots'.
 HWY_INLINE void ChunkBounds(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode& qc,
-                            size_t begin, size_t count, int32_t* HWY_RESTRICT I,
+                            size_t begin, size_t count, CodeRead read, int32_t* HWY_RESTRICT I,
                             float* HWY_RESTRICT ub) {
   constexpr size_t kB = index_detail::kCodeBlockKeys;
-  CodeDots(L.codes, begin / kB, (count + kB - 1) / kB, qc.words, I);
+  CodeDots(L.codes, begin / kB, (count + kB - 1) / kB, qc.words, read, I);
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   const auto T = hn::Set(df, qc.T), Qn = hn::Set(df, qc.Qn);
@@ -273,7 +273,7 @@ HWY_INLINE RangeOut FilterRange(const Sketch8Index::Layout& L, const Sketch8Inde
   size_t cur = 0;
   for (size_t j0 = begin; j0 < end; j0 += kSketchChunk) {
     const size_t count = std::min(kSketchChunk, end - j0);
-    ChunkBounds(L, qc, j0, count, I, ub);
+    ChunkBounds(L, qc, j0, count, CodeRead::kStream, I, ub);
     uint32_t* cd = cand[cur];
     bool nan = false;
     const size_t nc = ChunkCandidates(ub, count, j0, b_eff, cd, &nan);
@@ -384,7 +384,8 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
       // The candidates !(ub <= b_eff) of ChunkBounds' bounds, without storing them and without
       // branches (a branch per vector mispredicts at ~2% candidates per key): each vector's
       // candidate ids compressed to the front and stored whole (cd has a vector of slack).
-      CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qcs[r - r0].words, I);
+      CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qcs[r - r0].words, CodeRead::kResident,
+               I);
       const auto T = hn::Set(df, qcs[r - r0].T), Qn = hn::Set(df, qcs[r - r0].Qn);
       const auto be = hn::Set(df, b_effs[r - r0]);
       const float* a = L.a + j0;
@@ -415,7 +416,7 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
       }
       if constexpr (kTail) row.tail += tail_sum;
       if (nan) {  // the first NaN bound of the tile
-        ChunkBounds(L, qcs[r - r0], j0, cnt, I, ub);
+        ChunkBounds(L, qcs[r - r0], j0, cnt, CodeRead::kResident, I, ub);
         for (size_t k = 0; k < cnt && nan_key[r] < 0; ++k) {
           if (std::isnan(ub[k])) nan_key[r] = static_cast<int64_t>(j0 + k);
         }
@@ -461,7 +462,7 @@ HWY_INLINE float BoundsRange(const Sketch8Index::Layout& L, const Sketch8Index::
   for (size_t j0 = begin; j0 < end; j0 += kSketchChunk) {
     const size_t count = std::min(kSketchChunk, end - j0);
     float* u = ub + j0;
-    ChunkBounds(L, qc, j0, count, I, u);
+    ChunkBounds(L, qc, j0, count, CodeRead::kStream, I, u);
     size_t i = 0;
     for (; i + N <= count; i += N) {
       const auto v = hn::LoadU(df, u + i);
