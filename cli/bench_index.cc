@@ -90,7 +90,7 @@ int BenchIndex(const std::vector<std::string>& args) {
       fmt::print("# threshold {} per query over {} sampled keys ({}, seed {}); b mean {:.4f}, min "
                  "{:.4f}, max {:.4f}\n",
                  cfg.threshold.ToString(), res.threshold_sample,
-                 res.threshold_sample == w.n ? "all keys" : "with replacement",
+                 res.threshold_sample == w.n ? "all keys" : "distinct keys, reservoir",
                  cfg.threshold.seed, res.b_mean, res.b_min, res.b_max);
     } else {
       fmt::print("# threshold {} for every query\n", cfg.threshold.ToString());

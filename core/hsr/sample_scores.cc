@@ -186,6 +186,27 @@ void ScoreSample(ConstMatrixView q, ConstMatrixView k, std::span<const uint32_t>
   HWY_DYNAMIC_DISPATCH(ScoreSampleT)(q, k, ids.data(), ids.size(), scale, scratch, out);
 }
 
+namespace {
+
+// The ids of `range`'s sample in sc (advanced when sc holds a smaller range's, drawn anew
+// otherwise).
+void SampleIdsInto(const ThresholdPolicy& policy, size_t range, SampleScratch* sc) {
+  const bool same = sc->ids_valid && sc->ids_seed == policy.seed &&
+                    sc->ids_sample == policy.sample;
+  if (same && sc->ids_range == range) return;
+  if (same && sc->ids_range < range) {
+    AdvanceSampleIds(policy, sc->ids_range, range, &sc->ids, nullptr);
+  } else {
+    sc->ids = ThresholdSampleIds(policy, range);
+  }
+  sc->ids_valid = true;
+  sc->ids_seed = policy.seed;
+  sc->ids_sample = policy.sample;
+  sc->ids_range = range;
+}
+
+}  // namespace
+
 void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, ConstMatrixView k,
                            float scale, bool causal, size_t i0, size_t i1, SampleScratch* sc,
                            ThresholdEstimate* est, uint64_t* bytes,
@@ -216,14 +237,7 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
       ids_range = std::max(ids_range, r);
       ++e;
     }
-    if (!sc->ids_valid || sc->ids_seed != policy.seed || sc->ids_sample != policy.sample ||
-        sc->ids_range != ids_range) {
-      sc->ids = ThresholdSampleIds(policy, ids_range);
-      sc->ids_valid = true;
-      sc->ids_seed = policy.seed;
-      sc->ids_sample = policy.sample;
-      sc->ids_range = ids_range;
-    }
+    SampleIdsInto(policy, ids_range, sc);
     const size_t count = sc->ids.size();
     sc->scores.resize((e - i) * count);
     ScoreSample(q.RowRange(i, e - i), k, sc->ids, scale, sc, sc->scores.data());

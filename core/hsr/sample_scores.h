@@ -34,7 +34,8 @@ struct SampleScratch {
   hwy::AlignedFreeUniquePtr<float[]> st;  // tile output (rows x W)
   size_t st_capacity = 0;
   // ThresholdSampleIds(policy, ids_range) for ids_seed and ids_sample when ids_valid: kept while
-  // calls draw from the same key range (every decode row of an engine with n keys).
+  // calls draw from the same key range (every decode row of an engine with n keys), advanced
+  // when a call's range is larger (AdvanceSampleIds), drawn anew when it is smaller.
   std::vector<uint32_t> ids;
   bool ids_valid = false;
   uint64_t ids_seed = 0;

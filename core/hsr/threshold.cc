@@ -96,16 +96,39 @@ size_t SampleRange(const ThresholdPolicy& policy, bool causal, size_t i, size_t 
   return first > policy.sample ? first : visible;
 }
 
+size_t ReservoirSlot(uint64_t seed, size_t key) {
+  // Draw number `key` (from 0) of the splitmix64 stream from seed, a pure function of both,
+  // mapped to [0, key] by the high half of its product with key + 1: each slot's probability is
+  // off 1 / (key + 1) by at most 2^-64 (below 2^-32 relative for any 32-bit key).
+  uint64_t state = seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(key);
+  const uint64_t z = SplitMix64(&state);
+  return static_cast<size_t>((static_cast<unsigned __int128>(z) * (key + 1)) >> 64);
+}
+
+void AdvanceSampleIds(const ThresholdPolicy& policy, size_t from, size_t to,
+                      std::vector<uint32_t>* ids, std::vector<uint32_t>* replaced) {
+  HSR_CHECK(from <= to && ids->size() == std::min(from, policy.sample),
+            "threshold sample: expected the {} ids of {} keys advanced to >= {} keys, got {} ids "
+            "advanced to {} keys", std::min(from, policy.sample), from, from, ids->size(), to);
+  HSR_CHECK(to <= (size_t{1} << 32), "threshold sample: expected at most 2^32 keys, got {}", to);
+  for (size_t key = from; key < to; ++key) {
+    if (key < policy.sample) {
+      ids->push_back(static_cast<uint32_t>(key));
+      if (replaced) replaced->push_back(static_cast<uint32_t>(key));
+      continue;
+    }
+    const size_t slot = ReservoirSlot(policy.seed, key);
+    if (slot < policy.sample) {
+      (*ids)[slot] = static_cast<uint32_t>(key);
+      if (replaced) replaced->push_back(static_cast<uint32_t>(slot));
+    }
+  }
+}
+
 std::vector<uint32_t> ThresholdSampleIds(const ThresholdPolicy& policy, size_t visible) {
   std::vector<uint32_t> ids;
-  if (visible <= policy.sample) {
-    ids.resize(visible);
-    for (size_t j = 0; j < visible; ++j) ids[j] = static_cast<uint32_t>(j);
-    return ids;
-  }
-  ids.resize(policy.sample);
-  uint64_t state = policy.seed;
-  for (auto& id : ids) id = static_cast<uint32_t>(SplitMix64(&state) % visible);
+  ids.reserve(std::min(visible, policy.sample));
+  AdvanceSampleIds(policy, 0, visible, &ids, nullptr);
   return ids;
 }
 

@@ -594,6 +594,69 @@ RC_GTEST_PROP(SampleScores, BatchEqualsRowsAloneWithinDotBoundOnEveryTarget, ())
   }
 }
 
+// The threshold sample's ids (threshold.h): all keys in order up to the sample size, then
+// `sample` distinct ids of the visible keys; advancing from any smaller range gives the ids drawn
+// anew, and one appended key changes at most one slot (the one AdvanceSampleIds reports).
+RC_GTEST_PROP(ThresholdSample, ReservoirIdsDistinctAdvanceEqualsAnew, ()) {
+  ThresholdPolicy policy = ParseThreshold("paper");
+  policy.sample = *rc::gen::element<size_t>(2, 3, 7, 64, 200);
+  policy.seed = *rc::gen::arbitrary<uint64_t>();
+  const size_t to = *rc::gen::inRange<size_t>(0, 600);
+  const size_t from = *rc::gen::inRange<size_t>(0, to + 1);
+  const std::vector<uint32_t> ids = ThresholdSampleIds(policy, to);
+  RC_ASSERT(ids.size() == std::min(to, policy.sample));
+  if (to <= policy.sample) {
+    for (size_t j = 0; j < ids.size(); ++j) RC_ASSERT(ids[j] == j);
+  } else {
+    std::vector<uint32_t> sorted = ids;
+    std::sort(sorted.begin(), sorted.end());
+    RC_ASSERT(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+    RC_ASSERT(sorted.back() < to);
+  }
+  std::vector<uint32_t> adv = ThresholdSampleIds(policy, from), replaced;
+  AdvanceSampleIds(policy, from, to, &adv, &replaced);
+  RC_ASSERT(adv == ids);
+  for (const uint32_t slot : replaced) RC_ASSERT(slot < policy.sample);
+  // Key by key: each appended key leaves every slot but the reported one as it was.
+  std::vector<uint32_t> step = ThresholdSampleIds(policy, from);
+  for (size_t key = from; key < to; ++key) {
+    const std::vector<uint32_t> before = step;
+    replaced.clear();
+    AdvanceSampleIds(policy, key, key + 1, &step, &replaced);
+    RC_ASSERT(replaced.size() <= 1);
+    for (size_t j = 0; j < before.size(); ++j) {
+      if (replaced.empty() || replaced[0] != j) RC_ASSERT(step[j] == before[j]);
+    }
+    if (!replaced.empty()) RC_ASSERT(step[replaced[0]] == key);
+  }
+  RC_ASSERT(step == ids);
+  // A range that does not match the ids is a one-line error.
+  if (from > 0 && from < policy.sample) {
+    std::vector<uint32_t> wrong(from - 1);
+    RC_ASSERT_THROWS_AS(AdvanceSampleIds(policy, from, to, &wrong, nullptr), Error);
+  }
+}
+
+// The reservoir is a uniform sample: over 400 seeds (fixed, so the test is deterministic), the
+// number of sampled ids in a quarter of the keys is hypergeometric per seed, mean s / 4 and
+// variance s (1/4)(3/4)(n - s)/(n - 1) = 11.24 for s = 64, n = 1000; summed over independent
+// seeds the total has mean 6400 and sd sqrt(400 * 11.24) = 67.1. A draw biased towards early or
+// late keys (e.g. an off-by-one in the slot range) moves the first or last quarter's total by
+// hundreds; 6 sd = 402 leaves a false failure probability of ~2e-9 for a correct reservoir.
+TEST(ThresholdSample, ReservoirIsUniformOverKeys) {
+  ThresholdPolicy policy = ParseThreshold("paper");
+  policy.sample = 64;
+  const size_t n = 1000;
+  double quarter[4] = {0, 0, 0, 0};
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    policy.seed = seed;
+    for (const uint32_t id : ThresholdSampleIds(policy, n)) quarter[id * 4 / n] += 1;
+  }
+  for (int qtr = 0; qtr < 4; ++qtr) {
+    EXPECT_LE(std::fabs(quarter[qtr] - 6400.0), 402.0) << "quarter " << qtr;
+  }
+}
+
 // An engine made without indexes builds them on first need, and Append before that build
 // leaves them complete.
 TEST(HsrEngine, DeferredIndexBuild) {
