@@ -59,6 +59,7 @@ struct HeadData {
   const float* k = nullptr;  // n x d, stride d
   const float* v = nullptr;  // n x dv, stride dv
   const HalfSpaceIndex* index = nullptr;  // null when not built (precomputed reports)
+  const PackedSample* sample = nullptr;   // the kv head's packed threshold sample (or null)
 };
 
 // Parts of >= kGatherPart ids, summed in part order: a row's gather over the engine's pool (rows
@@ -225,7 +226,7 @@ class RowSolver {
         ThresholdEstimate again;
         EstimateThresholdRows(*c_.policy, c_.q.Head(h_), ConstMatrixView(hd_.k, c_.n, c_.d),
                               c_.scale, c_.causal, i_, i_ + 1, &sc_.sample, &again, nullptr,
-                              &sc_.sample_scores);
+                              &sc_.sample_scores, hd_.sample);
       }
       // When the sample says tau' reports most keys, the dense row is cheaper (a fallback).
       size_t above = 0;
@@ -349,6 +350,9 @@ class RowSolver {
 struct DecodeEngine::CallScratch {
   std::vector<Scratch> rows;          // per pool thread
   std::vector<SampleScratch> sample;  // EstimateThresholdHeads's, per pool thread
+  // Per kv head: the threshold sample of the last call's first rows, its key rows packed
+  // (sample_scores.h), advanced as keys are appended.
+  std::vector<PackedSample> packed;
   std::vector<IndexStats> index_stats;
 };
 
@@ -436,6 +440,11 @@ std::vector<std::span<const std::byte>> DecodeEngine::Buffers() const {
     }
     if (hd.index) {
       for (const auto b : hd.index->Buffers()) out.push_back(b);
+    }
+  }
+  for (const PackedSample& ps : scratch_->packed) {
+    if (ps.capacity > 0) {
+      out.push_back(std::as_bytes(std::span<const float>(ps.blocks.get(), ps.capacity)));
     }
   }
   return out;
@@ -574,11 +583,20 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   // err= threshold (softmax).
   if (!pre || c.err_policy) BuildIndexes();
   // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h).
+  std::vector<PackedSample>& packed = scratch_->packed;
   if (!pre && policy) {
     std::vector<ConstMatrixView> kv_keys;
     for (size_t g = 0; g < heads_.size(); ++g) kv_keys.push_back(keys(g));
+    if (policy->NeedsSample()) {
+      // The sample the first rows draw (every row's when not causal, or m <= kSampleRows).
+      const size_t range = SampleRange(*policy, causal, 0, q.rows, n_);
+      packed.resize(heads_.size());
+      for (size_t g = 0; g < heads_.size(); ++g) {
+        UpdatePackedSample(*policy, kv_keys[g], range, &packed[g]);
+      }
+    }
     c.est = EstimateThresholdHeads(*policy, q, kv_keys, scale_, causal, pool_.get(),
-                                   &c.est_bytes, &scratch_->sample);
+                                   &c.est_bytes, &scratch_->sample, packed);
   }
 
   const size_t rows = q.heads * q.rows;
@@ -587,8 +605,10 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   index_stats.assign(pool_->NumThreads(), IndexStats{});
   std::vector<Scratch>& scratch = scratch_->rows;
   auto run_row = [&](size_t task, size_t thread) {
-    const Head& hd = heads_[task / c.m / c.group];
-    RowSolver(c, HeadData{hd.k, hd.v, hd.index.get()}, task, &scratch[thread],
+    const size_t g = task / c.m / c.group;
+    const Head& hd = heads_[g];
+    const PackedSample* sample = g < packed.size() && packed[g].valid ? &packed[g] : nullptr;
+    RowSolver(c, HeadData{hd.k, hd.v, hd.index.get(), sample}, task, &scratch[thread],
               &index_stats[thread], &row_stats[task])
         .Run();
   };

@@ -151,8 +151,9 @@ class DecodeEngine {
   const HsrOptions& options() const { return options_; }
   // Throws hsr::Error when the indexes are not built yet (build_index = false).
   const HalfSpaceIndex& index(size_t kv_head) const;
-  // The memory its calls read besides q: each kv head's index buffers (HalfSpaceIndex::Buffers)
-  // and, once it owns them, its K and V copies (a referenced cache is the caller's to list).
+  // The memory its calls read besides q: each kv head's index buffers (HalfSpaceIndex::Buffers),
+  // its packed threshold sample once a call has made it (sample_scores.h) and, once it owns
+  // them, its K and V copies (a referenced cache is the caller's to list).
   std::vector<std::span<const std::byte>> Buffers() const;
   // K of one kv head as the engine scores it (n x d, stride d).
   ConstMatrixView keys(size_t kv_head) const { return {heads_[kv_head].k, n_, d_, d_}; }

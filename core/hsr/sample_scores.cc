@@ -167,6 +167,57 @@ void ScoreSampleT(ConstMatrixView q, ConstMatrixView k, const uint32_t* ids, siz
   }
 }
 
+// ScorePackedSample: per row, kAcc vectors of accumulators over consecutive blocks (kAcc /
+// per_block blocks per pass, per_block vectors per block row), so kAcc independent FMA chains
+// hide the FMA latency.
+// Lane t of a block is slot t's chain MulAdd(q_c, k_c, acc) over c = 0..d-1 from 0, then one
+// multiply by scale: the bits of ScoreSample's lanes (file comment). Padding lanes are 0.
+void ScorePackedT(ConstMatrixView q, const float* HWY_RESTRICT blocks, size_t count, size_t d,
+                  float scale, float* HWY_RESTRICT out) {
+  const hn::CappedTag<float, kPackLanes> df;
+  using V = hn::Vec<decltype(df)>;
+  const size_t N = hn::Lanes(df);
+  const size_t per_block = kPackLanes / N;  // vectors per block row
+  constexpr size_t kAcc = 8;
+  const size_t blocks_per_pass = kAcc / per_block;  // >= 1: N <= kPackLanes <= kAcc
+  const size_t nblocks = (count + kPackLanes - 1) / kPackLanes;
+  const size_t stride = d * kPackLanes;  // floats per block
+  HWY_ALIGN float s[kAcc * kPackLanes];
+  for (size_t r = 0; r < q.rows; ++r) {
+    const float* HWY_RESTRICT qr = q.Row(r);
+    float* o = out + r * count;
+    for (size_t b0 = 0; b0 < nblocks; b0 += blocks_per_pass) {
+      const size_t nb = std::min(blocks_per_pass, nblocks - b0);
+      const float* base = blocks + b0 * stride;
+      V acc[kAcc];
+      for (size_t a = 0; a < kAcc; ++a) acc[a] = hn::Zero(df);
+      if (nb == blocks_per_pass) {
+        for (size_t c = 0; c < d; ++c) {
+          const V qc = hn::Set(df, qr[c]);
+          for (size_t a = 0; a < kAcc; ++a) {
+            const float* p =
+                base + (a / per_block) * stride + c * kPackLanes + (a % per_block) * N;
+            acc[a] = hn::MulAdd(qc, hn::Load(df, p), acc[a]);
+          }
+        }
+      } else {  // the last pass: fewer blocks
+        for (size_t c = 0; c < d; ++c) {
+          const V qc = hn::Set(df, qr[c]);
+          for (size_t a = 0; a < nb * per_block; ++a) {
+            const float* p =
+                base + (a / per_block) * stride + c * kPackLanes + (a % per_block) * N;
+            acc[a] = hn::MulAdd(qc, hn::Load(df, p), acc[a]);
+          }
+        }
+      }
+      for (size_t a = 0; a < nb * per_block; ++a) hn::Store(acc[a], df, s + a * N);
+      const size_t t0 = b0 * kPackLanes;
+      const size_t lanes = std::min(nb * kPackLanes, count - t0);
+      for (size_t l = 0; l < lanes; ++l) o[t0 + l] = s[l] * scale;
+    }
+  }
+}
+
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
 }  // namespace hsr
@@ -177,6 +228,7 @@ HWY_AFTER_NAMESPACE();
 namespace hsr {
 
 HWY_EXPORT(ScoreSampleT);
+HWY_EXPORT(ScorePackedT);
 
 void ScoreSample(ConstMatrixView q, ConstMatrixView k, std::span<const uint32_t> ids, float scale,
                  SampleScratch* scratch, float* out) {
@@ -188,13 +240,24 @@ void ScoreSample(ConstMatrixView q, ConstMatrixView k, std::span<const uint32_t>
 
 namespace {
 
+// Copies key row `id` of k into slot `slot` of packed's blocks.
+void PackRow(ConstMatrixView k, uint32_t id, size_t slot, PackedSample* packed) {
+  float* blk = packed->blocks.get() + (slot / kPackLanes) * packed->d * kPackLanes +
+               slot % kPackLanes;
+  const float* kr = k.Row(id);
+  for (size_t c = 0; c < packed->d; ++c) blk[c * kPackLanes] = kr[c];
+}
+
 // The ids of `range`'s sample in sc (advanced when sc holds a smaller range's, drawn anew
-// otherwise).
-void SampleIdsInto(const ThresholdPolicy& policy, size_t range, SampleScratch* sc) {
+// otherwise; copied from packed when it holds them).
+void SampleIdsInto(const ThresholdPolicy& policy, size_t range, size_t d,
+                   const PackedSample* packed, SampleScratch* sc) {
   const bool same = sc->ids_valid && sc->ids_seed == policy.seed &&
                     sc->ids_sample == policy.sample;
   if (same && sc->ids_range == range) return;
-  if (same && sc->ids_range < range) {
+  if (packed && packed->Holds(policy, range, d)) {
+    sc->ids = packed->ids;
+  } else if (same && sc->ids_range < range) {
     AdvanceSampleIds(policy, sc->ids_range, range, &sc->ids, nullptr);
   } else {
     sc->ids = ThresholdSampleIds(policy, range);
@@ -207,10 +270,60 @@ void SampleIdsInto(const ThresholdPolicy& policy, size_t range, SampleScratch* s
 
 }  // namespace
 
+void UpdatePackedSample(const ThresholdPolicy& policy, ConstMatrixView k, size_t range,
+                        PackedSample* packed) {
+  HSR_CHECK(range <= k.rows, "threshold sample: expected a range within n={}, got {}", k.rows,
+            range);
+  const size_t d = k.cols;
+  const bool advance = packed->valid && packed->seed == policy.seed &&
+                       packed->sample == policy.sample && packed->d == d &&
+                       packed->range <= range;
+  if (advance && packed->range == range) return;
+  const size_t need = (std::min(policy.sample, range) + kPackLanes - 1) / kPackLanes * d *
+                      kPackLanes;
+  if (packed->capacity < need) {
+    // Grown by doubling up to the full sample (a range below the sample size grows one slot
+    // per appended key); new lanes are 0 (padding).
+    const size_t full = (policy.sample + kPackLanes - 1) / kPackLanes * d * kPackLanes;
+    const size_t floats = std::max(need, std::min(full, 2 * packed->capacity));
+    hwy::AlignedFreeUniquePtr<float[]> blocks = hwy::AllocateAligned<float>(floats);
+    std::fill(blocks.get(), blocks.get() + floats, 0.0f);
+    if (advance) {
+      std::copy(packed->blocks.get(), packed->blocks.get() + packed->capacity, blocks.get());
+    }
+    packed->blocks = std::move(blocks);
+    packed->capacity = floats;
+  } else if (!advance) {
+    std::fill(packed->blocks.get(), packed->blocks.get() + packed->capacity, 0.0f);
+  }
+  packed->d = d;
+  if (advance) {
+    packed->replaced.clear();
+    AdvanceSampleIds(policy, packed->range, range, &packed->ids, &packed->replaced);
+    for (const uint32_t slot : packed->replaced) PackRow(k, packed->ids[slot], slot, packed);
+  } else {
+    packed->ids = ThresholdSampleIds(policy, range);
+    for (size_t t = 0; t < packed->ids.size(); ++t) PackRow(k, packed->ids[t], t, packed);
+  }
+  packed->valid = true;
+  packed->seed = policy.seed;
+  packed->sample = policy.sample;
+  packed->range = range;
+}
+
+void ScorePackedSample(ConstMatrixView q, const PackedSample& packed, float scale, float* out) {
+  HSR_CHECK(packed.valid && q.cols == packed.d,
+            "sample scores: expected queries with d={} (as the packed sample), got {}", packed.d,
+            q.cols);
+  if (q.rows == 0 || packed.ids.empty()) return;
+  HWY_DYNAMIC_DISPATCH(ScorePackedT)(q, packed.blocks.get(), packed.ids.size(), packed.d, scale,
+                                     out);
+}
+
 void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, ConstMatrixView k,
                            float scale, bool causal, size_t i0, size_t i1, SampleScratch* sc,
                            ThresholdEstimate* est, uint64_t* bytes,
-                           std::vector<float>* sample_scores) {
+                           std::vector<float>* sample_scores, const PackedSample* packed) {
   const size_t m = q.rows, n = k.rows, d = k.cols;
   HSR_CHECK(i0 <= i1 && i1 <= m, "thresholds: expected rows [{}, {}) within m={}", i0, i1, m);
   // Rows that need no sample scores: a fixed policy, or no visible key.
@@ -237,10 +350,16 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
       ids_range = std::max(ids_range, r);
       ++e;
     }
-    SampleIdsInto(policy, ids_range, sc);
-    const size_t count = sc->ids.size();
+    const bool from_packed = packed && packed->Holds(policy, ids_range, d) &&
+                             e - i <= kPackedRowsMax;
+    if (!from_packed) SampleIdsInto(policy, ids_range, d, packed, sc);
+    const size_t count = from_packed ? packed->ids.size() : sc->ids.size();
     sc->scores.resize((e - i) * count);
-    ScoreSample(q.RowRange(i, e - i), k, sc->ids, scale, sc, sc->scores.data());
+    if (from_packed) {
+      ScorePackedSample(q.RowRange(i, e - i), *packed, scale, sc->scores.data());
+    } else {
+      ScoreSample(q.RowRange(i, e - i), k, sc->ids, scale, sc, sc->scores.data());
+    }
     if (bytes) bytes[i - i0] += count * d * sizeof(float);
     for (size_t r = i; r < e; ++r) {
       const size_t used = whole ? SampleRange(policy, causal, r, m, n) : count;
@@ -257,12 +376,16 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
                                                       std::span<const ConstMatrixView> keys,
                                                       float scale, bool causal, ThreadPool* pool,
                                                       std::vector<uint64_t>* bytes,
-                                                      std::vector<SampleScratch>* scratch) {
+                                                      std::vector<SampleScratch>* scratch,
+                                                      std::span<const PackedSample> packed) {
   HSR_CHECK(!keys.empty() && q.heads % keys.size() == 0,
             "thresholds: expected query heads a multiple of {} kv heads, got {}", keys.size(),
             q.heads);
   const size_t m = q.rows, group = q.heads / keys.size();
   const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
+  HSR_CHECK(packed.empty() || packed.size() == keys.size(),
+            "thresholds: expected no packed samples or one per kv head ({}), got {}",
+            keys.size(), packed.size());
   std::vector<ThresholdEstimate> est(q.heads * m);
   if (bytes) bytes->assign(q.heads * m, 0);
   std::vector<SampleScratch> own;
@@ -273,7 +396,8 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
     const size_t i1 = std::min(m, i0 + kSampleRows);
     EstimateThresholdRows(policy, q.Head(h), keys[h / group], scale, causal, i0, i1,
                           &(*scratch)[thread], est.data() + h * m + i0,
-                          bytes ? bytes->data() + h * m + i0 : nullptr);
+                          bytes ? bytes->data() + h * m + i0 : nullptr, nullptr,
+                          packed.empty() ? nullptr : &packed[h / group]);
   };
   if (pool) {
     pool->Run(q.heads * blocks, run_block);

@@ -10,7 +10,9 @@
 // chain, so a score depends only on its query row and key: rows scored alone or in any batch,
 // with or without padding lanes, get the same bits. Rows that share a sample (SampleRange, and
 // rows whose sample is all their visible keys, [0, visible): prefixes of one id list) are scored
-// together; the sample keys are read once per group.
+// together; the sample keys are read once per group. A decode engine keeps each kv head's sample
+// rows packed in lane blocks (PackedSample, advanced as keys are appended) and scores its rows
+// from them: the same chains on rows read in order, so the same bits.
 // Test: verify/tests/hsr_props.cc (SampleScores.*, HsrRelu.CausalPrefillVsOracle).
 #pragma once
 
@@ -26,6 +28,47 @@
 namespace hsr {
 
 class ThreadPool;
+
+// Keys per block of a PackedSample.
+inline constexpr size_t kPackLanes = 8;
+
+// A kv head's threshold sample kept across calls (DecodeEngine's): ids =
+// ThresholdSampleIds(policy, range) for seed and sample, and their key rows in blocks of
+// kPackLanes keys, each d x kPackLanes floats: slot t's dim c at
+// blocks[(t / kPackLanes) * d * kPackLanes + c * kPackLanes + t % kPackLanes], the last block's
+// padding lanes 0. Scoring it reads 4 d bytes per sample key in order instead of scattered rows
+// (the rows of a reservoir sample stay put as keys are appended: UpdatePackedSample copies only
+// the replaced slots' rows).
+struct PackedSample {
+  bool valid = false;
+  uint64_t seed = 0;
+  size_t sample = 0, range = 0, d = 0;
+  std::vector<uint32_t> ids;
+  hwy::AlignedFreeUniquePtr<float[]> blocks;
+  size_t capacity = 0;             // floats allocated in blocks
+  std::vector<uint32_t> replaced;  // AdvanceSampleIds's slots (reused)
+
+  // Whether it holds the sample a row with this policy and sample range draws.
+  bool Holds(const ThresholdPolicy& policy, size_t sample_range, size_t key_d) const {
+    return valid && seed == policy.seed && sample == policy.sample && range == sample_range &&
+           d == key_d;
+  }
+};
+
+// Brings packed to the sample of [0, range) of keys k (n x d, any stride, range <= n): advanced
+// from its range when it holds the same policy's sample of a range <= this one (only the
+// replaced slots' rows are copied; k's rows below its range must be those it copied, as when
+// keys are only appended), else built anew.
+void UpdatePackedSample(const ThresholdPolicy& policy, ConstMatrixView k, size_t range,
+                        PackedSample* packed);
+
+// Query rows up to this many are scored from a PackedSample that holds their sample; more rows
+// share one lane-block copy of the sampled rows (ScoreSample's tile path, fewer loads per FMA).
+inline constexpr size_t kPackedRowsMax = 4;
+
+// out[r * packed.ids.size() + t] = score of q row r against sample slot t: the same bits as
+// ScoreSample over packed.ids (definition above). q.cols == packed.d.
+void ScorePackedSample(ConstMatrixView q, const PackedSample& packed, float scale, float* out);
 
 // Per-thread scratch for ScoreSample / EstimateThresholdRows (buffers reused across calls).
 struct SampleScratch {
@@ -54,10 +97,13 @@ void ScoreSample(ConstMatrixView q, ConstMatrixView k, std::span<const uint32_t>
 // scores (rows that see no key: EstimateThreshold of an empty sample). bytes (may be null):
 // sample key bytes read, added to the first row of each group that shares a read.
 // sample_scores (may be null): the scores of row i0 (only meaningful when i1 = i0 + 1).
+// packed (may be null): k's PackedSample; groups whose sample it holds are scored from it (up to
+// kPackedRowsMax rows) or take their ids from it. The estimates do not depend on it.
 void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, ConstMatrixView k,
                            float scale, bool causal, size_t i0, size_t i1, SampleScratch* scratch,
                            ThresholdEstimate* est, uint64_t* bytes,
-                           std::vector<float>* sample_scores = nullptr);
+                           std::vector<float>* sample_scores = nullptr,
+                           const PackedSample* packed = nullptr);
 
 // The threshold estimates of every row of q [Hq, m, d]: result[h * m + i] is row i of query
 // head h, whose keys are keys[h / (Hq / keys.size())] (n x d each, any stride), as
@@ -65,12 +111,14 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
 // a sample) spread over pool (may be null: in turn); the result does not depend on the thread
 // count. bytes (may be null): resized to Hq * m, the sample key bytes read (EstimateThresholdRows).
 // scratch (may be null: the call's own): one SampleScratch per pool thread, kept by a caller
-// that estimates again (its buffers and sample ids are reused).
+// that estimates again (its buffers and sample ids are reused). packed: empty, or one
+// PackedSample per kv head (EstimateThresholdRows).
 std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& policy,
                                                       ConstHeadsView q,
                                                       std::span<const ConstMatrixView> keys,
                                                       float scale, bool causal, ThreadPool* pool,
                                                       std::vector<uint64_t>* bytes,
-                                                      std::vector<SampleScratch>* scratch = nullptr);
+                                                      std::vector<SampleScratch>* scratch = nullptr,
+                                                      std::span<const PackedSample> packed = {});
 
 }  // namespace hsr

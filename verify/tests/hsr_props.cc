@@ -657,6 +657,60 @@ TEST(ThresholdSample, ReservoirIsUniformOverKeys) {
   }
 }
 
+// A PackedSample (sample_scores.h) advanced across appends holds what one packed anew holds, and
+// its scores equal ScoreSample's over the same ids bit for bit under every compiled target; the
+// estimates with it equal those without it (packed scores, or its ids for larger groups).
+RC_GTEST_PROP(SampleScores, PackedEqualsGatheredOnEveryTarget, ()) {
+  const size_t n = *rc::gen::inRange<size_t>(1, 300);
+  const size_t d = *rc::gen::element<size_t>(1, 3, 4, 8, 9, 16, 17, 64, 128);
+  const size_t rows = *rc::gen::inRange<size_t>(1, 2 * kPackedRowsMax + 2);
+  ThresholdPolicy policy = ParseThreshold("paper");
+  policy.sample = *rc::gen::element<size_t>(2, 7, 64, 100, 1024);
+  policy.seed = *rc::gen::arbitrary<uint64_t>();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  std::mt19937_64 rng(*rc::gen::arbitrary<uint64_t>());
+  std::vector<float> q, k;
+  Fill(&q, rows * d, &rng, 1.5f);
+  Fill(&k, n * d, &rng, 1.0f);
+  const ConstMatrixView qm(q.data(), rows, d), km(k.data(), n, d);
+  const size_t range = *rc::gen::inRange<size_t>(1, n + 1);
+  PackedSample grown, anew;
+  // Grown through a few smaller ranges (as appends do), then to `range`.
+  for (size_t r = 0; r < range; r += 1 + *rc::gen::inRange<size_t>(0, 80)) {
+    UpdatePackedSample(policy, km, r, &grown);
+  }
+  UpdatePackedSample(policy, km, range, &grown);
+  UpdatePackedSample(policy, km, range, &anew);
+  RC_ASSERT(grown.Holds(policy, range, d));
+  RC_ASSERT(grown.ids == anew.ids);
+  RC_ASSERT(grown.ids == ThresholdSampleIds(policy, range));
+  const size_t used = (grown.ids.size() + kPackLanes - 1) / kPackLanes * kPackLanes * d;
+  RC_ASSERT(grown.capacity >= used && anew.capacity >= used);
+  RC_ASSERT(std::memcmp(grown.blocks.get(), anew.blocks.get(), used * sizeof(float)) == 0);
+  for (int64_t target : CompiledTargets()) {
+    const ForceTarget force(target);
+    RC_LOG() << "target " << hwy::TargetName(target) << "\n";
+    SampleScratch scratch;
+    const size_t count = grown.ids.size();
+    std::vector<float> packed(rows * count), gathered(rows * count);
+    ScorePackedSample(qm, grown, scale, packed.data());
+    ScoreSample(qm, km, grown.ids, scale, &scratch, gathered.data());
+    RC_ASSERT(std::memcmp(packed.data(), gathered.data(), rows * count * sizeof(float)) == 0);
+    // Non-causal rows all draw from [0, n): with a packed sample of n (when range == n) or not.
+    UpdatePackedSample(policy, km, n, &anew);
+    std::vector<ThresholdEstimate> with(rows), without(rows);
+    SampleScratch fresh;
+    EstimateThresholdRows(policy, qm, km, scale, false, 0, rows, &scratch, with.data(), nullptr,
+                          nullptr, &anew);
+    EstimateThresholdRows(policy, qm, km, scale, false, 0, rows, &fresh, without.data(),
+                          nullptr);
+    for (size_t r = 0; r < rows; ++r) {
+      RC_ASSERT(with[r].b == without[r].b);
+      RC_ASSERT(with[r].mu == without[r].mu && with[r].sigma == without[r].sigma);
+    }
+  }
+}
+
 // An engine made without indexes builds them on first need, and Append before that build
 // leaves them complete.
 TEST(HsrEngine, DeferredIndexBuild) {
