@@ -49,7 +49,8 @@ void CheckThresholdFor(const ThresholdPolicy& policy, size_t n);
 
 // Sample key ids in [0, visible): all of them in order when visible <= policy.sample, else
 // policy.sample distinct ids: the reservoir after keys 0 .. visible - 1 (header comment).
-// O(visible) draws (~1.5 ms at 2^20 keys); callers that grow their range advance instead.
+// O(visible) draws (~2.9 ns each on Zen 3: 3.0 ms at 2^20 keys); callers that grow their range
+// advance instead.
 std::vector<uint32_t> ThresholdSampleIds(const ThresholdPolicy& policy, size_t visible);
 
 // Algorithm R's draw for key `key` (>= sample): a slot in [0, key]; the key replaces the id in
