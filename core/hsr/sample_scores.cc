@@ -169,7 +169,7 @@ void ScoreSampleT(ConstMatrixView q, ConstMatrixView k, const uint32_t* ids, siz
 
 // ScorePackedSample: per row, kAcc vectors of accumulators over consecutive blocks (kAcc /
 // per_block blocks per pass, per_block vectors per block row), so kAcc independent FMA chains
-// hide the FMA latency.
+// hide the FMA latency. The blocks are padded to whole passes (PackedSample), so every pass is.
 // Lane t of a block is slot t's chain MulAdd(q_c, k_c, acc) over c = 0..d-1 from 0, then one
 // multiply by scale: the bits of ScoreSample's lanes (file comment). Padding lanes are 0.
 void ScorePackedT(ConstMatrixView q, const float* HWY_RESTRICT blocks, size_t count, size_t d,
@@ -179,7 +179,7 @@ void ScorePackedT(ConstMatrixView q, const float* HWY_RESTRICT blocks, size_t co
   const size_t N = hn::Lanes(df);
   const size_t per_block = kPackLanes / N;  // vectors per block row
   constexpr size_t kAcc = 8;
-  const size_t blocks_per_pass = kAcc / per_block;  // >= 1: N <= kPackLanes <= kAcc
+  const size_t blocks_per_pass = kAcc / per_block;  // in [1, kPackPassBlocks]: N <= kPackLanes
   const size_t nblocks = (count + kPackLanes - 1) / kPackLanes;
   const size_t stride = d * kPackLanes;  // floats per block
   HWY_ALIGN float s[kAcc * kPackLanes];
@@ -187,32 +187,20 @@ void ScorePackedT(ConstMatrixView q, const float* HWY_RESTRICT blocks, size_t co
     const float* HWY_RESTRICT qr = q.Row(r);
     float* o = out + r * count;
     for (size_t b0 = 0; b0 < nblocks; b0 += blocks_per_pass) {
-      const size_t nb = std::min(blocks_per_pass, nblocks - b0);
       const float* base = blocks + b0 * stride;
       V acc[kAcc];
       for (size_t a = 0; a < kAcc; ++a) acc[a] = hn::Zero(df);
-      if (nb == blocks_per_pass) {
-        for (size_t c = 0; c < d; ++c) {
-          const V qc = hn::Set(df, qr[c]);
-          for (size_t a = 0; a < kAcc; ++a) {
-            const float* p =
-                base + (a / per_block) * stride + c * kPackLanes + (a % per_block) * N;
-            acc[a] = hn::MulAdd(qc, hn::Load(df, p), acc[a]);
-          }
-        }
-      } else {  // the last pass: fewer blocks
-        for (size_t c = 0; c < d; ++c) {
-          const V qc = hn::Set(df, qr[c]);
-          for (size_t a = 0; a < nb * per_block; ++a) {
-            const float* p =
-                base + (a / per_block) * stride + c * kPackLanes + (a % per_block) * N;
-            acc[a] = hn::MulAdd(qc, hn::Load(df, p), acc[a]);
-          }
+      for (size_t c = 0; c < d; ++c) {
+        const V qc = hn::Set(df, qr[c]);
+        for (size_t a = 0; a < kAcc; ++a) {
+          const float* p =
+              base + (a / per_block) * stride + c * kPackLanes + (a % per_block) * N;
+          acc[a] = hn::MulAdd(qc, hn::Load(df, p), acc[a]);
         }
       }
-      for (size_t a = 0; a < nb * per_block; ++a) hn::Store(acc[a], df, s + a * N);
+      for (size_t a = 0; a < kAcc; ++a) hn::Store(acc[a], df, s + a * N);
       const size_t t0 = b0 * kPackLanes;
-      const size_t lanes = std::min(nb * kPackLanes, count - t0);
+      const size_t lanes = std::min(blocks_per_pass * kPackLanes, count - t0);
       for (size_t l = 0; l < lanes; ++l) o[t0 + l] = s[l] * scale;
     }
   }
@@ -275,16 +263,18 @@ void UpdatePackedSample(const ThresholdPolicy& policy, ConstMatrixView k, size_t
   HSR_CHECK(range <= k.rows, "threshold sample: expected a range within n={}, got {}", k.rows,
             range);
   const size_t d = k.cols;
-  const bool advance = packed->valid && packed->seed == policy.seed &&
-                       packed->sample == policy.sample && packed->d == d &&
-                       packed->range <= range;
+  const bool advance = packed->Same(policy, d) && packed->range <= range;
   if (advance && packed->range == range) return;
-  const size_t need = (std::min(policy.sample, range) + kPackLanes - 1) / kPackLanes * d *
-                      kPackLanes;
+  // Floats of `slots` slots' blocks, padded to whole scoring passes (PackedSample).
+  const auto floats_for = [&](size_t slots) {
+    constexpr size_t kPassKeys = kPackLanes * kPackPassBlocks;
+    return (slots + kPassKeys - 1) / kPassKeys * kPassKeys * d;
+  };
+  const size_t need = floats_for(std::min(policy.sample, range));
   if (packed->capacity < need) {
     // Grown by doubling up to the full sample (a range below the sample size grows one slot
     // per appended key); new lanes are 0 (padding).
-    const size_t full = (policy.sample + kPackLanes - 1) / kPackLanes * d * kPackLanes;
+    const size_t full = floats_for(policy.sample);
     const size_t floats = std::max(need, std::min(full, 2 * packed->capacity));
     hwy::AlignedFreeUniquePtr<float[]> blocks = hwy::AllocateAligned<float>(floats);
     std::fill(blocks.get(), blocks.get() + floats, 0.0f);

@@ -29,16 +29,19 @@ namespace hsr {
 
 class ThreadPool;
 
-// Keys per block of a PackedSample.
+// Keys per block of a PackedSample, and the most blocks one scoring pass reads (8 vectors of
+// accumulators over 1-8 lanes: 1 block per pass on a scalar target, 8 on 8-lane targets).
 inline constexpr size_t kPackLanes = 8;
+inline constexpr size_t kPackPassBlocks = 8;
 
 // A kv head's threshold sample kept across calls (DecodeEngine's): ids =
 // ThresholdSampleIds(policy, range) for seed and sample, and their key rows in blocks of
 // kPackLanes keys, each d x kPackLanes floats: slot t's dim c at
 // blocks[(t / kPackLanes) * d * kPackLanes + c * kPackLanes + t % kPackLanes], the last block's
-// padding lanes 0. Scoring it reads 4 d bytes per sample key in order instead of scattered rows
-// (the rows of a reservoir sample stay put as keys are appended: UpdatePackedSample copies only
-// the replaced slots' rows).
+// padding lanes 0, then zero blocks up to a multiple of kPackPassBlocks (every scoring pass is
+// whole). Scoring it reads 4 d bytes per sample key in order instead of scattered rows (the rows
+// of a reservoir sample stay put as keys are appended: UpdatePackedSample copies only the
+// replaced slots' rows).
 struct PackedSample {
   bool valid = false;
   uint64_t seed = 0;
@@ -48,10 +51,13 @@ struct PackedSample {
   size_t capacity = 0;             // floats allocated in blocks
   std::vector<uint32_t> replaced;  // AdvanceSampleIds's slots (reused)
 
+  // Whether it holds a sample of this policy over keys of key_d dims (of some range).
+  bool Same(const ThresholdPolicy& policy, size_t key_d) const {
+    return valid && seed == policy.seed && sample == policy.sample && d == key_d;
+  }
   // Whether it holds the sample a row with this policy and sample range draws.
   bool Holds(const ThresholdPolicy& policy, size_t sample_range, size_t key_d) const {
-    return valid && seed == policy.seed && sample == policy.sample && range == sample_range &&
-           d == key_d;
+    return Same(policy, key_d) && range == sample_range;
   }
 };
 

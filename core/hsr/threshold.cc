@@ -32,6 +32,17 @@ uint64_t SplitMix64(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
+// Algorithm R's draw for key `key` (>= sample): a slot in [0, key]; the key replaces the id in
+// that slot when the slot is below the sample size.
+size_t ReservoirSlot(uint64_t seed, size_t key) {
+  // Draw number `key` (from 0) of the splitmix64 stream from seed, a pure function of both,
+  // mapped to [0, key] by the high half of its product with key + 1: each slot's probability is
+  // off 1 / (key + 1) by at most 2^-64 (below 2^-32 relative for any 32-bit key).
+  uint64_t state = seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(key);
+  const uint64_t z = SplitMix64(&state);
+  return static_cast<size_t>((static_cast<unsigned __int128>(z) * (key + 1)) >> 64);
+}
+
 }  // namespace
 
 std::string ThresholdPolicy::ToString() const {
@@ -94,15 +105,6 @@ size_t SampleRange(const ThresholdPolicy& policy, bool causal, size_t i, size_t 
   if (!causal) return visible;
   const size_t first = VisibleKeys(causal, i - i % kSampleRows, m, n);
   return first > policy.sample ? first : visible;
-}
-
-size_t ReservoirSlot(uint64_t seed, size_t key) {
-  // Draw number `key` (from 0) of the splitmix64 stream from seed, a pure function of both,
-  // mapped to [0, key] by the high half of its product with key + 1: each slot's probability is
-  // off 1 / (key + 1) by at most 2^-64 (below 2^-32 relative for any 32-bit key).
-  uint64_t state = seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(key);
-  const uint64_t z = SplitMix64(&state);
-  return static_cast<size_t>((static_cast<unsigned __int128>(z) * (key + 1)) >> 64);
 }
 
 void AdvanceSampleIds(const ThresholdPolicy& policy, size_t from, size_t to,

@@ -9,7 +9,7 @@
 //             does the lowering, decode_engine.h); E in (0, 1)
 //
 // The sample: `sample` distinct key ids of [0, n_visible), a reservoir (Algorithm R) over the
-// keys in order, its draws a pure function of `seed` and the key (ReservoirSlot): the same ids
+// keys in order, its draws a pure function of `seed` and the key (threshold.cc): the same ids
 // for every query with the same n_visible, and appending a key changes at most one id (with
 // probability sample / n_visible), so a decode engine keeps its sample, and a copy of its rows,
 // across appends (AdvanceSampleIds). All visible keys when n_visible <= sample (then count= /
@@ -52,10 +52,6 @@ void CheckThresholdFor(const ThresholdPolicy& policy, size_t n);
 // O(visible) draws (~2.9 ns each on Zen 3: 3.0 ms at 2^20 keys); callers that grow their range
 // advance instead.
 std::vector<uint32_t> ThresholdSampleIds(const ThresholdPolicy& policy, size_t visible);
-
-// Algorithm R's draw for key `key` (>= sample): a slot in [0, key]; the key replaces the id in
-// that slot when the slot is below the sample size. A pure function of seed and key.
-size_t ReservoirSlot(uint64_t seed, size_t key);
 
 // ids: ThresholdSampleIds(policy, from) on entry, ThresholdSampleIds(policy, to) on return
 // (from <= to), in O(to - from). replaced (may be null): the slots written, in order (a slot may

@@ -684,7 +684,9 @@ RC_GTEST_PROP(SampleScores, PackedEqualsGatheredOnEveryTarget, ()) {
   RC_ASSERT(grown.Holds(policy, range, d));
   RC_ASSERT(grown.ids == anew.ids);
   RC_ASSERT(grown.ids == ThresholdSampleIds(policy, range));
-  const size_t used = (grown.ids.size() + kPackLanes - 1) / kPackLanes * kPackLanes * d;
+  // The slots' blocks and the zero blocks padding them to whole scoring passes.
+  constexpr size_t kPassKeys = kPackLanes * kPackPassBlocks;
+  const size_t used = (grown.ids.size() + kPassKeys - 1) / kPassKeys * kPassKeys * d;
   RC_ASSERT(grown.capacity >= used && anew.capacity >= used);
   RC_ASSERT(std::memcmp(grown.blocks.get(), anew.blocks.get(), used * sizeof(float)) == 0);
   for (int64_t target : CompiledTargets()) {
