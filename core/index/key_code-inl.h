@@ -31,9 +31,10 @@
 HWY_BEFORE_NAMESPACE();
 namespace hsr {
 namespace HWY_NAMESPACE {
-// How a CodeDots call reads its blocks: once, as a stream from DRAM (a decode filter pass; the AVX2
-// kernel prefetches ahead), or again and again while they stay in cache (the prefill screen's
-// tile, one call per query row; a prefetch ahead would only pull the following tiles into L1).
+// How a CodeDots call reads its blocks: once, as a stream from DRAM (a decode filter pass, or the
+// first row on each tile of a few-row batch; the AVX2 kernel prefetches ahead), or again and
+// again while they stay in cache (the batch screen's tile, one call per query row; a prefetch
+// ahead would only pull the following tiles into L1).
 enum class CodeRead { kStream, kResident };
 
 namespace code_detail {

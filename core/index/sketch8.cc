@@ -325,28 +325,52 @@ void Sketch8QueryT(const Sketch8Index::Layout& L, const Sketch8Index::QueryCode&
 // Keys per ReportPrefixBatch tile: 16 KiB of codes and 64 KiB of float32 rows at d = 128.
 constexpr size_t kBatchTile = 128;
 static_assert(kBatchTile % index_detail::kCodeBlockKeys == 0);
+static_assert(Sketch8Index::kBatchKeyPart % kBatchTile == 0);
+// Tasks with fewer rows than this (grouped-query decode: a kv head's query heads) read each
+// tile's codes as a stream and recheck a row's candidates one tile late, their float32 rows
+// prefetched as each is found (FilterRange's schedule: only ~1-5% of keys are a candidate of
+// any row, so fetching the whole tile's rows would read 4 d bytes per key from DRAM); tasks
+// with more (the prefill screen, where most keys are some row's candidate) prefetch the next
+// tile's rows into L2 and recheck at once.
+constexpr size_t kBatchDeferRows = 64;
 // Quantises row `row` into qc (with_line: the portable kernel's layout too); returns its b_eff.
 using BatchQuantise =
     std::function<float(size_t row, Sketch8Index::QueryCode* qc, bool with_line)>;
 
+// Where a task writes row r's results: rows[r * stride], nan_key[r * stride] (one slot per row
+// and key part).
+struct BatchOut {
+  index_detail::ReportRow* rows = nullptr;
+  int64_t* nan_key = nullptr;
+  size_t stride = 1;
+  index_detail::ReportRow& Row(size_t r) const { return rows[r * stride]; }
+  int64_t& Nan(size_t r) const { return nan_key[r * stride]; }
+};
+
 // The rows [r0, r0 + count) of ReportPrefixBatch (query r: q.Row(r), b[r], prefix limits[r];
-// its code and b_eff from quantise) over key tiles of kBatchTile keys: per tile and query the
-// integer dots (CodeDots), the bounds and candidates exactly as FilterRange computes them for
-// that query alone, then the candidates' ScoreRun recheck at once (their tile is in L1/L2). Ids
-// ascend per row (tiles in order, keys in order within one). A NaN bound sets *nan_key (first
-// per row). kTail: each trusted row's tail also sums ExpUpper(ub - b) over its
+// its code and b_eff from quantise) over the keys [k_begin, k_end) of their prefixes (k_begin a
+// multiple of kBatchTile), in key tiles of kBatchTile keys: per tile and query the integer dots
+// (CodeDots), the bounds and candidates exactly as FilterRange computes them for that query
+// alone, then the candidates' ScoreRun recheck (at once, or one tile late: kBatchDeferRows).
+// Ids ascend per row (tiles in order, keys in order within one). A NaN bound sets the row's
+// nan_key (first per row). kTail: each trusted row's tail also sums ExpUpper(ub - b) over its
 // non-candidates (the tail proof at the top of this file); untrusted rows keep tail -1.
 template <bool kTail>
 void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
                       ConstMatrixView q, const float* b, const uint32_t* limits, size_t r0,
-                      size_t count, index_detail::ReportRow* rows, int64_t* nan_key) {
+                      size_t count, size_t k_begin, size_t k_end, const BatchOut& out) {
+  uint32_t end = 0;
+  for (size_t r = r0; r < r0 + count; ++r) {
+    end = std::max(end, std::min(limits[r], static_cast<uint32_t>(k_end)));
+  }
+  if (k_begin >= end) return;  // no row sees this part
   // The task's query codes and effective thresholds (index r - r0).
   std::vector<Sketch8Index::QueryCode> qcs(count);
   std::vector<float> b_effs(count);
   const bool line = CodeDotsReadsLine();
   for (size_t r = r0; r < r0 + count; ++r) {
     b_effs[r - r0] = quantise(r, &qcs[r - r0], line);
-    if (kTail && qcs[r - r0].trusted) rows[r].tail = 0.0;
+    if (kTail && qcs[r - r0].trusted) out.Row(r).tail = 0.0;
   }
   constexpr size_t kB = index_detail::kCodeBlockKeys;
   const hn::ScalableTag<float> df;
@@ -354,14 +378,20 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
   HWY_ALIGN int32_t I[kBatchTile];
   HWY_ALIGN float ub[kBatchTile];
   const hn::RebindToUnsigned<decltype(df)> du;
-  uint32_t cd[kBatchTile + HWY_MAX_BYTES / sizeof(uint32_t)];
-  uint32_t end = 0;
-  for (size_t r = r0; r < r0 + count; ++r) end = std::max(end, limits[r]);
-  for (size_t j0 = 0; j0 < end; j0 += kBatchTile) {
-    // The next tile's float32 rows (for its rechecks), a slice per row of the task: otherwise
-    // each first recheck of a key waits on L3 / DRAM.
+  // Candidate ids of a tile (a vector of slack): one buffer, or with deferred rechecks two per
+  // row (this tile's and the last tile's, pending).
+  constexpr size_t kCd = kBatchTile + HWY_MAX_BYTES / sizeof(uint32_t);
+  const bool defer = count < kBatchDeferRows;
+  std::vector<uint32_t> cd_buf(defer ? 2 * count * kCd : kCd);
+  std::vector<uint32_t> pending(defer ? count : 0, 0);  // the pending buffer's count per row
+  std::vector<uint8_t> cur(defer ? count : 0, 0);       // which of the row's two is this tile's
+  for (size_t j0 = k_begin; j0 < end; j0 += kBatchTile) {
+    bool first = true;  // the tile's first CodeDots call reads it from memory
+    // Many rows: the next tile's float32 rows (for its rechecks), a slice per row of the task:
+    // otherwise each first recheck of a key waits on L3 / DRAM.
     const size_t next = j0 + kBatchTile;
-    const size_t next_floats = next < end ? std::min<size_t>(kBatchTile, end - next) * L.d : 0;
+    const size_t next_floats =
+        !defer && next < end ? std::min<size_t>(kBatchTile, end - next) * L.d : 0;
     const size_t slice = (next_floats / 16 + count) / count * 16;  // floats, whole lines
     for (size_t r = r0; r < r0 + count; ++r) {
       const size_t from = (r - r0) * slice;
@@ -371,9 +401,10 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
           __builtin_prefetch(p + off, 0, 2);
         }
       }
-      if (j0 >= limits[r] || nan_key[r] >= 0) continue;
-      const size_t cnt = std::min<size_t>(kBatchTile, limits[r] - j0);
-      index_detail::ReportRow& row = rows[r];
+      const size_t lim = std::min<size_t>(limits[r], k_end);
+      if (j0 >= lim || out.Nan(r) >= 0) continue;
+      const size_t cnt = std::min(kBatchTile, lim - j0);
+      index_detail::ReportRow& row = out.Row(r);
       const float* qr = q.Row(r);
       if (!qcs[r - r0].trusted) {  // every key is a candidate (as in FilterRange)
         ReportRun(qr, L.keys + j0 * L.d, L.d, cnt, L.scale, b[r], static_cast<uint32_t>(j0),
@@ -381,11 +412,13 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
         row.candidates += cnt;
         continue;
       }
+      uint32_t* cd = defer ? cd_buf.data() + (2 * (r - r0) + cur[r - r0]) * kCd : cd_buf.data();
       // The candidates !(ub <= b_eff) of ChunkBounds' bounds, without storing them and without
       // branches (a branch per vector mispredicts at ~2% candidates per key): each vector's
       // candidate ids compressed to the front and stored whole (cd has a vector of slack).
-      CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qcs[r - r0].words, CodeRead::kResident,
-               I);
+      CodeDots(L.codes, j0 / kB, (cnt + kB - 1) / kB, qcs[r - r0].words,
+               defer && first ? CodeRead::kStream : CodeRead::kResident, I);
+      first = false;
       const auto T = hn::Set(df, qcs[r - r0].T), Qn = hn::Set(df, qcs[r - r0].Qn);
       const auto be = hn::Set(df, b_effs[r - r0]);
       const float* a = L.a + j0;
@@ -417,31 +450,55 @@ void Sketch8BatchTask(const Sketch8Index::Layout& L, const BatchQuantise& quanti
       if constexpr (kTail) row.tail += tail_sum;
       if (nan) {  // the first NaN bound of the tile
         ChunkBounds(L, qcs[r - r0], j0, cnt, CodeRead::kResident, I, ub);
-        for (size_t k = 0; k < cnt && nan_key[r] < 0; ++k) {
-          if (std::isnan(ub[k])) nan_key[r] = static_cast<int64_t>(j0 + k);
+        for (size_t k = 0; k < cnt && out.Nan(r) < 0; ++k) {
+          if (std::isnan(ub[k])) out.Nan(r) = static_cast<int64_t>(j0 + k);
         }
         continue;
       }
       row.candidates += nc;
-      RecheckIds(qr, L.keys, L.d, L.scale, b[r], cd, nc, &row.ids, &row.scores);
+      if (!defer) {
+        RecheckIds(qr, L.keys, L.d, L.scale, b[r], cd, nc, &row.ids, &row.scores);
+        continue;
+      }
+      // This tile's candidate rows start arriving; the last tile's are rechecked meanwhile.
+      for (size_t k = 0; k < nc; ++k) PrefetchRow(L.keys + static_cast<size_t>(cd[k]) * L.d, L.d);
+      uint8_t& c = cur[r - r0];
+      RecheckIds(qr, L.keys, L.d, L.scale, b[r], cd_buf.data() + (2 * (r - r0) + 1 - c) * kCd,
+                 pending[r - r0], &row.ids, &row.scores);
+      pending[r - r0] = static_cast<uint32_t>(nc);
+      c = static_cast<uint8_t>(1 - c);
     }
+  }
+  if (!defer) return;
+  for (size_t r = r0; r < r0 + count; ++r) {  // each row's last tile
+    if (out.Nan(r) >= 0 || pending[r - r0] == 0) continue;
+    RecheckIds(q.Row(r), L.keys, L.d, L.scale, b[r],
+               cd_buf.data() + (2 * (r - r0) + 1 - cur[r - r0]) * kCd, pending[r - r0],
+               &out.Row(r).ids, &out.Row(r).scores);
   }
 }
 
+// Tasks of kBatchRows rows x kBatchKeyPart keys over the pool; row r's part p into
+// rows[r * parts + p] (nan_key likewise).
 void Sketch8BatchT(const Sketch8Index::Layout& L, const BatchQuantise& quantise,
                    ConstMatrixView q, const float* b, const uint32_t* limits, bool want_tail,
-                   ThreadPool* pool, index_detail::ReportRow* rows, int64_t* nan_key) {
+                   size_t parts, ThreadPool* pool, index_detail::ReportRow* rows,
+                   int64_t* nan_key) {
   const size_t m = q.rows;
-  const size_t tasks = (m + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows;
+  const size_t row_tasks = (m + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows;
+  const size_t tasks = row_tasks * parts;
   auto run = [&](size_t t, size_t /*thread*/) {
     // Later rows see longer prefixes under causal limits: hand those out first.
-    const size_t task = tasks - 1 - t;
+    const size_t task = row_tasks - 1 - t / parts, part = t % parts;
     const size_t r0 = task * Sketch8Index::kBatchRows;
     const size_t count = std::min(Sketch8Index::kBatchRows, m - r0);
+    const size_t k_begin = part * Sketch8Index::kBatchKeyPart;
+    const size_t k_end = std::min(L.codes.n, k_begin + Sketch8Index::kBatchKeyPart);
+    const BatchOut out{rows + part, nan_key + part, parts};
     if (want_tail) {
-      Sketch8BatchTask<true>(L, quantise, q, b, limits, r0, count, rows, nan_key);
+      Sketch8BatchTask<true>(L, quantise, q, b, limits, r0, count, k_begin, k_end, out);
     } else {
-      Sketch8BatchTask<false>(L, quantise, q, b, limits, r0, count, rows, nan_key);
+      Sketch8BatchTask<false>(L, quantise, q, b, limits, r0, count, k_begin, k_end, out);
     }
   };
   if (pool == nullptr || pool->NumThreads() == 1 || tasks < 2) {
@@ -752,16 +809,39 @@ uint64_t Sketch8Index::ReportPrefixBatch(ConstMatrixView q, std::span<const floa
     QuantiseInto(q.RowSpan(i), qc, with_line);
     return RoundDown(double{b[i]} - qc->tiny);
   };
-  std::vector<index_detail::ReportRow> rows(m);
-  std::vector<int64_t> nan_key(m, -1);
+  // Row i's results per key part p in parts_out[i * parts + p], joined in key order below.
+  uint32_t end = 0;
+  for (uint32_t l : limits) end = std::max(end, l);
+  const size_t parts = std::max<size_t>(1, (end + kBatchKeyPart - 1) / kBatchKeyPart);
+  std::vector<index_detail::ReportRow> parts_out(m * parts);
+  std::vector<int64_t> nan_key(m * parts, -1);
   if (m > 0 && keys_.n() > 0) {
     HWY_DYNAMIC_DISPATCH(Sketch8BatchT)(GetLayout(), quantise, q, b.data(), limits.data(),
-                                        tails != nullptr, pool, rows.data(), nan_key.data());
+                                        tails != nullptr, parts, pool, parts_out.data(),
+                                        nan_key.data());
   }
-  for (size_t i = 0; i < m; ++i) {
+  for (size_t i = 0; i < m * parts; ++i) {  // in key order within a row: its first NaN bound
     if (nan_key[i] >= 0) {
       Fail("sketch8: expected finite score bounds, got NaN for key {} (corrupted sketch)",
            nan_key[i]);
+    }
+  }
+  std::vector<index_detail::ReportRow> rows(m);
+  for (size_t i = 0; i < m; ++i) {
+    index_detail::ReportRow& row = rows[i];
+    const size_t seen = (limits[i] + kBatchKeyPart - 1) / kBatchKeyPart;  // parts row i sees
+    for (size_t p = 0; p < seen; ++p) {
+      index_detail::ReportRow& part = parts_out[i * parts + p];
+      if (p == 0) {
+        row = std::move(part);
+        continue;
+      }
+      row.ids.insert(row.ids.end(), part.ids.begin(), part.ids.end());
+      row.scores.insert(row.scores.end(), part.scores.begin(), part.scores.end());
+      row.candidates += part.candidates;
+      // Untrusted rows have no tail in any part; the parts' sums add in double (the proof's
+      // per-tile sums, added in a fixed order: parts depend on the keys, not the threads).
+      row.tail = row.tail < 0.0 || part.tail < 0.0 ? -1.0 : row.tail + part.tail;
     }
   }
   if (tails) {

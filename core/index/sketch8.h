@@ -44,16 +44,19 @@ class Sketch8Index : public HalfSpaceIndex {
                        std::vector<float>* scores = nullptr) const override;
   bool KeyBounds(std::span<const float> q, size_t visible, float* ub, float* max, double* tiny,
                  IndexStats* st) const override;
-  // Batched prefix reports (the prefill screen, core/hsr/prefill_engine.h): query i of q (m x d)
-  // gets { j < limits[i] : ScoreRun(q_i, k_j) > b[i] }, ascending — exactly Query restricted to
-  // the prefix. Each query is quantised and bounded as in Query, with the same candidates; the
-  // loop order differs: kBatchRows queries (a task, tasks over pool, may be null) take turns on
-  // each 128-key tile of codes while it sits in L1/L2, and each candidate is rechecked at once,
-  // its float32 row in L2. Out, row_candidates and scores as BatchReport's (batch_report.h);
-  // returns the candidates. tails (may be null): per query the softmax tail QueryPrefixTail
-  // would give (>= sum over the unreported keys j < limits[i] of e^(s_j - b[i]); same proof,
-  // the non-candidates' terms summed per tile), or -1 where the query's bounds are not trusted
-  // (every key a candidate). Throws hsr::Error on inconsistent shapes or limits, or a NaN bound.
+  // Batched prefix reports (the prefill screen, core/hsr/prefill_engine.h, and a decode
+  // engine's rows that share a kv head, decode_engine.h): query i of q (m x d) gets
+  // { j < limits[i] : ScoreRun(q_i, k_j) > b[i] }, ascending — exactly Query restricted to the
+  // prefix. Each query is quantised and bounded as in Query, with the same candidates; the loop
+  // order differs: tasks of kBatchRows queries x kBatchKeyPart keys (over pool, may be null)
+  // in which the queries take turns on each 128-key tile of codes while it sits in L1/L2, so the
+  // codes stream once per task, not once per query; candidates are rechecked with ScoreRun. Out,
+  // row_candidates and scores as BatchReport's (batch_report.h); returns the candidates. tails
+  // (may be null): per query the softmax tail QueryPrefixTail would give (>= sum over the
+  // unreported keys j < limits[i] of e^(s_j - b[i]); same proof, the non-candidates' terms
+  // summed per tile), or -1 where the query's bounds are not trusted (every key a candidate).
+  // Results do not depend on the pool's size. Throws hsr::Error on inconsistent shapes or
+  // limits, or a NaN bound.
   uint64_t ReportPrefixBatch(ConstMatrixView q, std::span<const float> b,
                              std::span<const uint32_t> limits, ThreadPool* pool,
                              ReportBatch* out, std::vector<uint64_t>* row_candidates = nullptr,
@@ -63,6 +66,9 @@ class Sketch8Index : public HalfSpaceIndex {
   // (16 KiB of codes and 64 KiB of float32 rows at d = 128) serves each in turn, so codes and
   // recheck rows stream once per 256 rows.
   static constexpr size_t kBatchRows = 256;
+  // Keys of one ReportPrefixBatch task (as the decode filter's per-thread range): a few rows
+  // over many keys still spread over the pool.
+  static constexpr size_t kBatchKeyPart = 16384;
   // Bytes of codes and bounds the filter reads per key (4 ceil(d / 4) + 8).
   size_t BoundBytesPerKey() const { return 4 * codes_.groups() + 2 * sizeof(float); }
   // The float32 keys (n x d, row-major) and score scale the index was built with.

@@ -16,11 +16,13 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -445,6 +447,96 @@ RC_GTEST_PROP(IndexProps, Sketch8BatchPrefixEqualsScanOnEveryTarget, ()) {
       RC_ASSERT(tails[i] >= exact * (1.0 - 3.0 * static_cast<double>(limits[i]) * 0x1p-53));
     }
     RC_ASSERT(candidates == sum);
+  }
+}
+
+// ReportPrefixBatch over more keys than one key part (Sketch8Index::kBatchKeyPart): tasks of
+// rows x key parts, each row's parts joined in key order. Few rows (a grouped-query decode's kv
+// head: candidates rechecked one tile late) and many (the prefill screen: at once), prefix
+// limits inside the first, second and last part and on a part boundary, Gaussian keys, b at a
+// visible score's quantile: the sets are scan's, candidates are the single query's, and ids,
+// scores, candidates and tails are bit-identical under 1, 2 and 3 threads (parts depend on the
+// keys only); tails within the single query's summation-order margin (4e-5, the property above).
+TEST(IndexBatch, Sketch8BatchPrefixSplitsKeyPartsOnEveryTarget) {
+  constexpr size_t kPart = Sketch8Index::kBatchKeyPart;
+  const size_t n = 2 * kPart + 1234;
+  for (const auto& [d, m] : {std::pair<size_t, size_t>{64, 5}, {12, 270}}) {
+    std::mt19937_64 rng(0x9e3779b97f4a7c15ull + d);
+    std::normal_distribution<float> normal;
+    std::vector<float> keys(n * d), queries(m * d);
+    for (float& x : keys) x = normal(rng);
+    for (float& x : queries) x = normal(rng);
+    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+    const ConstMatrixView q(queries.data(), m, d);
+    const std::vector<uint32_t> edges = {0, 1, 777, static_cast<uint32_t>(kPart),
+                                         static_cast<uint32_t>(kPart + 1),
+                                         static_cast<uint32_t>(2 * kPart + 5),
+                                         static_cast<uint32_t>(n)};
+    std::vector<uint32_t> limits(m);
+    for (size_t i = 0; i < m; ++i) {
+      limits[i] = i < edges.size() ? edges[i] : static_cast<uint32_t>(rng() % (n + 1));
+    }
+    for (int64_t target : Targets()) {
+      const ForceTarget force(target);
+      ScanIndex scan(1);
+      scan.Build(ConstMatrixView(keys.data(), n, d), scale);
+      Sketch8Index sketch(1);
+      sketch.Build(ConstMatrixView(keys.data(), n, d), scale);
+      std::vector<float> b(m);
+      for (size_t i = 0; i < m; ++i) {
+        // About 2% of the keys above b (a `paper`-like fraction at this n).
+        std::vector<uint32_t> all(n);
+        for (uint32_t j = 0; j < n; ++j) all[j] = j;
+        std::vector<float> s(n);
+        GetSparseKernels().score_ids(q.Row(i), keys.data(), d, all.data(), n, scale, s.data());
+        std::nth_element(s.begin(), s.begin() + n / 50, s.end(), std::greater<float>());
+        b[i] = s[n / 50];
+      }
+      ReportBatch first;
+      std::vector<uint64_t> first_cand;
+      std::vector<float> first_scores;
+      std::vector<double> first_tails;
+      for (size_t threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        ReportBatch got;
+        std::vector<uint64_t> cand;
+        std::vector<float> scores;
+        std::vector<double> tails;
+        sketch.ReportPrefixBatch(q, b, limits, &pool, &got, &cand, &scores, &tails);
+        if (threads == 1) {
+          for (size_t i = 0; i < m; ++i) {
+            const std::vector<uint32_t> expected = ScanPrefix(scan, q.RowSpan(i), b[i], limits[i]);
+            const std::span<const uint32_t> ids = got.Ids(i);
+            ASSERT_EQ(std::vector<uint32_t>(ids.begin(), ids.end()), expected)
+                << hwy::TargetName(target) << " d=" << d << " row " << i << " limit " << limits[i];
+            std::vector<uint32_t> single;
+            IndexStats st;
+            double tail = -1.0;
+            ASSERT_TRUE(
+                sketch.QueryPrefixTail(q.RowSpan(i), b[i], limits[i], &single, &st, &tail));
+            ASSERT_EQ(cand[i], st.candidates) << hwy::TargetName(target) << " row " << i;
+            ASSERT_LE(std::fabs(tails[i] - tail), 4e-5 * std::max(tails[i], tail))
+                << hwy::TargetName(target) << " row " << i;
+          }
+          first = got;
+          first_cand = cand;
+          first_scores = scores;
+          first_tails = tails;
+          continue;
+        }
+        EXPECT_EQ(got.offsets, first.offsets) << threads << " threads";
+        EXPECT_EQ(got.ids, first.ids) << threads << " threads";
+        EXPECT_EQ(cand, first_cand) << threads << " threads";
+        ASSERT_EQ(scores.size(), first_scores.size());
+        for (size_t t = 0; t < scores.size(); ++t) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(scores[t]), std::bit_cast<uint32_t>(first_scores[t]));
+        }
+        for (size_t i = 0; i < m; ++i) {
+          ASSERT_EQ(std::bit_cast<uint64_t>(tails[i]), std::bit_cast<uint64_t>(first_tails[i]))
+              << threads << " threads, row " << i;
+        }
+      }
+    }
   }
 }
 
