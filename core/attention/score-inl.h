@@ -68,9 +68,11 @@ HWY_INLINE hn::Vec<D> LoadKey(D df, const float* HWY_RESTRICT p) {
 // were computed with it. DotOne and ScoreRun reduce sums one key at a time; ScoreBlock
 // (score_block-inl.h) reduces a block of keys' sums at once. kStreamed: K's loads are
 // LoadStreamed (only how the values are loaded differs).
+// DotChainsRows: the same over kKeys rows given by pointer (scattered ids, ScoreIds).
 template <size_t kKeys, bool kStreamed = false, class D>
-HWY_INLINE void DotChains(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
-                          size_t k_stride, size_t full, hn::Vec<D>* HWY_RESTRICT sums) {
+HWY_INLINE void DotChainsRows(D df, const float* HWY_RESTRICT q,
+                              const float* const* HWY_RESTRICT rows, size_t full,
+                              hn::Vec<D>* HWY_RESTRICT sums) {
   const size_t N = hn::Lanes(df);
   hn::Vec<D> a[kKeys], b[kKeys];
   HWY_UNROLL(4)
@@ -84,22 +86,30 @@ HWY_INLINE void DotChains(D df, const float* HWY_RESTRICT q, const float* HWY_RE
     const auto qb = hn::LoadU(df, q + c + N);
     HWY_UNROLL(4)
     for (size_t r = 0; r < kKeys; ++r) {
-      a[r] = hn::MulAdd(qa, LoadKey<kStreamed>(df, k + r * k_stride + c), a[r]);
+      a[r] = hn::MulAdd(qa, LoadKey<kStreamed>(df, rows[r] + c), a[r]);
     }
     HWY_UNROLL(4)
     for (size_t r = 0; r < kKeys; ++r) {
-      b[r] = hn::MulAdd(qb, LoadKey<kStreamed>(df, k + r * k_stride + c + N), b[r]);
+      b[r] = hn::MulAdd(qb, LoadKey<kStreamed>(df, rows[r] + c + N), b[r]);
     }
   }
   if (c < full) {
     const auto qa = hn::LoadU(df, q + c);
     HWY_UNROLL(4)
     for (size_t r = 0; r < kKeys; ++r) {
-      a[r] = hn::MulAdd(qa, LoadKey<kStreamed>(df, k + r * k_stride + c), a[r]);
+      a[r] = hn::MulAdd(qa, LoadKey<kStreamed>(df, rows[r] + c), a[r]);
     }
   }
   HWY_UNROLL(4)
   for (size_t r = 0; r < kKeys; ++r) sums[r] = hn::Add(a[r], b[r]);
+}
+template <size_t kKeys, bool kStreamed = false, class D>
+HWY_INLINE void DotChains(D df, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k,
+                          size_t k_stride, size_t full, hn::Vec<D>* HWY_RESTRICT sums) {
+  const float* rows[kKeys];
+  HWY_UNROLL(4)
+  for (size_t r = 0; r < kKeys; ++r) rows[r] = k + r * k_stride;
+  DotChainsRows<kKeys, kStreamed>(df, q, rows, full, sums);
 }
 
 // Unscaled <q, k> from the key's DotChains vector: SumOfLanes, then the scalar tail
@@ -160,11 +170,28 @@ HWY_INLINE void PrefetchRow(const float* row, size_t len) {
 constexpr size_t kScatterAhead = 8;
 
 // f(i, s_i) for i in [0, count) in order, s_i = ScoreRun(q, K[ids[i]]) (K rows of d floats,
-// stride d): the one loop over scattered key rows (index rechecks, rescoring a report).
+// stride d): the one loop over scattered key rows (index rechecks, rescoring a report). Four
+// ids at a time share q's loads (DotChainsRows<4>: eight independent FMA chains instead of two,
+// each key's operations exactly ScoreRun's, so the same bits).
 template <class F>
 HWY_INLINE void ScoreIds(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, size_t d,
                          const uint32_t* HWY_RESTRICT ids, size_t count, float scale, F&& f) {
-  for (size_t i = 0; i < count; ++i) {
+  const hn::ScalableTag<float> df;
+  const size_t full = d - d % hn::Lanes(df);
+  size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    for (size_t r = i + kScatterAhead; r < i + kScatterAhead + 4 && r < count; ++r) {
+      PrefetchRow(k + static_cast<size_t>(ids[r]) * d, d);
+    }
+    const float* rows[4];
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < 4; ++r) rows[r] = k + static_cast<size_t>(ids[i + r]) * d;
+    hn::Vec<decltype(df)> sums[4];
+    DotChainsRows<4>(df, q, rows, full, sums);
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < 4; ++r) f(i + r, scale * ReduceDot(df, sums[r], q, rows[r], full, d));
+  }
+  for (; i < count; ++i) {
     if (i + kScatterAhead < count) {
       PrefetchRow(k + static_cast<size_t>(ids[i + kScatterAhead]) * d, d);
     }
