@@ -19,6 +19,7 @@
 #include "core/hsr/softmax_cert.h"
 #include "core/hsr/sparse_kernels.h"
 #include "core/index/batch_report.h"
+#include "core/index/sketch8.h"
 
 namespace hsr {
 namespace {
@@ -75,6 +76,83 @@ struct Certificate {
   double eps = 1.0, eps_tau = 1.0, eps_sketch = -1.0;  // as HsrRowStats
 };
 
+// A row's threshold when nothing is precomputed (decode_engine.h): per-query b, the policy's
+// estimate, or p.b.
+float RowThreshold(const CallCtx& c, size_t task) {
+  if (!c.p->b_per_query.empty()) return c.p->b_per_query[task];
+  if (c.policy) return c.est[task].b;
+  return c.p->b;
+}
+
+// The first reports of rows that share a kv head (HsrOptions::batch_rows), as the rows' index
+// queries would give them: per kv head g (sketches[g]) one ReportPrefixBatch over its rows
+// (tasks h * m + i for the group's heads h, contiguous), every row seeing all n keys. Kv heads
+// run in parallel (each batch on one thread) when one head's batch has fewer tasks than the
+// pool has threads; otherwise in turn, each over the pool. The rows' bytes: their sample's, a
+// share of one pass over the codes and bounds, and their candidates' float32 rows.
+void GroupedReports(const CallCtx& c, const std::vector<const Sketch8Index*>& sketches,
+                    PrecomputedReports* pre) {
+  const size_t rows = c.q.heads * c.m, per_kv = c.group * c.m, kv = sketches.size();
+  pre->b.resize(rows);
+  pre->est.assign(rows, ThresholdEstimate{});
+  pre->bytes.assign(rows, 0);
+  for (size_t task = 0; task < rows; ++task) {
+    pre->b[task] = RowThreshold(c, task);
+    if (c.policy) {
+      pre->est[task] = c.est[task];
+      pre->bytes[task] = c.est_bytes[task];
+    }
+  }
+  struct KvBatch {
+    std::vector<float> q;  // per_kv x d, the group's rows in task order
+    ReportBatch ids;
+    std::vector<uint64_t> cand;
+    std::vector<float> scores;
+    std::vector<double> tails;
+  };
+  std::vector<KvBatch> batch(kv);
+  const std::vector<uint32_t> limits(per_kv, static_cast<uint32_t>(c.n));
+  auto screen = [&](size_t g, ThreadPool* pool) {
+    KvBatch& kb = batch[g];
+    kb.q.resize(per_kv * c.d);
+    for (size_t r = 0; r < per_kv; ++r) {
+      const size_t task = g * per_kv + r;
+      const float* row = c.q.Head(task / c.m).Row(task % c.m);
+      std::copy(row, row + c.d, kb.q.begin() + r * c.d);
+    }
+    sketches[g]->ReportPrefixBatch(ConstMatrixView(kb.q.data(), per_kv, c.d),
+                                   std::span<const float>(pre->b).subspan(g * per_kv, per_kv),
+                                   limits, pool, &kb.ids, &kb.cand, &kb.scores,
+                                   c.relu ? nullptr : &kb.tails);
+  };
+  const size_t tasks = (per_kv + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows *
+                       ((c.n + Sketch8Index::kBatchKeyPart - 1) / Sketch8Index::kBatchKeyPart);
+  if (kv > 1 && tasks < c.pool->NumThreads()) {
+    c.pool->Run(kv, [&](size_t g, size_t /*thread*/) { screen(g, nullptr); });
+  } else {
+    for (size_t g = 0; g < kv; ++g) screen(g, c.pool);
+  }
+  pre->ids.offsets.assign(rows + 1, 0);
+  pre->ids.ids.clear();
+  pre->scores.clear();
+  pre->candidates.assign(rows, 0);
+  pre->tail.assign(c.relu ? 0 : rows, -1.0);
+  for (size_t g = 0; g < kv; ++g) {
+    const KvBatch& kb = batch[g];
+    const uint64_t base = pre->ids.ids.size();
+    pre->ids.ids.insert(pre->ids.ids.end(), kb.ids.ids.begin(), kb.ids.ids.end());
+    pre->scores.insert(pre->scores.end(), kb.scores.begin(), kb.scores.end());
+    for (size_t r = 0; r < per_kv; ++r) {
+      const size_t task = g * per_kv + r;
+      pre->ids.offsets[task + 1] = base + kb.ids.offsets[r + 1];
+      pre->candidates[task] = kb.cand[r];
+      if (!c.relu) pre->tail[task] = kb.tails[r];
+      pre->bytes[task] += c.n * sketches[g]->BoundBytesPerKey() / per_kv +
+                          kb.cand[r] * c.d * sizeof(float);
+    }
+  }
+}
+
 // One query row (task h * m + i) of a call, answered by Run() (decode_engine.h, header comment).
 class RowSolver {
  public:
@@ -112,16 +190,14 @@ class RowSolver {
       sc_.sample_scores.clear();
       return c_.pre->b[task_];
     }
-    if (!c_.p->b_per_query.empty()) return c_.p->b_per_query[task_];
     if (c_.policy) {
       const ThresholdEstimate& e = c_.est[task_];
       rs_.bytes_read += c_.est_bytes[task_];
       sc_.sample_scores.clear();
       rs_.mu = e.mu;
       rs_.sigma = e.sigma;
-      return e.b;
     }
-    return c_.p->b;
+    return RowThreshold(c_, task_);
   }
 
   // R(q, thr) among the visible keys into sc.ids, with the ScoreRun score of each in sc.scores;
@@ -597,6 +673,19 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     }
     c.est = EstimateThresholdHeads(*policy, q, kv_keys, scale_, causal, pool_.get(),
                                    &c.est_bytes, &scratch_->sample, packed);
+  }
+
+  // Rows sharing a kv head: their first reports from one screen per kv head.
+  PrecomputedReports grouped;
+  if (!pre && options_.batch_rows && !causal && !c.err_policy && c.group * c.m >= 2 && n_ > 0) {
+    std::vector<const Sketch8Index*> sketches;
+    for (const Head& hd : heads_) {
+      if (const auto* s = dynamic_cast<const Sketch8Index*>(hd.index.get())) sketches.push_back(s);
+    }
+    if (sketches.size() == heads_.size()) {
+      GroupedReports(c, sketches, &grouped);
+      c.pre = &grouped;
+    }
   }
 
   const size_t rows = q.heads * q.rows;

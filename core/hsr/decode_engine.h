@@ -22,6 +22,7 @@
 // engine's policy (options.threshold; softmax default `paper`); otherwise p.b (ReLU).
 // Parallelism: rows are spread over the engine's pool when the indexes are single-threaded
 // (index_threads = 1); otherwise rows run in turn and each index query uses its own pool.
+// Rows sharing a kv head may be screened together first (HsrOptions::batch_rows).
 // Reference: dense_ref.h via verify::Oracle. Test: verify/tests/hsr_props.cc.
 #pragma once
 
@@ -60,6 +61,12 @@ struct HsrOptions {
   std::optional<ThresholdPolicy> threshold;  // see the header comment
   IndexOptions index_options;                // threads field ignored (index_threads)
   PrefillReport prefill_report = PrefillReport::kAuto;  // HsrPrefill only
+  // Rows of a decode call that share a kv head (grouped-query heads, or m > 1 queries per
+  // head; not causal, not err=) are screened together with sketch8: per kv head one
+  // Sketch8Index::ReportPrefixBatch, so its codes stream once per call instead of once per row.
+  // The same sets and candidates as one index query per row, softmax tails up to summation
+  // order. false: one index query per row (HsrPrefill's index mode; tests compare the two).
+  bool batch_rows = true;
 };
 
 // One query row's facts.

@@ -92,6 +92,7 @@ void HsrPrefill(ConstHeadsView q, const KvCache& kv, const AttentionParams& p,
   ValidateAttention("hsr prefill", q, kv, p, out);
   HsrOptions o = options;
   o.index_threads = 1;  // rows in parallel over the engine's pool
+  o.batch_rows = false;  // the index path is one index query per row (PrefillReport::kIndex)
   // err= rows choose their keys by per-key sketch bounds (softmax_cert.h), not by one report;
   // relu + err= is rejected by Attend.
   const bool err_policy =

@@ -17,6 +17,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -233,6 +234,76 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
         ResolveThresholds(c.Q(), c.Kv(), p.ScaleFor(c.d), *o.threshold, /*causal=*/false,
                           nullptr);
     for (size_t t = 0; t < st.rows.size(); ++t) RC_ASSERT(resolved[t] == st.rows[t].b);
+  }
+}
+
+// Rows sharing a kv head screened together (HsrOptions::batch_rows, Sketch8Index::
+// ReportPrefixBatch per kv head) against one sketch8 query per row (batch_rows = false), on the
+// same cache, before and after appends: ReLU^alpha and softmax at `paper` / b= / count=, grouped
+// heads and m > 1, sometimes more keys than one key part (16384). The same thresholds, sets and
+// candidates, so bit-identical outputs (same ids in the same order, same ScoreRun scores, same
+// weights and gather); softmax eps_sketch differs only in the tail's summation order (per tile
+// and key part vs per 256-key chunk: each within 2^-14 of the exact sum, sketch8.cc), so by
+// < 1.3e-4 relative (as the prefill screen vs index queries, CertificateBoundsError... above).
+RC_GTEST_PROP(HsrEngine, GroupedScreenEqualsPerRowQueries, ()) {
+  Case c = DrawCase(300);
+  if (*rc::gen::weightedElement<int>({{7, 0}, {1, 1}}) == 1) {  // several key parts
+    c.n = *rc::gen::inRange<size_t>(16385, 20000);
+    c.d = *rc::gen::element<size_t>(8, 17);
+    std::mt19937_64 rng(c.seed + 3);
+    Fill(&c.k, c.hkv * c.n * c.d, &rng, 1.0f);
+    Fill(&c.v, c.hkv * c.n * c.dv, &rng, 1.0f);
+    Fill(&c.q, c.hq() * c.m * c.d, &rng, 1.5f);
+  }
+  RC_LOG() << c.Describe() << "\n";
+  RC_CLASSIFY(c.group * c.m >= 2, "rows share a kv head");
+  RC_CLASSIFY(c.n > 16384, "several key parts");
+  AttentionParams p;
+  const bool relu = *rc::gen::arbitrary<bool>();
+  p.kind = relu ? AttentionKind::kRelu : AttentionKind::kSoftmax;
+  p.alpha = *rc::gen::inRange(1, 4);
+  HsrOptions o;
+  o.threads = *rc::gen::inRange<size_t>(1, 3);
+  o.threshold = DrawReluPolicy(c.n);
+  HsrOptions single = o;
+  single.batch_rows = false;
+  std::vector<float> k0 = c.k, v0 = c.v;
+  const KvCache kv(ConstHeadsView(k0.data(), c.hkv, c.n, c.d),
+                   ConstHeadsView(v0.data(), c.hkv, c.n, c.dv));
+  DecodeEngine grouped(kv, p.ScaleFor(c.d), o), rows(kv, p.ScaleFor(c.d), single);
+  std::mt19937_64 rng(c.seed + 2);
+  const size_t steps = *rc::gen::inRange<size_t>(0, 3);
+  for (size_t s = 0; s <= steps; ++s) {
+    if (s > 0) {
+      AppendToken(&c, &rng, [&](const std::vector<float>& nk, const std::vector<float>& nv) {
+        for (DecodeEngine* e : {&grouped, &rows}) {
+          e->Append(ConstMatrixView(nk.data(), c.hkv, c.d), ConstMatrixView(nv.data(), c.hkv, c.dv));
+        }
+      });
+    }
+    std::vector<float> out_g(c.hq() * c.m * c.dv, -7.0f), out_r(out_g.size(), -8.0f);
+    HsrCallStats sg, sr;
+    grouped.Decode(c.Q(), p, HeadsView(out_g.data(), c.hq(), c.m, c.dv), &sg);
+    rows.Decode(c.Q(), p, HeadsView(out_r.data(), c.hq(), c.m, c.dv), &sr);
+    RC_ASSERT(sg.reporter == "sketch8");
+    RC_ASSERT(sg.rows.size() == sr.rows.size());
+    for (size_t t = 0; t < sg.rows.size(); ++t) {
+      const HsrRowStats &a = sg.rows[t], &b = sr.rows[t];
+      RC_ASSERT(a.b == b.b);
+      RC_ASSERT(a.reported == b.reported);
+      RC_ASSERT(a.candidates == b.candidates);
+      RC_ASSERT(a.fallback == b.fallback);
+      RC_ASSERT(a.empty == b.empty);
+      RC_ASSERT((a.eps_sketch >= 0.0) == (b.eps_sketch >= 0.0));
+      if (a.eps_sketch >= 0.0) {
+        RC_ASSERT(std::fabs(a.eps_sketch - b.eps_sketch) <=
+                  1.3e-4 * std::max(a.eps_sketch, b.eps_sketch));
+      }
+    }
+    for (size_t i = 0; i < out_g.size(); ++i) {
+      RC_ASSERT(std::bit_cast<uint32_t>(out_g[i]) == std::bit_cast<uint32_t>(out_r[i]));
+    }
+    if (relu) CheckRelu(c, c.Kv(), p, out_g, sg, fmt::format("grouped screen, step {}", s));
   }
 }
 
