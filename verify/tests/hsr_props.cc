@@ -203,6 +203,26 @@ void AppendToken(Case* c, std::mt19937_64* rng, const Append& append) {
   Fill(&c->q, c->hq() * c->m * c->d, rng, 1.5f);
 }
 
+// Two calls' rows that report the same sets at the same thresholds: b, reported and fallback
+// equal; with sketch8's per-key bounds on both sides (sketch) eps_sketch present alike and within
+// 1.3e-4 relative (the tails differ only in summation order; the derivation is in
+// HsrSoftmax.CertificateBoundsErrorEveryIndexAndPolicy).
+void AssertSameRows(const HsrCallStats& x, const HsrCallStats& y, bool sketch) {
+  RC_ASSERT(x.rows.size() == y.rows.size());
+  for (size_t t = 0; t < x.rows.size(); ++t) {
+    const HsrRowStats &a = x.rows[t], &b = y.rows[t];
+    RC_ASSERT(a.b == b.b);
+    RC_ASSERT(a.reported == b.reported);
+    RC_ASSERT(a.fallback == b.fallback);
+    if (!sketch) continue;
+    RC_ASSERT((a.eps_sketch >= 0.0) == (b.eps_sketch >= 0.0));
+    if (a.eps_sketch >= 0.0) {
+      RC_ASSERT(std::fabs(a.eps_sketch - b.eps_sketch) <=
+                1.3e-4 * std::max(a.eps_sketch, b.eps_sketch));
+    }
+  }
+}
+
 RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
   Case c = DrawCase(64);
   const size_t steps = *rc::gen::inRange<size_t>(1, 12);
@@ -244,7 +264,7 @@ RC_GTEST_PROP(HsrRelu, AppendsInterleavedWithQueries, ()) {
 // candidates, so bit-identical outputs (same ids in the same order, same ScoreRun scores, same
 // weights and gather); softmax eps_sketch differs only in the tail's summation order (per tile
 // and key part vs per 256-key chunk: each within 2^-14 of the exact sum, sketch8.cc), so by
-// < 1.3e-4 relative (as the prefill screen vs index queries, CertificateBoundsError... above).
+// < 1.3e-4 relative (AssertSameRows).
 RC_GTEST_PROP(HsrEngine, GroupedScreenEqualsPerRowQueries, ()) {
   Case c = DrawCase(300);
   if (*rc::gen::weightedElement<int>({{7, 0}, {1, 1}}) == 1) {  // several key parts
@@ -286,19 +306,10 @@ RC_GTEST_PROP(HsrEngine, GroupedScreenEqualsPerRowQueries, ()) {
     grouped.Decode(c.Q(), p, HeadsView(out_g.data(), c.hq(), c.m, c.dv), &sg);
     rows.Decode(c.Q(), p, HeadsView(out_r.data(), c.hq(), c.m, c.dv), &sr);
     RC_ASSERT(sg.reporter == "sketch8");
-    RC_ASSERT(sg.rows.size() == sr.rows.size());
+    AssertSameRows(sg, sr, /*sketch=*/true);
     for (size_t t = 0; t < sg.rows.size(); ++t) {
-      const HsrRowStats &a = sg.rows[t], &b = sr.rows[t];
-      RC_ASSERT(a.b == b.b);
-      RC_ASSERT(a.reported == b.reported);
-      RC_ASSERT(a.candidates == b.candidates);
-      RC_ASSERT(a.fallback == b.fallback);
-      RC_ASSERT(a.empty == b.empty);
-      RC_ASSERT((a.eps_sketch >= 0.0) == (b.eps_sketch >= 0.0));
-      if (a.eps_sketch >= 0.0) {
-        RC_ASSERT(std::fabs(a.eps_sketch - b.eps_sketch) <=
-                  1.3e-4 * std::max(a.eps_sketch, b.eps_sketch));
-      }
+      RC_ASSERT(sg.rows[t].candidates == sr.rows[t].candidates);
+      RC_ASSERT(sg.rows[t].empty == sr.rows[t].empty);
     }
     for (size_t i = 0; i < out_g.size(); ++i) {
       RC_ASSERT(std::bit_cast<uint32_t>(out_g[i]) == std::bit_cast<uint32_t>(out_r[i]));
@@ -370,19 +381,7 @@ RC_GTEST_PROP(HsrSoftmax, CertificateBoundsErrorEveryIndexAndPolicy, ()) {
   // vs per 256-key chunk, each within 2^-14 relative of the exact sum: sketch8.cc's proof), and
   // eps = x / (Z + x) changes by at most the relative change of its tail x, so
   // |eps_batch - eps_index| <= 2^-13 max(eps) < 1.3e-4 max(eps).
-  RC_ASSERT(st3.rows.size() == st2.rows.size());
-  for (size_t t = 0; t < st2.rows.size(); ++t) {
-    const HsrRowStats &a = st2.rows[t], &bi = st3.rows[t];
-    RC_ASSERT(a.b == bi.b);
-    RC_ASSERT(a.reported == bi.reported);
-    RC_ASSERT(a.fallback == bi.fallback);
-    if (o.index != "sketch8") continue;
-    RC_ASSERT((a.eps_sketch >= 0.0) == (bi.eps_sketch >= 0.0));
-    if (a.eps_sketch >= 0.0) {
-      RC_ASSERT(std::fabs(a.eps_sketch - bi.eps_sketch) <=
-                1.3e-4 * std::max(a.eps_sketch, bi.eps_sketch));
-    }
-  }
+  AssertSameRows(st2, st3, o.index == "sketch8");
 }
 
 RC_GTEST_PROP(HsrSoftmax, EmptySetFallsBackToDense, ()) {
