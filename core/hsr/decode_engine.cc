@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -84,25 +85,29 @@ float RowThreshold(const CallCtx& c, size_t task) {
   return c.p->b;
 }
 
+// Whether GroupedReports runs kv heads in parallel (each head's batch on one thread): when one
+// head's batch has fewer tasks (kBatchRows rows x kBatchKeyPart keys) than the pool has threads.
+bool GroupedHeadsParallel(const CallCtx& c, size_t kv) {
+  const size_t per_kv = c.group * c.m;
+  const size_t tasks = (per_kv + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows *
+                       ((c.n + Sketch8Index::kBatchKeyPart - 1) / Sketch8Index::kBatchKeyPart);
+  return kv > 1 && tasks < c.pool->NumThreads();
+}
+
 // The first reports of rows that share a kv head (HsrOptions::batch_rows), as the rows' index
 // queries would give them: per kv head g (sketches[g]) one ReportPrefixBatch over its rows
 // (tasks h * m + i for the group's heads h, contiguous), every row seeing all n keys. Kv heads
-// run in parallel (each batch on one thread) when one head's batch has fewer tasks than the
-// pool has threads; otherwise in turn, each over the pool. The rows' bytes: their sample's, a
-// share of one pass over the codes and bounds, and their candidates' float32 rows.
+// run in parallel when GroupedHeadsParallel (then estimate, if set, first fills c.est and
+// c.est_bytes for head g's rows on that head's thread: one pool hand-over per call instead of
+// two); otherwise in turn, each over the pool. The rows' bytes: their sample's, a share of one
+// pass over the codes and bounds, and their candidates' float32 rows.
 void GroupedReports(const CallCtx& c, const std::vector<const Sketch8Index*>& sketches,
+                    const std::function<void(size_t g, size_t thread)>& estimate,
                     PrecomputedReports* pre) {
   const size_t rows = c.q.heads * c.m, per_kv = c.group * c.m, kv = sketches.size();
   pre->b.resize(rows);
   pre->est.assign(rows, ThresholdEstimate{});
   pre->bytes.assign(rows, 0);
-  for (size_t task = 0; task < rows; ++task) {
-    pre->b[task] = RowThreshold(c, task);
-    if (c.policy) {
-      pre->est[task] = c.est[task];
-      pre->bytes[task] = c.est_bytes[task];
-    }
-  }
   struct KvBatch {
     std::vector<float> q;  // per_kv x d, the group's rows in task order
     ReportBatch ids;
@@ -112,11 +117,17 @@ void GroupedReports(const CallCtx& c, const std::vector<const Sketch8Index*>& sk
   };
   std::vector<KvBatch> batch(kv);
   const std::vector<uint32_t> limits(per_kv, static_cast<uint32_t>(c.n));
-  auto screen = [&](size_t g, ThreadPool* pool) {
+  auto screen = [&](size_t g, size_t thread, ThreadPool* pool) {
+    if (estimate) estimate(g, thread);
     KvBatch& kb = batch[g];
     kb.q.resize(per_kv * c.d);
     for (size_t r = 0; r < per_kv; ++r) {
       const size_t task = g * per_kv + r;
+      pre->b[task] = RowThreshold(c, task);
+      if (c.policy) {
+        pre->est[task] = c.est[task];
+        pre->bytes[task] = c.est_bytes[task];
+      }
       const float* row = c.q.Head(task / c.m).Row(task % c.m);
       std::copy(row, row + c.d, kb.q.begin() + r * c.d);
     }
@@ -125,12 +136,10 @@ void GroupedReports(const CallCtx& c, const std::vector<const Sketch8Index*>& sk
                                    limits, pool, &kb.ids, &kb.cand, &kb.scores,
                                    c.relu ? nullptr : &kb.tails);
   };
-  const size_t tasks = (per_kv + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows *
-                       ((c.n + Sketch8Index::kBatchKeyPart - 1) / Sketch8Index::kBatchKeyPart);
-  if (kv > 1 && tasks < c.pool->NumThreads()) {
-    c.pool->Run(kv, [&](size_t g, size_t /*thread*/) { screen(g, nullptr); });
+  if (GroupedHeadsParallel(c, kv)) {
+    c.pool->Run(kv, [&](size_t g, size_t thread) { screen(g, thread, nullptr); });
   } else {
-    for (size_t g = 0; g < kv; ++g) screen(g, c.pool);
+    for (size_t g = 0; g < kv; ++g) screen(g, 0, c.pool);
   }
   pre->ids.offsets.assign(rows + 1, 0);
   pre->ids.ids.clear();
@@ -658,10 +667,20 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   // Indexes are built on first need: rows with precomputed reports query them only to lower an
   // err= threshold (softmax).
   if (!pre || c.err_policy) BuildIndexes();
-  // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h).
+  // Rows sharing a kv head are screened together (GroupedReports) when every index is sketch8.
+  std::vector<const Sketch8Index*> sketches;
+  if (!pre && options_.batch_rows && !causal && !c.err_policy && c.group * c.m >= 2 && n_ > 0) {
+    for (const Head& hd : heads_) {
+      if (const auto* s = dynamic_cast<const Sketch8Index*>(hd.index.get())) sketches.push_back(s);
+    }
+    if (sketches.size() != heads_.size()) sketches.clear();
+  }
+  // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h); with
+  // kv heads screened in parallel, inside each head's screen task instead (the same bits).
   std::vector<PackedSample>& packed = scratch_->packed;
+  std::vector<ConstMatrixView> kv_keys;
+  std::function<void(size_t, size_t)> estimate;
   if (!pre && policy) {
-    std::vector<ConstMatrixView> kv_keys;
     for (size_t g = 0; g < heads_.size(); ++g) kv_keys.push_back(keys(g));
     if (policy->NeedsSample()) {
       // The sample the first rows draw (every row's when not causal, or m <= kSampleRows).
@@ -671,21 +690,24 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
         UpdatePackedSample(*policy, kv_keys[g], range, &packed[g]);
       }
     }
-    c.est = EstimateThresholdHeads(*policy, q, kv_keys, scale_, causal, pool_.get(),
-                                   &c.est_bytes, &scratch_->sample, packed);
+    if (!sketches.empty() && GroupedHeadsParallel(c, heads_.size())) {
+      c.est.assign(q.heads * q.rows, ThresholdEstimate{});
+      c.est_bytes.assign(q.heads * q.rows, 0);
+      scratch_->sample.resize(pool_->NumThreads());
+      estimate = [&](size_t g, size_t thread) {
+        EstimateThresholdHeadRange(*policy, q, kv_keys, scale_, causal, g * c.group,
+                                   (g + 1) * c.group, &scratch_->sample[thread], c.est.data(),
+                                   c.est_bytes.data(), packed);
+      };
+    } else {
+      c.est = EstimateThresholdHeads(*policy, q, kv_keys, scale_, causal, pool_.get(),
+                                     &c.est_bytes, &scratch_->sample, packed);
+    }
   }
-
-  // Rows sharing a kv head: their first reports from one screen per kv head.
   PrecomputedReports grouped;
-  if (!pre && options_.batch_rows && !causal && !c.err_policy && c.group * c.m >= 2 && n_ > 0) {
-    std::vector<const Sketch8Index*> sketches;
-    for (const Head& hd : heads_) {
-      if (const auto* s = dynamic_cast<const Sketch8Index*>(hd.index.get())) sketches.push_back(s);
-    }
-    if (sketches.size() == heads_.size()) {
-      GroupedReports(c, sketches, &grouped);
-      c.pre = &grouped;
-    }
+  if (!sketches.empty()) {
+    GroupedReports(c, sketches, estimate, &grouped);
+    c.pre = &grouped;
   }
 
   const size_t rows = q.heads * q.rows;

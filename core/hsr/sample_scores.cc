@@ -361,6 +361,35 @@ void EstimateThresholdRows(const ThresholdPolicy& policy, ConstMatrixView q, Con
   }
 }
 
+namespace {
+
+// EstimateThresholdHeads' task `task` (query head task / blocks, rows of its block `task % blocks`
+// of kSampleRows): EstimateThresholdRows into est / bytes at h * m + i.
+void EstimateBlock(const ThresholdPolicy& policy, ConstHeadsView q,
+                   std::span<const ConstMatrixView> keys, float scale, bool causal, size_t task,
+                   SampleScratch* scratch, ThresholdEstimate* est, uint64_t* bytes,
+                   std::span<const PackedSample> packed) {
+  const size_t m = q.rows, group = q.heads / keys.size();
+  const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
+  const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
+  const size_t i1 = std::min(m, i0 + kSampleRows);
+  EstimateThresholdRows(policy, q.Head(h), keys[h / group], scale, causal, i0, i1, scratch,
+                        est + h * m + i0, bytes ? bytes + h * m + i0 : nullptr, nullptr,
+                        packed.empty() ? nullptr : &packed[h / group]);
+}
+
+void CheckHeadsShape(ConstHeadsView q, std::span<const ConstMatrixView> keys,
+                     std::span<const PackedSample> packed) {
+  HSR_CHECK(!keys.empty() && q.heads % keys.size() == 0,
+            "thresholds: expected query heads a multiple of {} kv heads, got {}", keys.size(),
+            q.heads);
+  HSR_CHECK(packed.empty() || packed.size() == keys.size(),
+            "thresholds: expected no packed samples or one per kv head ({}), got {}",
+            keys.size(), packed.size());
+}
+
+}  // namespace
+
 std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& policy,
                                                       ConstHeadsView q,
                                                       std::span<const ConstMatrixView> keys,
@@ -368,26 +397,17 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
                                                       std::vector<uint64_t>* bytes,
                                                       std::vector<SampleScratch>* scratch,
                                                       std::span<const PackedSample> packed) {
-  HSR_CHECK(!keys.empty() && q.heads % keys.size() == 0,
-            "thresholds: expected query heads a multiple of {} kv heads, got {}", keys.size(),
-            q.heads);
-  const size_t m = q.rows, group = q.heads / keys.size();
+  CheckHeadsShape(q, keys, packed);
+  const size_t m = q.rows;
   const size_t blocks = (m + kSampleRows - 1) / kSampleRows;
-  HSR_CHECK(packed.empty() || packed.size() == keys.size(),
-            "thresholds: expected no packed samples or one per kv head ({}), got {}",
-            keys.size(), packed.size());
   std::vector<ThresholdEstimate> est(q.heads * m);
   if (bytes) bytes->assign(q.heads * m, 0);
   std::vector<SampleScratch> own;
   if (!scratch) scratch = &own;
   scratch->resize(pool ? pool->NumThreads() : 1);
   auto run_block = [&](size_t task, size_t thread) {
-    const size_t h = task / blocks, i0 = (task % blocks) * kSampleRows;
-    const size_t i1 = std::min(m, i0 + kSampleRows);
-    EstimateThresholdRows(policy, q.Head(h), keys[h / group], scale, causal, i0, i1,
-                          &(*scratch)[thread], est.data() + h * m + i0,
-                          bytes ? bytes->data() + h * m + i0 : nullptr, nullptr,
-                          packed.empty() ? nullptr : &packed[h / group]);
+    EstimateBlock(policy, q, keys, scale, causal, task, &(*scratch)[thread], est.data(),
+                  bytes ? bytes->data() : nullptr, packed);
   };
   if (pool) {
     pool->Run(q.heads * blocks, run_block);
@@ -395,6 +415,20 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
     for (size_t task = 0; task < q.heads * blocks; ++task) run_block(task, 0);
   }
   return est;
+}
+
+void EstimateThresholdHeadRange(const ThresholdPolicy& policy, ConstHeadsView q,
+                                std::span<const ConstMatrixView> keys, float scale, bool causal,
+                                size_t h0, size_t h1, SampleScratch* scratch,
+                                ThresholdEstimate* est, uint64_t* bytes,
+                                std::span<const PackedSample> packed) {
+  CheckHeadsShape(q, keys, packed);
+  HSR_CHECK(h0 <= h1 && h1 <= q.heads, "thresholds: expected query heads [{}, {}) within {}", h0,
+            h1, q.heads);
+  const size_t blocks = (q.rows + kSampleRows - 1) / kSampleRows;
+  for (size_t task = h0 * blocks; task < h1 * blocks; ++task) {
+    EstimateBlock(policy, q, keys, scale, causal, task, scratch, est, bytes, packed);
+  }
 }
 
 }  // namespace hsr

@@ -126,5 +126,14 @@ std::vector<ThresholdEstimate> EstimateThresholdHeads(const ThresholdPolicy& pol
                                                       std::vector<uint64_t>* bytes,
                                                       std::vector<SampleScratch>* scratch = nullptr,
                                                       std::span<const PackedSample> packed = {});
+// EstimateThresholdHeads' tasks for query heads [h0, h1) only, in turn on the calling thread:
+// their rows' estimates (and bytes, may be null) at est[h * m + i] / bytes[h * m + i], the same
+// bits as EstimateThresholdHeads gives them (a decode engine estimates each kv head's rows inside
+// that head's screen task, decode_engine.cc).
+void EstimateThresholdHeadRange(const ThresholdPolicy& policy, ConstHeadsView q,
+                                std::span<const ConstMatrixView> keys, float scale, bool causal,
+                                size_t h0, size_t h1, SampleScratch* scratch,
+                                ThresholdEstimate* est, uint64_t* bytes,
+                                std::span<const PackedSample> packed = {});
 
 }  // namespace hsr
