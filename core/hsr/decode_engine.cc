@@ -88,20 +88,18 @@ float RowThreshold(const CallCtx& c, size_t task) {
 // Whether GroupedReports runs kv heads in parallel (each head's batch on one thread): when one
 // head's batch has fewer tasks (kBatchRows rows x kBatchKeyPart keys) than the pool has threads.
 bool GroupedHeadsParallel(const CallCtx& c, size_t kv) {
-  const size_t per_kv = c.group * c.m;
-  const size_t tasks = (per_kv + Sketch8Index::kBatchRows - 1) / Sketch8Index::kBatchRows *
-                       ((c.n + Sketch8Index::kBatchKeyPart - 1) / Sketch8Index::kBatchKeyPart);
-  return kv > 1 && tasks < c.pool->NumThreads();
+  return kv > 1 && Sketch8Index::BatchTasks(c.group * c.m, c.n) < c.pool->NumThreads();
 }
 
 // The first reports of rows that share a kv head (HsrOptions::batch_rows), as the rows' index
 // queries would give them: per kv head g (sketches[g]) one ReportPrefixBatch over its rows
 // (tasks h * m + i for the group's heads h, contiguous), every row seeing all n keys. Kv heads
-// run in parallel when GroupedHeadsParallel (then estimate, if set, first fills c.est and
-// c.est_bytes for head g's rows on that head's thread: one pool hand-over per call instead of
-// two); otherwise in turn, each over the pool. The rows' bytes: their sample's, a share of one
+// run in parallel when heads_parallel (GroupedHeadsParallel; then estimate, if set, first fills
+// c.est and c.est_bytes for head g's rows on that head's thread: one pool hand-over per call
+// instead of two); otherwise in turn, each over the pool. The rows' bytes: their sample's, a share of one
 // pass over the codes and bounds, and their candidates' float32 rows.
 void GroupedReports(const CallCtx& c, const std::vector<const Sketch8Index*>& sketches,
+                    bool heads_parallel,
                     const std::function<void(size_t g, size_t thread)>& estimate,
                     PrecomputedReports* pre) {
   const size_t rows = c.q.heads * c.m, per_kv = c.group * c.m, kv = sketches.size();
@@ -136,7 +134,7 @@ void GroupedReports(const CallCtx& c, const std::vector<const Sketch8Index*>& sk
                                    limits, pool, &kb.ids, &kb.cand, &kb.scores,
                                    c.relu ? nullptr : &kb.tails);
   };
-  if (GroupedHeadsParallel(c, kv)) {
+  if (heads_parallel) {
     c.pool->Run(kv, [&](size_t g, size_t thread) { screen(g, thread, nullptr); });
   } else {
     for (size_t g = 0; g < kv; ++g) screen(g, 0, c.pool);
@@ -675,6 +673,7 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
     }
     if (sketches.size() != heads_.size()) sketches.clear();
   }
+  const bool heads_parallel = !sketches.empty() && GroupedHeadsParallel(c, heads_.size());
   // Thresholds of every row first (rows sharing a sample scored together, sample_scores.h); with
   // kv heads screened in parallel, inside each head's screen task instead (the same bits).
   std::vector<PackedSample>& packed = scratch_->packed;
@@ -690,7 +689,7 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
         UpdatePackedSample(*policy, kv_keys[g], range, &packed[g]);
       }
     }
-    if (!sketches.empty() && GroupedHeadsParallel(c, heads_.size())) {
+    if (heads_parallel) {
       c.est.assign(q.heads * q.rows, ThresholdEstimate{});
       c.est_bytes.assign(q.heads * q.rows, 0);
       scratch_->sample.resize(pool_->NumThreads());
@@ -706,7 +705,7 @@ void DecodeEngine::Attend(ConstHeadsView q, const AttentionParams& p, bool causa
   }
   PrecomputedReports grouped;
   if (!sketches.empty()) {
-    GroupedReports(c, sketches, estimate, &grouped);
+    GroupedReports(c, sketches, heads_parallel, estimate, &grouped);
     c.pre = &grouped;
   }
 

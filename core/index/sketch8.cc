@@ -812,7 +812,7 @@ uint64_t Sketch8Index::ReportPrefixBatch(ConstMatrixView q, std::span<const floa
   // Row i's results per key part p in parts_out[i * parts + p], joined in key order below.
   uint32_t end = 0;
   for (uint32_t l : limits) end = std::max(end, l);
-  const size_t parts = std::max<size_t>(1, (end + kBatchKeyPart - 1) / kBatchKeyPart);
+  const size_t parts = BatchKeyParts(end);
   std::vector<index_detail::ReportRow> parts_out(m * parts);
   std::vector<int64_t> nan_key(m * parts, -1);
   if (m > 0 && keys_.n() > 0) {

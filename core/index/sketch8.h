@@ -69,6 +69,14 @@ class Sketch8Index : public HalfSpaceIndex {
   // Keys of one ReportPrefixBatch task (as the decode filter's per-thread range): a few rows
   // over many keys still spread over the pool.
   static constexpr size_t kBatchKeyPart = 16384;
+  // Key parts of a ReportPrefixBatch whose longest prefix is `keys` (at least 1), and its tasks
+  // for m queries (row blocks x key parts): what a caller splitting work over threads plans by.
+  static size_t BatchKeyParts(size_t keys) {
+    return keys == 0 ? 1 : (keys + kBatchKeyPart - 1) / kBatchKeyPart;
+  }
+  static size_t BatchTasks(size_t m, size_t keys) {
+    return (m + kBatchRows - 1) / kBatchRows * BatchKeyParts(keys);
+  }
   // Bytes of codes and bounds the filter reads per key (4 ceil(d / 4) + 8).
   size_t BoundBytesPerKey() const { return 4 * codes_.groups() + 2 * sizeof(float); }
   // The float32 keys (n x d, row-major) and score scale the index was built with.
